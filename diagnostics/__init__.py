@@ -1,0 +1,1 @@
+"""Diagnostics: the worker that turns stored telemetry into care (catalog, rules, tickets, campaigns)."""

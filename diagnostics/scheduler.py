@@ -1,0 +1,39 @@
+"""Periodic jobs on the worker's event loop: the one module that imports apscheduler (3.x)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+__all__ = ["JobScheduler"]
+
+log = logging.getLogger(__name__)
+
+
+class JobScheduler:
+    """Runs coroutine jobs at fixed intervals; a run that is still going is not started again."""
+
+    def __init__(self) -> None:
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+
+    def every(self, seconds: float, name: str, job: Callable[[], Awaitable[None]], *, start_now: bool = True) -> None:
+        self._scheduler.add_job(
+            job,
+            IntervalTrigger(seconds=seconds),
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC) if start_now else None,
+        )
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def shutdown(self) -> None:
+        self._scheduler.shutdown(wait=False)

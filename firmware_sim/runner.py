@@ -1,0 +1,118 @@
+"""Runs a simulated fleet over MQTT: reports on schedule (real or accelerated time), until told to stop.
+
+Simulated time may run faster than real time; so that no device reports from the future, an
+accelerated run covers a window that ends now (it starts `reports × interval` in the past).
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from firmware_sim.boiler import Boiler
+from firmware_sim.fleet import SimDevice
+from firmware_sim.mqtt_link import LinkPool
+from gateway.protocol import BrokerAddress, MessageKind, TelemetryPayload, device_topic
+
+__all__ = ["FleetRun", "FleetStats", "run_fleet"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetRun:
+    """How a fleet runs."""
+
+    report_interval_s: float = 60.0
+    """Simulated seconds between two reports of one device."""
+    acceleration: float = 1.0
+    """Simulated seconds per real second; 0 means as fast as the broker takes them."""
+    reports_per_device: int | None = None
+    """Stop each device after this many reports (None: run until stopped)."""
+    duration_s: float | None = None
+    """Stop after this many real seconds (None: until stopped or every device is done)."""
+    firmware: str = "sim-1.0"
+    inflight_window: int = 100
+
+
+@dataclass
+class FleetStats:
+    published: int = 0
+    acknowledged: int = 0
+    connect_failures: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+def run_fleet(
+    devices: list[SimDevice],
+    broker: BrokerAddress,
+    run: FleetRun,
+    should_stop: Callable[[], bool] = lambda: False,
+    progress: Callable[[FleetStats], None] | None = None,
+) -> FleetStats:
+    """Publish telemetry for `devices` per `run`; return when done or `should_stop()`."""
+    links = LinkPool(broker, inflight_window=run.inflight_window)
+    boilers = {d.device_id: Boiler(d) for d in devices}
+    for device in devices:
+        links.add(device.device_id, device.model, run.firmware)
+    links.connect_due()
+
+    now = datetime.now(UTC)
+    accelerated = run.acceleration != 1.0
+    span = (run.reports_per_device or 0) * run.report_interval_s if accelerated else 0.0
+    sim_start = now - timedelta(seconds=span)
+    real_start = time.monotonic()
+    real_step = 0.0 if run.acceleration == 0 else run.report_interval_s / run.acceleration
+    # Spread the first reports over one interval so that a fleet does not report in lockstep.
+    due: list[tuple[float, int, str]] = []
+    for i, device in enumerate(devices):
+        offset = (i / max(1, len(devices))) * real_step
+        heapq.heappush(due, (real_start + offset, 0, device.device_id))
+    stats = FleetStats(started=real_start)
+    last_progress = real_start
+
+    while due and not should_stop():
+        if run.duration_s is not None and time.monotonic() - real_start >= run.duration_s:
+            break
+        at, k, device_id = due[0]
+        wait = at - time.monotonic()
+        if wait > 0 or not links.can_publish(device_id):
+            links.service(max(0.0, min(wait, 0.05)) if wait > 0 else 0.0)
+            if wait <= 0 and not links.can_publish(device_id):
+                heapq.heapreplace(due, (at + 0.001, k, device_id))
+            continue
+        heapq.heappop(due)
+        sim_ts = sim_start + timedelta(seconds=k * run.report_interval_s)
+        values = boilers[device_id].step(sim_ts, run.report_interval_s)
+        payload = TelemetryPayload.model_validate({"seq": k + 1, "ts": sim_ts, **values}, strict=False)
+        links.publish(device_id, device_topic(device_id, MessageKind.TELEMETRY),
+                      payload.model_dump_json(exclude_none=True).encode())  # fmt: skip
+        if run.reports_per_device is None or k + 1 < run.reports_per_device:
+            heapq.heappush(due, (at + real_step, k + 1, device_id))
+        if progress is not None and time.monotonic() - last_progress >= 5:
+            last_progress = time.monotonic()
+            progress(_stats(links, stats))
+    _drain(links, should_stop)
+    links.disconnect_all()
+    return _stats(links, stats)
+
+
+def _drain(links: LinkPool, should_stop: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    """Wait until the broker has acknowledged everything published."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not should_stop():
+        if all(link.outstanding <= 0 for link in links.links.values()):
+            return
+        links.service(0.05)
+    log.warning("stopped with messages the broker had not acknowledged")
+
+
+def _stats(links: LinkPool, stats: FleetStats) -> FleetStats:
+    stats.published = sum(link.published for link in links.links.values())
+    stats.acknowledged = sum(link.acknowledged for link in links.links.values())
+    stats.connect_failures = links.connect_failures
+    return stats

@@ -1,0 +1,1 @@
+"""MQTT gateway: ingests boiler telemetry, error events and status into the telemetry store."""

@@ -1,0 +1,178 @@
+"""Turns one raw MQTT message into a row for the store, or a quarantine entry with its reason.
+
+Pure and total: any bytes on any topic produce exactly one outcome and never an exception, which is
+what the fuzz tests check. Validation happens once, here, with the wire contract's models.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Final
+
+from pydantic import ValidationError
+
+from gateway.mqtt_edge import RawMessage
+from gateway.protocol import (
+    EventPayload,
+    MessageKind,
+    StatusPayload,
+    TelemetryPayload,
+    TopicError,
+    parse_topic,
+)
+from telemetry.ingest_store import MEASUREMENT_COLUMNS, EventRow, QuarantineRow, ReadingRow, StatusRow
+
+__all__ = ["DecodeLimits", "Decoded", "Reason", "decode"]
+
+_MAX_DETAIL: Final = 1000
+
+
+class Reason(StrEnum):
+    """Why a message went to quarantine; stable strings that operators filter on."""
+
+    OVERSIZED = "oversized"
+    TOPIC_OUTSIDE_CONTRACT = "topic_outside_contract"
+    NOT_UTF8 = "not_utf8"
+    BAD_JSON = "bad_json"
+    NOT_AN_OBJECT = "not_an_object"
+    INVALID_PAYLOAD = "invalid_payload"
+    OUT_OF_RANGE = "out_of_range"
+    CLOCK_SKEW = "clock_skew"
+    UNKNOWN_DEVICE = "unknown_device"
+    STORAGE_REJECTED = "storage_rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeLimits:
+    max_payload_bytes: int = 16 * 1024
+    max_future_skew: timedelta = timedelta(minutes=5)
+    max_age: timedelta = timedelta(days=30)
+
+
+Decoded = ReadingRow | EventRow | StatusRow | QuarantineRow
+
+
+def quarantine(
+    message: RawMessage, reason: Reason, detail: str, device_id: str | None = None
+) -> QuarantineRow:
+    """A quarantine entry for `message`."""
+    clean = detail.replace("\x00", "\\x00")[:_MAX_DETAIL]
+    return QuarantineRow(
+        topic=message.topic,
+        device_id=device_id,
+        reason=reason.value,
+        detail=clean,
+        payload=message.payload,
+        received_at=datetime.fromtimestamp(message.received_at, UTC),
+    )
+
+
+def decode(message: RawMessage, limits: DecodeLimits) -> Decoded:
+    """Validate `message` against the wire contract."""
+    if len(message.payload) > limits.max_payload_bytes:
+        return quarantine(
+            message, Reason.OVERSIZED,
+            f"payload of {len(message.payload)} bytes exceeds the limit of {limits.max_payload_bytes}",
+        )  # fmt: skip
+    try:
+        topic = parse_topic(message.topic)
+    except TopicError as exc:
+        return quarantine(message, Reason.TOPIC_OUTSIDE_CONTRACT, str(exc))
+    device_id = topic.device_id
+    if not message.payload.strip():
+        return quarantine(message, Reason.BAD_JSON, "empty payload", device_id)
+    if b"\\u0000" in message.payload:
+        return quarantine(
+            message, Reason.INVALID_PAYLOAD, "NUL characters (\\u0000) are not accepted", device_id
+        )
+    received_at = datetime.fromtimestamp(message.received_at, UTC)
+    try:
+        if topic.kind is MessageKind.TELEMETRY:
+            return _reading(message, device_id, received_at, limits)
+        if topic.kind is MessageKind.EVENTS:
+            return _event(message, device_id, received_at, limits)
+        return _status(message, device_id, received_at)
+    except ValidationError as exc:
+        reason, detail = _classify(exc)
+        if reason is Reason.BAD_JSON and not _is_utf8(message.payload):
+            reason = Reason.NOT_UTF8
+        return quarantine(message, reason, detail, device_id)
+    except Exception as exc:
+        return quarantine(message, Reason.INVALID_PAYLOAD, f"{type(exc).__name__}: {exc}", device_id)
+
+
+def _is_utf8(payload: bytes) -> bool:
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _reading(message: RawMessage, device_id: str, received_at: datetime, limits: DecodeLimits) -> Decoded:
+    report = TelemetryPayload.model_validate_json(message.payload)
+    skew = _clock_problem(report.ts, received_at, limits)
+    if skew:
+        return quarantine(message, Reason.CLOCK_SKEW, skew, device_id)
+    extra = report.model_extra
+    return ReadingRow(
+        device_id=device_id,
+        ts=report.ts,
+        seq=report.seq,
+        received_at=received_at,
+        values=tuple(getattr(report, column) for column in MEASUREMENT_COLUMNS),
+        extra_json=json.dumps(extra, ensure_ascii=False) if extra else None,
+        payload_json=message.payload.decode(),
+    )
+
+
+def _event(message: RawMessage, device_id: str, received_at: datetime, limits: DecodeLimits) -> Decoded:
+    event = EventPayload.model_validate_json(message.payload)
+    skew = _clock_problem(event.ts, received_at, limits)
+    if skew:
+        return quarantine(message, Reason.CLOCK_SKEW, skew, device_id)
+    return EventRow(
+        device_id=device_id,
+        ts=event.ts,
+        seq=event.seq,
+        received_at=received_at,
+        code=event.code,
+        raised=event.state == "raised",
+    )
+
+
+def _status(message: RawMessage, device_id: str, received_at: datetime) -> Decoded:
+    status = StatusPayload.model_validate_json(message.payload)
+    return StatusRow(
+        device_id=device_id,
+        received_at=received_at,
+        online=status.online,
+        model=status.model,
+        firmware=status.fw,
+        retained=message.retain,
+    )
+
+
+def _clock_problem(ts: datetime, received_at: datetime, limits: DecodeLimits) -> str | None:
+    if ts - received_at > limits.max_future_skew:
+        return f"ts {ts.isoformat()} is {ts - received_at} ahead of the gateway's clock"
+    if received_at - ts > limits.max_age:
+        return f"ts {ts.isoformat()} is older than the {limits.max_age.days}-day backfill limit"
+    return None
+
+
+def _classify(exc: ValidationError) -> tuple[Reason, str]:
+    """Map pydantic's errors onto our reasons, with a readable summary of the first few."""
+    errors = exc.errors(include_url=False, include_input=False)
+    kinds = {e["type"] for e in errors}
+    summary = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in errors[:5])
+    if "json_invalid" in kinds:
+        return Reason.BAD_JSON, summary
+    if kinds & {"model_type", "model_attributes_type", "dict_type"}:
+        return Reason.NOT_AN_OBJECT, summary
+    if kinds and kinds <= {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        return Reason.OUT_OF_RANGE, summary
+    return Reason.INVALID_PAYLOAD, summary

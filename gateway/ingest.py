@@ -1,0 +1,233 @@
+"""The ingest loop: take messages, decode, write one batch per transaction, commit, then acknowledge.
+
+Batches are bounded by size and by the age of their oldest message. A database that is down or
+restarting makes the loop wait and retry with the batch in hand; nothing is acknowledged until it is
+committed, so the broker keeps (and later redelivers) everything meanwhile. A batch the database
+refuses for its data is split so that only the offending messages are quarantined.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+import asyncpg
+
+from gateway.decoder import Decoded, DecodeLimits, Reason, decode, quarantine
+from gateway.metrics import GatewayMetrics
+from gateway.mqtt_edge import RawMessage
+from telemetry.database import Connection
+from telemetry.ingest_store import (
+    EventRow,
+    IngestBatch,
+    QuarantineRow,
+    ReadingRow,
+    StatusRow,
+    known_devices,
+    write_batch,
+)
+
+__all__ = ["BatchPolicy", "DeviceDirectory", "Ingestor", "MessageSource"]
+
+log = logging.getLogger(__name__)
+
+_DATA_ERRORS: Final = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
+)
+"""Errors caused by what a message contains: retrying cannot help, quarantining can."""
+
+
+class MessageSource(Protocol):
+    """Where messages come from and where acknowledgements go (the MQTT edge, or a test fake)."""
+
+    def take(self, limit: int) -> list[RawMessage]: ...
+    def ack(self, messages: list[RawMessage]) -> int: ...
+    def backlog(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPolicy:
+    max_rows: int = 5000
+    max_delay_s: float = 0.05
+    retry_min_s: float = 0.2
+    retry_max_s: float = 5.0
+
+
+class DeviceDirectory:
+    """Which device ids are registered, cached; an unknown id is looked up again after `recheck_s`."""
+
+    def __init__(self, recheck_s: float = 10.0) -> None:
+        self._known: set[str] = set()
+        self._unknown_until: dict[str, float] = {}
+        self._recheck_s = recheck_s
+
+    async def unknown(self, conn: Connection, device_ids: set[str]) -> set[str]:
+        now = time.monotonic()
+        to_check = {d for d in device_ids if d not in self._known and self._unknown_until.get(d, 0.0) <= now}
+        if to_check:
+            found = await known_devices(conn, sorted(to_check))
+            self._known |= found
+            for device_id in to_check - found:
+                self._unknown_until[device_id] = now + self._recheck_s
+            for device_id in found:
+                self._unknown_until.pop(device_id, None)
+        return {d for d in device_ids if d not in self._known}
+
+
+class Ingestor:
+    """Moves messages from a source into the store, acknowledging only what is committed."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        source: MessageSource,
+        *,
+        policy: BatchPolicy,
+        limits: DecodeLimits,
+        metrics: GatewayMetrics,
+        wakeup: asyncio.Event,
+        directory: DeviceDirectory | None = None,
+    ) -> None:
+        self._pool = pool
+        self._source = source
+        self._policy = policy
+        self._limits = limits
+        self._metrics = metrics
+        self._wakeup = wakeup
+        self._directory = directory or DeviceDirectory()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Ingest until `stop` is set; the batch in hand when it is set is finished first."""
+        while not stop.is_set():
+            messages = await self._collect(stop)
+            if messages:
+                await self.ingest(messages, stop)
+
+    async def _collect(self, stop: asyncio.Event) -> list[RawMessage]:
+        if not self._source.backlog():
+            self._wakeup.clear()
+            if not self._source.backlog():
+                waiter = asyncio.ensure_future(self._wakeup.wait())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                stopper.cancel()
+        messages = self._source.take(self._policy.max_rows)
+        if messages and len(messages) < self._policy.max_rows:
+            age = time.time() - messages[0].received_at
+            if age < self._policy.max_delay_s:
+                await asyncio.sleep(self._policy.max_delay_s - age)
+                messages += self._source.take(self._policy.max_rows - len(messages))
+        self._metrics.backlog.set(self._source.backlog())
+        return messages
+
+    async def ingest(self, messages: list[RawMessage], stop: asyncio.Event | None = None) -> bool:
+        """Decode, store and acknowledge one batch. False when stopped before it could be committed."""
+        started = time.perf_counter()
+        self._metrics.received.inc(len(messages))
+        decoded = [decode(m, self._limits) for m in messages]
+        attempt = 0
+        while True:
+            try:
+                async with self._pool.acquire() as conn:
+                    decoded = await self._quarantine_unknown(conn, messages, decoded)
+                    try:
+                        async with conn.transaction():
+                            result = await write_batch(conn, _batch_of(decoded))
+                    except _DATA_ERRORS as exc:
+                        log.warning(
+                            "batch of %d refused (%s); writing its messages one by one", len(decoded), exc
+                        )
+                        result = None
+                    if result is None:
+                        written, duplicates = await self._write_one_by_one(conn, messages, decoded)
+                    else:
+                        written = (result.readings_inserted, result.events_inserted)
+                        duplicates = result.duplicates
+                break
+            except _DATA_ERRORS:
+                raise
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+                self._metrics.storage_retries.inc()
+                attempt += 1
+                ceiling = min(self._policy.retry_max_s, self._policy.retry_min_s * 2**attempt)
+                delay = ceiling * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not secrecy
+                log.warning(
+                    "store unavailable (%s: %s); retrying the batch in %.1fs", type(exc).__name__, exc, delay
+                )
+                if stop is not None and stop.is_set():
+                    return False
+                await asyncio.sleep(delay)
+        acked = self._source.ack(messages)
+        self._record(decoded, written, duplicates, acked, time.perf_counter() - started)
+        return True
+
+    async def _quarantine_unknown(
+        self, conn: Connection, messages: Sequence[RawMessage], decoded: list[Decoded]
+    ) -> list[Decoded]:
+        device_ids = {d.device_id for d in decoded if not isinstance(d, QuarantineRow)}
+        unknown = await self._directory.unknown(conn, device_ids)
+        if not unknown:
+            return decoded
+        return [
+            quarantine(m, Reason.UNKNOWN_DEVICE, f"device {d.device_id!r} is not registered", d.device_id)
+            if not isinstance(d, QuarantineRow) and d.device_id in unknown
+            else d
+            for m, d in zip(messages, decoded, strict=True)
+        ]
+
+    async def _write_one_by_one(
+        self, conn: Connection, messages: Sequence[RawMessage], decoded: list[Decoded]
+    ) -> tuple[tuple[int, int], int]:
+        readings = events = duplicates = 0
+        for i, (message, row) in enumerate(zip(messages, decoded, strict=True)):
+            try:
+                async with conn.transaction():
+                    result = await write_batch(conn, _batch_of([row]))
+                readings += result.readings_inserted
+                events += result.events_inserted
+                duplicates += result.duplicates
+            except _DATA_ERRORS as exc:
+                rejected = quarantine(
+                    message, Reason.STORAGE_REJECTED, f"{type(exc).__name__}: {exc}",
+                    None if isinstance(row, QuarantineRow) else row.device_id,
+                )  # fmt: skip
+                decoded[i] = rejected
+                async with conn.transaction():
+                    await write_batch(conn, _batch_of([rejected]))
+        return (readings, events), duplicates
+
+    def _record(
+        self, decoded: list[Decoded], written: tuple[int, int], duplicates: int, acked: int, seconds: float
+    ) -> None:
+        m = self._metrics
+        for row in decoded:
+            if isinstance(row, QuarantineRow):
+                m.quarantined.labels(row.reason).inc()
+        m.written.labels("readings").inc(written[0])
+        m.written.labels("events").inc(written[1])
+        m.redelivered.inc(duplicates)
+        m.acked.inc(acked)
+        m.batch_seconds.observe(seconds)
+        m.batch_rows.observe(len(decoded))
+
+
+def _batch_of(decoded: Sequence[Decoded]) -> IngestBatch:
+    batch = IngestBatch()
+    for row in decoded:
+        if isinstance(row, ReadingRow):
+            batch.readings.append(row)
+        elif isinstance(row, EventRow):
+            batch.events.append(row)
+        elif isinstance(row, StatusRow):
+            batch.statuses.append(row)
+        else:
+            batch.quarantined.append(row)
+    return batch

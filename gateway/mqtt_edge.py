@@ -1,0 +1,216 @@
+"""The gateway's MQTT edge: the one module that imports paho.
+
+It keeps a persistent session (fixed client id, clean start off, session expiry) so the broker
+holds what arrives while the gateway is away, subscribes at QoS 1 with manual acknowledgement, and
+hands each message to asyncio as our own frozen `RawMessage`. A message is acknowledged only when the
+ingest side says its row is committed (`ack`), so a crash before commit means redelivery, not loss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from gateway.protocol import QOS, BrokerAddress, subscription_filter
+
+__all__ = ["EdgeConfig", "MqttEdge", "RawMessage"]
+
+log = logging.getLogger(__name__)
+
+_RECEIVE_MAXIMUM: Final = 65535
+"""Unacknowledged QoS-1 messages the broker may have in flight to us (the MQTT 5 maximum); the
+batch writer needs thousands in flight to fill a batch while the previous one commits."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """A message as received, before any validation. `delivery` tells deliveries of one id apart."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+    dup: bool
+    mid: int
+    delivery: int
+    received_at: float
+    """time.time() when paho handed the message over."""
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeConfig:
+    broker: BrokerAddress
+    client_id: str
+    share_group: str | None = "ondol-gateway"
+    session_expiry_s: int = 7 * 24 * 3600
+    keepalive_s: int = 30
+
+
+class MqttEdge:
+    """Owns the paho client and its network thread; thread-safe `ack` for the asyncio side."""
+
+    def __init__(
+        self,
+        config: EdgeConfig,
+        on_batch_ready: Callable[[], None],
+        on_subscribed: Callable[[bool], None] = lambda _: None,
+    ) -> None:
+        self._config = config
+        self._notify = on_batch_ready
+        self._on_subscribed_change = on_subscribed
+        self._lock = threading.Lock()
+        self._pending: list[RawMessage] = []
+        self._inflight: dict[int, int] = {}  # mid -> latest delivery number
+        self._deliveries = 0
+        self.connected = threading.Event()
+        self.connect_count = 0
+        self._client = self._build_client()
+
+    def _build_client(self) -> paho.Client:
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self._config.client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            manual_ack=True,
+        )
+        broker = self._config.broker
+        if broker.username is not None:
+            client.username_pw_set(broker.username, broker.password)
+        if broker.tls:
+            context = ssl.create_default_context(cafile=broker.ca_file)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            client.tls_set_context(context)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        return client
+
+    def start(self) -> None:
+        """Connect (retrying in the background until the broker answers) and start the network thread."""
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = self._config.session_expiry_s
+        properties.ReceiveMaximum = _RECEIVE_MAXIMUM
+        broker = self._config.broker
+        self._client.connect_async(
+            broker.host,
+            broker.port,
+            keepalive=self._config.keepalive_s,
+            clean_start=False,
+            properties=properties,
+        )
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        """Disconnect without losing anything: unacknowledged messages stay with the broker's session."""
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def take(self, limit: int) -> list[RawMessage]:
+        """Remove and return up to `limit` received messages, oldest first."""
+        with self._lock:
+            taken, self._pending = self._pending[:limit], self._pending[limit:]
+        return taken
+
+    def backlog(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def ack(self, messages: list[RawMessage]) -> int:
+        """Acknowledge committed messages; return how many acks were sent.
+
+        A delivery whose id has since been redelivered (after a reconnect) is not acknowledged: the
+        newer delivery will be, once it is committed too. That way an ack never releases an id the
+        broker has meanwhile reused for a message we have not stored.
+        """
+        sent = 0
+        with self._lock:
+            for message in messages:
+                if message.qos == 0:
+                    continue
+                if self._inflight.get(message.mid) != message.delivery:
+                    continue
+                del self._inflight[message.mid]
+                if self._client.ack(message.mid, message.qos) == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    sent += 1
+        return sent
+
+    # paho callbacks: run on paho's network thread; kept thin and free of I/O.
+
+    def _on_connect(
+        self, client: paho.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker refused the gateway's connection: %s", reason)
+            return
+        self.connect_count += 1
+        client.subscribe(subscription_filter(self._config.share_group), qos=QOS)
+        self.connected.set()
+        log.info(
+            "gateway connected to %s:%s as %s",
+            self._config.broker.host,
+            self._config.broker.port,
+            self._config.client_id,
+        )
+
+    def _on_subscribe(
+        self, _client: paho.Client, _userdata: Any, _mid: int, reasons: list[ReasonCode], _props: Any
+    ) -> None:
+        failed = [r for r in reasons if r.is_failure]
+        if failed:
+            log.error("broker refused the gateway's subscription: %s", failed)
+            return
+        self._on_subscribed_change(True)
+
+    def _on_disconnect(
+        self, _client: paho.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
+    ) -> None:
+        self.connected.clear()
+        self._on_subscribed_change(False)
+        log.warning("gateway disconnected from the broker: %s", reason)
+
+    def _on_message(self, _client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            topic = "<topic is not valid UTF-8>"
+        with self._lock:
+            self._deliveries += 1
+            raw = RawMessage(
+                topic=topic,
+                payload=bytes(message.payload),
+                qos=message.qos,
+                retain=bool(message.retain),
+                dup=bool(message.dup),
+                mid=message.mid,
+                delivery=self._deliveries,
+                received_at=time.time(),
+            )
+            if raw.qos > 0:
+                self._inflight[raw.mid] = raw.delivery
+            self._pending.append(raw)
+            first = len(self._pending) == 1
+        if first:
+            self._notify()
+
+
+def threadsafe_notifier(loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> Callable[[], None]:
+    """A callback that sets `event` on `loop` from any thread."""
+
+    def notify() -> None:
+        loop.call_soon_threadsafe(event.set)
+
+    return notify

@@ -1,0 +1,200 @@
+"""The `ondol` command line (typer): run the whole stack, or one process, migrate, simulate, register."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import asyncpg
+import typer
+from pydantic import ValidationError
+
+from ondol.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Ondol: remote care for connected boilers.")
+devices_app = typer.Typer(no_args_is_help=True, help="The device registry.")
+app.add_typer(devices_app, name="devices")
+
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="postgresql://… (default: ONDOL_DATABASE_URL)")]
+MqttUrl = Annotated[str | None, typer.Option("--mqtt-url", help="mqtt://host:port (default: ONDOL_MQTT_URL)")]
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        typer.echo(f"invalid setting: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@app.command()
+def up(
+    database_url: DatabaseUrl = None,
+    mqtt_url: MqttUrl = None,
+    devices: Annotated[int | None, typer.Option(help="simulated boilers (default 200)")] = None,
+    interval: Annotated[float | None, typer.Option(help="simulated report interval, seconds")] = None,
+) -> None:
+    """Run broker, database, gateway, diagnostics, API and a simulated fleet until Ctrl-C."""
+    from ondol.local_servers import ServerError
+    from ondol.local_stack import up as run_up
+
+    settings = _settings(database_url=database_url, mqtt_url=mqtt_url, sim_devices=devices, sim_report_interval_s=interval)
+    try:
+        run_up(settings)
+    except ServerError as exc:
+        typer.echo(f"[ondol] cannot start: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def migrate(database_url: DatabaseUrl = None) -> None:
+    """Apply pending schema migrations."""
+    from telemetry.edition import detect
+    from telemetry.migrations import migrate as apply
+
+    settings = _settings(database_url=database_url)
+    dsn = _database_or_local(settings)
+
+    async def run() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            typer.echo((await detect(conn)).describe())
+            applied = await apply(conn, on_apply=lambda m: typer.echo(f"applying {m.version:04d} {m.name}"))
+            typer.echo(f"schema up to date; {len(applied)} migration(s) applied")
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def _database_or_local(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    from ondol.local_servers import PostgresServer
+
+    local = PostgresServer(settings.state_dir / "postgres", settings.pg_port, host=settings.pg_host)
+    if not local.password_file.exists():
+        typer.echo("no --database-url and no local cluster (run `ondol up` once)", err=True)
+        raise typer.Exit(2)
+    return local.dsn
+
+
+@app.command()
+def gateway(database_url: DatabaseUrl = None, mqtt_url: MqttUrl = None) -> None:
+    """Run one gateway process (several may share the load)."""
+    from ondol.processes import run_gateway_process
+
+    _logging()
+    run_gateway_process(_settings(database_url=database_url, mqtt_url=mqtt_url))
+
+
+@app.command()
+def diagnostics(database_url: DatabaseUrl = None) -> None:
+    """Run the diagnostics worker."""
+    from ondol.processes import run_diagnostics
+
+    _logging()
+    run_diagnostics(_settings(database_url=database_url))
+
+
+@app.command()
+def api(database_url: DatabaseUrl = None) -> None:
+    """Run the HTTP API."""
+    from ondol.processes import run_api
+
+    _logging()
+    run_api(_settings(database_url=database_url))
+
+
+@app.command()
+def sim(
+    devices: Annotated[int | None, typer.Option(help="number of boilers")] = None,
+    seed: Annotated[int | None, typer.Option(help="fleet seed")] = None,
+    prefix: Annotated[str | None, typer.Option(help="device id prefix")] = None,
+    interval: Annotated[float | None, typer.Option(help="simulated seconds between reports")] = None,
+    acceleration: Annotated[float, typer.Option(help="simulated seconds per real second; 0: as fast as possible")] = 1.0,
+    reports: Annotated[int | None, typer.Option(help="reports per device, then stop")] = None,
+    duration: Annotated[float | None, typer.Option(help="stop after this many real seconds")] = None,
+    register: Annotated[bool, typer.Option(help="register the fleet in the database first")] = True,
+    database_url: DatabaseUrl = None,
+    mqtt_url: MqttUrl = None,
+) -> None:
+    """Publish telemetry from a simulated fleet over MQTT."""
+    from firmware_sim.runner import FleetRun, FleetStats
+    from ondol.fleet_seed import register_sim_fleet
+    from ondol.processes import run_simulator
+
+    _logging()
+    settings = _settings(
+        sim_devices=devices, sim_seed=seed, sim_prefix=prefix, sim_report_interval_s=interval,
+        database_url=database_url, mqtt_url=mqtt_url,
+    )  # fmt: skip
+    if acceleration < 0:
+        raise typer.BadParameter("must be 0 or more", param_hint="--acceleration")
+    if register:
+        dsn = _database_or_local(settings)
+
+        async def seed_registry() -> int:
+            conn = await asyncpg.connect(dsn)
+            try:
+                return await register_sim_fleet(conn, settings)
+            finally:
+                await conn.close()
+
+        typer.echo(f"registered {asyncio.run(seed_registry())} devices", err=True)
+    run = FleetRun(
+        report_interval_s=settings.sim_report_interval_s,
+        acceleration=acceleration,
+        reports_per_device=reports,
+        duration_s=duration,
+    )
+
+    def progress(stats: FleetStats) -> None:
+        typer.echo(f"published {stats.published}, acknowledged by the broker {stats.acknowledged}", err=True)
+
+    stats = run_simulator(settings, run, progress)
+    typer.echo(
+        f"done: published {stats.published}, acknowledged {stats.acknowledged}, "
+        f"connect failures {stats.connect_failures}",
+        err=True,
+    )
+
+
+@devices_app.command("register")
+def register_devices_command(
+    file: Annotated[Path, typer.Argument(help="JSON file: a list of devices (see docs/devices.md)", exists=True)],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Register or update devices from a JSON file."""
+    from ondol.device_import import load_device_records
+    from telemetry.device_registry import register_devices
+
+    settings = _settings(database_url=database_url)
+    try:
+        records = load_device_records(json.loads(file.read_text(encoding="utf-8")))
+    except (ValueError, ValidationError) as exc:
+        typer.echo(f"{file}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    dsn = _database_or_local(settings)
+
+    async def run() -> int:
+        conn = await asyncpg.connect(dsn)
+        try:
+            async with conn.transaction():
+                return await register_devices(conn, devices=records)
+        finally:
+            await conn.close()
+
+    typer.echo(f"registered {asyncio.run(run())} devices")
+
+
+def main() -> None:
+    app()

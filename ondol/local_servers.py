@@ -1,0 +1,305 @@
+"""Private PostgreSQL (with TimescaleDB) and Mosquitto servers on loopback, for the local stack and tests.
+
+Each server lives in a directory of its own, listens on 127.0.0.1 only, and is a child process:
+stopping the parent's supervisor stops it. PostgreSQL refuses to run as root, so when we are root
+the cluster belongs to the `postgres` system user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+__all__ = ["MosquittoServer", "PostgresServer", "ServerError", "free_port", "wait_for_port"]
+
+PG_BIN: Final = Path("/usr/lib/postgresql/15/bin")
+
+
+class ServerError(RuntimeError):
+    """A local server could not be set up or did not start."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Wait until something accepts connections on host:port, or fail with a clear error."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise ServerError(f"server process exited with code {process.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise ServerError(f"nothing listens on {host}:{port} after {timeout_s}s")
+
+
+def _service_user(name: str) -> pwd.struct_passwd | None:
+    """The system user a server should run as when we are root, else None (run as ourselves)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam(name)
+    except KeyError as exc:
+        raise ServerError(f"running as root needs the system user {name!r} (installed with the server)") from exc
+
+
+def _chown_tree(path: Path, user: pwd.struct_passwd | None) -> None:
+    if user is None:
+        return
+    for root, dirs, files in os.walk(path):
+        for name in [*dirs, *files]:
+            os.chown(Path(root) / name, user.pw_uid, user.pw_gid)
+    os.chown(path, user.pw_uid, user.pw_gid)
+
+
+def _reachable_by(path: Path, user: pwd.struct_passwd | None) -> bool:
+    """Whether `user` may traverse every parent of `path` (a root-owned 0700 home may not)."""
+    if user is None:
+        return True
+    for parent in path.resolve().parents:
+        mode = parent.stat().st_mode
+        if not mode & 0o001 and parent.stat().st_uid != user.pw_uid:
+            return False
+    return True
+
+
+@dataclass
+class PostgresServer:
+    """A private PostgreSQL 15 cluster with TimescaleDB preloaded."""
+
+    base_dir: Path
+    port: int
+    host: str = "127.0.0.1"
+    durable: bool = True
+    """False turns off fsync: for throwaway test clusters only."""
+    database: str = "ondol"
+    user: str = "ondol"
+    extra_settings: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._owner = _service_user("postgres")
+        data_parent = self.base_dir
+        if not _reachable_by(self.base_dir, self._owner):
+            # The postgres user cannot reach a directory below a private home: keep the cluster in a
+            # directory it can reach, named after ours so that it stays the same across runs.
+            digest = abs(hash(str(self.base_dir.resolve()))) % 10**8
+            data_parent = Path("/var/tmp") / f"ondol-pg-{digest}"
+        self.data_dir = data_parent / "pgdata"
+        self.socket_dir = data_parent / "run"
+        self.password_file = self.base_dir / "postgres-password"
+        self.log_file = self.base_dir / "postgres.log"
+
+    @property
+    def dsn(self) -> str:
+        password = self.password_file.read_text().strip()
+        return f"postgresql://{self.user}:{password}@{self.host}:{self.port}/{self.database}"
+
+    def initialise(self) -> bool:
+        """Create the cluster and database if missing; True when it was created now."""
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        if (self.data_dir / "PG_VERSION").exists():
+            return False
+        if not (PG_BIN / "initdb").exists():
+            raise ServerError(f"PostgreSQL 15 is not installed ({PG_BIN}); run the system set-up first")
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.data_dir.parent, 0o755)
+        if self.data_dir.exists():
+            shutil.rmtree(self.data_dir)
+        self.data_dir.mkdir(mode=0o700)
+        self.socket_dir.mkdir(exist_ok=True)
+        if not self.password_file.exists():
+            self.password_file.write_text(secrets.token_urlsafe(24) + "\n")
+            os.chmod(self.password_file, 0o600)
+        pwfile = self.data_dir.parent / ".initdb-pw"
+        pwfile.write_text(self.password_file.read_text())
+        for path in (self.data_dir, self.socket_dir, pwfile):
+            _chown_tree(path, self._owner)
+        try:
+            self._run(
+                [str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-U", self.user, "--auth=scram-sha-256",
+                 f"--pwfile={pwfile}", "-E", "UTF8", "--no-locale", "--no-instructions"]
+            )  # fmt: skip
+        finally:
+            pwfile.unlink()
+        with (self.data_dir / "postgresql.auto.conf").open("a") as conf:
+            conf.write(self._settings())
+        self.start()
+        try:
+            self._run(
+                [str(PG_BIN / "createdb"), "-h", str(self.socket_dir), "-p", str(self.port), "-U", self.user,
+                 self.database]
+            )  # fmt: skip
+        finally:
+            self.stop()
+        return True
+
+    def _settings(self) -> str:
+        lines = [
+            "listen_addresses = '127.0.0.1'",
+            "shared_preload_libraries = 'timescaledb'",
+            "timescaledb.telemetry_level = 'off'",
+            "max_connections = 200",
+            "shared_buffers = '256MB'",
+            "work_mem = '16MB'",
+            "max_wal_size = '2GB'",
+            "log_min_messages = 'warning'",
+        ]
+        if not self.durable:
+            lines += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
+        lines += [f"{name} = '{value}'" for name, value in self.extra_settings.items()]
+        return "\n".join(lines) + "\n"
+
+    def _run(self, argv: list[str]) -> None:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGPASSFILE": "/dev/null",
+               "PGPASSWORD": self.password_file.read_text().strip(), "LC_ALL": "C"}  # fmt: skip
+        result = subprocess.run(
+            argv, env=env, capture_output=True, check=False,
+            user=self._owner.pw_uid if self._owner else None,
+            group=self._owner.pw_gid if self._owner else None,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise ServerError(f"{Path(argv[0]).name} failed: {result.stderr.decode(errors='replace')[-2000:]}")
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        """Start the server (port and addresses from the command line) and wait until it accepts."""
+        log = self.log_file.open("ab")
+        if self._owner:
+            os.chown(self.log_file, self._owner.pw_uid, self._owner.pw_gid)
+        self.process = subprocess.Popen(
+            [str(PG_BIN / "postgres"), "-D", str(self.data_dir), "-p", str(self.port), "-h", self.host,
+             "-k", str(self.socket_dir)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            user=self._owner.pw_uid if self._owner else None,
+            group=self._owner.pw_gid if self._owner else None,
+            env={"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        try:
+            wait_for_port(self.host, self.port, timeout_s, self.process)
+            self._wait_accepting(timeout_s)
+        except ServerError as exc:
+            raise ServerError(f"{exc}; see {self.log_file}: {self._log_tail()}") from exc
+
+    def _wait_accepting(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            result = subprocess.run(
+                [str(PG_BIN / "pg_isready"), "-h", self.host, "-p", str(self.port), "-q"], check=False
+            )
+            if result.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise ServerError("PostgreSQL did not become ready")
+
+    def _log_tail(self) -> str:
+        with contextlib.suppress(OSError):
+            return self.log_file.read_text(errors="replace")[-1500:]
+        return ""
+
+    def stop(self, mode: str = "fast", timeout_s: float = 60.0) -> None:
+        """Stop: 'smart' (SIGTERM), 'fast' (SIGINT) or 'immediate' (SIGQUIT, crash-like)."""
+        if self.process is None or self.process.poll() is not None:
+            self.process = None
+            return
+        sig = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}[mode]
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+@dataclass
+class MosquittoServer:
+    """A private Mosquitto broker with persistence, sized for a gateway that acknowledges after commit."""
+
+    base_dir: Path
+    port: int
+    host: str = "127.0.0.1"
+    max_queued_messages: int = 2_000_000
+    """Per persistent session: what the broker holds for a gateway that is away or behind."""
+    message_size_limit: int = 256 * 1024
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.config_file = self.base_dir / "mosquitto.conf"
+        self.log_file = self.base_dir / "mosquitto.log"
+        self.persistence_dir = self.base_dir / "data"
+
+    def write_config(self) -> None:
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        self.persistence_dir.mkdir(exist_ok=True)
+        user = "root" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+        self.config_file.write_text(
+            "\n".join(
+                [
+                    f"listener {self.port} {self.host}",
+                    "allow_anonymous true",
+                    f"user {user}",
+                    "persistence true",
+                    f"persistence_location {self.persistence_dir}/",
+                    "autosave_interval 30",
+                    "persistent_client_expiration 14d",
+                    # Unacknowledged messages in flight per client; MQTT 5 clients lower it with
+                    # their Receive Maximum (the gateway asks for 65,535).
+                    "max_inflight_messages 0",
+                    f"max_queued_messages {self.max_queued_messages}",
+                    "max_queued_bytes 0",
+                    f"message_size_limit {self.message_size_limit}",
+                    "set_tcp_nodelay true",
+                    f"log_dest file {self.log_file}",
+                    "log_type error",
+                    "log_type warning",
+                    "log_type notice",
+                    "connection_messages false",
+                    "",
+                ]
+            )
+        )
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        if shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists():
+            raise ServerError("mosquitto is not installed; run the system set-up first")
+        self.write_config()
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.process = subprocess.Popen(
+            [binary, "-c", str(self.config_file)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        wait_for_port(self.host, self.port, timeout_s, self.process)
+
+    def stop(self, kill: bool = False, timeout_s: float = 30.0) -> None:
+        """Stop cleanly (SIGTERM: the broker saves its sessions) or kill (SIGKILL: it cannot)."""
+        if self.process is None or self.process.poll() is not None:
+            self.process = None
+            return
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None

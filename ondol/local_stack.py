@@ -1,0 +1,261 @@
+"""`ondol up`: the whole system on one machine, on loopback, with embedded defaults.
+
+Starts (or reuses, when URLs are given) PostgreSQL with TimescaleDB and Mosquitto, applies the
+migrations, registers the simulated fleet, then supervises the gateway, the diagnostics worker, the
+API and the simulator as child processes: a child that dies is restarted, and Ctrl-C stops them all,
+newest first, then the servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import asyncpg
+import httpx
+
+from ondol.fleet_seed import register_sim_fleet
+from ondol.local_servers import MosquittoServer, PostgresServer, ServerError
+from ondol.settings import Settings
+from telemetry.edition import detect
+from telemetry.migrations import migrate
+
+__all__ = ["LocalStack", "up"]
+
+_CHILDREN = ("diagnostics", "gateway", "api", "sim")
+
+
+def say(message: str) -> None:
+    print(f"[ondol] {message}", flush=True)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    restarts: list[float] = field(default_factory=list)
+    log: IO[bytes] | None = None
+
+
+@dataclass
+class LocalStack:
+    settings: Settings
+    postgres: PostgresServer | None = None
+    mosquitto: MosquittoServer | None = None
+    children: list[Child] = field(default_factory=list)
+    database_url: str = ""
+    mqtt_url: str = ""
+
+    def start_servers(self) -> None:
+        s = self.settings
+        s.state_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(s.state_dir, 0o755)
+        self._check_ports()
+        if s.database_url:
+            self.database_url = s.database_url
+            say("using the database at --database-url")
+        else:
+            self.postgres = PostgresServer(s.state_dir / "postgres", s.pg_port, host=s.pg_host)
+            if self.postgres.initialise():
+                say(f"created a private PostgreSQL cluster in {self.postgres.data_dir}")
+            self.postgres.start()
+            self.database_url = self.postgres.dsn
+            say(f"PostgreSQL 15 + TimescaleDB on {s.pg_host}:{s.pg_port}")
+        if s.mqtt_url:
+            self.mqtt_url = s.mqtt_url
+            say("using the broker at --mqtt-url")
+        else:
+            self.mosquitto = MosquittoServer(s.state_dir / "mosquitto", s.mqtt_port, host=s.mqtt_host)
+            self.mosquitto.start()
+            self.mqtt_url = f"mqtt://{s.mqtt_host}:{s.mqtt_port}"
+            say(f"Mosquitto on {s.mqtt_host}:{s.mqtt_port}")
+
+    def _check_ports(self) -> None:
+        s = self.settings
+        wanted = [("API", s.api_host, s.api_port)]
+        if s.gateway_metrics_port:
+            wanted.append(("gateway metrics", s.metrics_host, s.gateway_metrics_port))
+        if not s.database_url:
+            wanted.append(("PostgreSQL", s.pg_host, s.pg_port))
+        if not s.mqtt_url:
+            wanted.append(("MQTT", s.mqtt_host, s.mqtt_port))
+        busy = [f"{what} port {host}:{port}" for what, host, port in wanted if not _port_free(host, port)]
+        if busy:
+            raise ServerError(
+                "already in use: " + ", ".join(busy) + " (another `ondol up`? choose ports with ONDOL_*_PORT)"
+            )
+
+    async def prepare_database(self) -> None:
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            features = await detect(conn)
+            say(f"store: {features.describe()}")
+            applied = await migrate(conn, on_apply=lambda m: say(f"migration {m.version:04d} {m.name}"))
+            say(f"schema up to date ({len(applied)} migration(s) applied now)")
+            count = await register_sim_fleet(conn, self.settings)
+            if count:
+                say(f"registered {count} simulated boilers ({self.settings.sim_prefix}-00001…)")
+        finally:
+            await conn.close()
+
+    def child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["ONDOL_DATABASE_URL"] = self.database_url
+        env["ONDOL_MQTT_URL"] = self.mqtt_url
+        env["ONDOL_STATE_DIR"] = str(self.settings.state_dir)
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def start_children(self) -> None:
+        logs = self.settings.state_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        for name in _CHILDREN:
+            if name == "sim" and self.settings.sim_devices == 0:
+                continue
+            argv = [sys.executable, "-m", "ondol", name]
+            if name == "sim":
+                argv += ["--no-register", "--interval", str(self.settings.sim_report_interval_s)]
+            child = Child(name, argv, logs / f"{name}.log")
+            self._spawn(child)
+            self.children.append(child)
+
+    def _spawn(self, child: Child) -> None:
+        if child.log is None:
+            child.log = child.log_path.open("ab")
+        child.process = subprocess.Popen(
+            child.argv, env=self.child_env(), stdout=child.log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+
+    def supervise_once(self) -> None:
+        """Restart children that died, at most 5 times a minute each."""
+        now = time.monotonic()
+        for child in self.children:
+            if child.process is None or child.process.poll() is None:
+                continue
+            code = child.process.returncode
+            child.restarts = [t for t in child.restarts if now - t < 60] + [now]
+            if len(child.restarts) > 5:
+                raise ServerError(f"{child.name} keeps failing (exit {code}); see {child.log_path}")
+            say(f"{child.name} exited with code {code}; restarting (log: {child.log_path})")
+            self._spawn(child)
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.process is not None and child.process.poll() is None:
+                child.process.terminate()
+        for child in reversed(self.children):
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(20)
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+            if child.log is not None:
+                child.log.close()
+            say(f"stopped {child.name}")
+        if self.mosquitto is not None:
+            self.mosquitto.stop()
+            say("stopped Mosquitto")
+        if self.postgres is not None:
+            self.postgres.stop()
+            say("stopped PostgreSQL")
+
+
+def _online_count(api: str) -> int | None:
+    count, cursor = 0, None
+    with httpx.Client(timeout=5) as client:
+        while True:
+            params: dict[str, str | int] = {"status": "online", "limit": 500}
+            if cursor:
+                params["cursor"] = cursor
+            response = client.get(f"{api}/v1/devices", params=params)
+            if response.status_code != 200:
+                return None
+            body = response.json()
+            count += len(body["items"])
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return count
+
+
+def _wait_healthy(api: str, stack: LocalStack, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{api}/healthz", timeout=2).status_code == 200:
+                return
+        stack.supervise_once()
+        time.sleep(0.3)
+    raise ServerError(f"the API did not answer at {api}/healthz within {timeout_s}s")
+
+
+def up(settings: Settings) -> None:
+    """Run the whole system until Ctrl-C (SIGINT) or SIGTERM."""
+    stop = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    stack = LocalStack(settings)
+    try:
+        stack.start_servers()
+        asyncio.run(stack.prepare_database())
+        stack.start_children()
+        api = f"http://{settings.api_host}:{settings.api_port}"
+        _wait_healthy(api, stack)
+        _where_to_look(stack, api)
+        last_report = time.monotonic()
+        while not stop:
+            time.sleep(0.5)
+            stack.supervise_once()
+            if time.monotonic() - last_report >= 30:
+                last_report = time.monotonic()
+                with contextlib.suppress(httpx.HTTPError):
+                    say(f"{_online_count(api)} of {settings.sim_devices} simulated boilers online")
+    finally:
+        say("stopping…")
+        stack.stop()
+
+
+def _where_to_look(stack: LocalStack, api: str) -> None:
+    s = stack.settings
+    lines = [
+        "Ondol is running. Where to look:",
+        f"  API            {api}   (OpenAPI: {api}/docs)",
+        f"  online boilers {api}/v1/devices?status=online",
+        f"  quarantine     {api}/v1/quarantine",
+        f"  MQTT broker    {stack.mqtt_url}",
+    ]
+    if s.gateway_metrics_port:
+        lines.append(f"  metrics        http://{s.metrics_host}:{s.gateway_metrics_port}/metrics")
+    if stack.postgres is not None:
+        lines.append(f"  database       psql '{stack.database_url}'")
+    lines += [f"  logs           {s.state_dir / 'logs'}", "Press Ctrl-C to stop everything."]
+    for line in lines:
+        say(line)

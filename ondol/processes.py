@@ -1,0 +1,99 @@
+"""Entry points of Ondol's long-running processes, each built from settings: gateway, worker, API, simulator.
+
+Each stops cleanly on SIGTERM or SIGINT. This module is the only one that imports uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import uvicorn
+
+from api.app import ApiConfig, create_app
+from diagnostics.worker import RetentionDays, WorkerConfig, run_worker
+from firmware_sim.fleet import plan_fleet
+from firmware_sim.runner import FleetRun, FleetStats, run_fleet
+from gateway.decoder import DecodeLimits
+from gateway.ingest import BatchPolicy
+from gateway.mqtt_edge import EdgeConfig
+from gateway.service import GatewayConfig, run_gateway
+from ondol.settings import Settings
+
+__all__ = ["gateway_config", "run_api", "run_diagnostics", "run_gateway_process", "run_simulator"]
+
+log = logging.getLogger(__name__)
+
+
+def require_database(settings: Settings) -> str:
+    if not settings.database_url:
+        raise SystemExit("ONDOL_DATABASE_URL (or --database-url) is required; `ondol up` sets it for you")
+    return settings.database_url
+
+
+def gateway_config(settings: Settings) -> GatewayConfig:
+    return GatewayConfig(
+        database_url=require_database(settings),
+        edge=EdgeConfig(
+            broker=settings.broker(),
+            client_id=settings.gateway_client_id,
+            share_group=settings.gateway_share_group or None,
+            session_expiry_s=settings.gateway_session_expiry_s,
+        ),
+        batch=BatchPolicy(max_rows=settings.batch_max_rows, max_delay_s=settings.batch_max_delay_ms / 1000),
+        limits=DecodeLimits(
+            max_payload_bytes=settings.max_payload_bytes,
+            max_future_skew=timedelta(seconds=settings.max_clock_skew_s),
+            max_age=timedelta(days=settings.max_backfill_days),
+        ),
+        metrics_host=settings.metrics_host,
+        metrics_port=settings.gateway_metrics_port,
+    )
+
+
+def _run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())
+
+
+def run_gateway_process(settings: Settings) -> None:
+    config = gateway_config(settings)
+    _run_until_signalled(lambda stop: run_gateway(config, stop))
+
+
+def run_diagnostics(settings: Settings) -> None:
+    config = WorkerConfig(
+        database_url=require_database(settings),
+        maintenance_interval_s=settings.maintenance_interval_s,
+        retention=RetentionDays(
+            raw=settings.raw_retention_days,
+            events=settings.event_retention_days,
+            rollup=settings.rollup_retention_days,
+            quarantine=settings.quarantine_retention_days,
+        ),
+    )
+    _run_until_signalled(lambda stop: run_worker(config, stop))
+
+
+def run_api(settings: Settings) -> None:
+    app = create_app(ApiConfig(database_url=require_database(settings)))
+    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning", access_log=False)
+
+
+def run_simulator(settings: Settings, run: FleetRun, progress: Callable[[FleetStats], None] | None = None) -> FleetStats:
+    """Run the simulated fleet until done or signalled."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    devices = plan_fleet(settings.sim_devices, seed=settings.sim_seed, prefix=settings.sim_prefix)
+    return run_fleet(devices, settings.broker(), run, should_stop=stop.is_set, progress=progress)

@@ -1,0 +1,83 @@
+"""Every setting of Ondol, read once from `ONDOL_*` environment variables by the composition root.
+
+Packages never read the environment: the command line builds their config objects from here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.protocol import BrokerAddress
+
+__all__ = ["Settings", "parse_mqtt_url"]
+
+
+class Settings(BaseSettings):
+    """Embedded defaults run the whole system on loopback with private servers under `state_dir`."""
+
+    model_config = SettingsConfigDict(env_prefix="ONDOL_", extra="ignore")
+
+    state_dir: Path = Field(Path(".ondol"), description="private servers' data, logs and secrets")
+    database_url: str | None = Field(None, description="an existing TimescaleDB; unset: the private cluster")
+    mqtt_url: str | None = Field(None, description="an existing broker (mqtt:// or mqtts://); unset: private")
+
+    pg_host: str = "127.0.0.1"
+    pg_port: int = Field(55432, ge=1, le=65535)
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = Field(1883, ge=1, le=65535)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    gateway_metrics_port: int = Field(9108, ge=0, le=65535, description="0 turns the endpoint off")
+
+    gateway_client_id: str = "ondol-gateway-1"
+    gateway_share_group: str = "ondol-gateway"
+    gateway_session_expiry_s: int = Field(7 * 24 * 3600, ge=60)
+    batch_max_rows: int = Field(5000, ge=1, le=100_000)
+    batch_max_delay_ms: int = Field(50, ge=1, le=10_000)
+    max_payload_bytes: int = Field(16 * 1024, ge=256, le=1024 * 1024)
+    max_clock_skew_s: int = Field(300, ge=0)
+    max_backfill_days: int = Field(30, ge=1)
+
+    report_interval_s: int = Field(60, ge=1, le=86400, description="default device report interval")
+    raw_retention_days: int = Field(90, ge=1)
+    event_retention_days: int = Field(730, ge=1)
+    rollup_retention_days: int = Field(5 * 365, ge=1)
+    quarantine_retention_days: int = Field(30, ge=1)
+    maintenance_interval_s: int = Field(300, ge=5)
+
+    sim_devices: int = Field(200, ge=0, le=100_000)
+    sim_seed: int = 1
+    sim_report_interval_s: float = Field(10.0, gt=0)
+    sim_prefix: str = Field("sim", pattern=r"^[A-Za-z0-9_-]{1,20}$")
+
+    @field_validator("state_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    def broker(self) -> BrokerAddress:
+        if self.mqtt_url:
+            return parse_mqtt_url(self.mqtt_url)
+        return BrokerAddress(host=self.mqtt_host, port=self.mqtt_port)
+
+
+def parse_mqtt_url(url: str) -> BrokerAddress:
+    """`mqtt://[user[:password]@]host[:port]` or `mqtts://…` (TLS, default port 8883)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+        raise ValueError(f"MQTT URL {url!r} must start with mqtt:// or mqtts://")
+    if not parts.hostname:
+        raise ValueError(f"MQTT URL {url!r} has no host")
+    tls = parts.scheme in ("mqtts", "ssl")
+    return BrokerAddress(
+        host=parts.hostname,
+        port=parts.port or (8883 if tls else 1883),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        tls=tls,
+    )

@@ -1,0 +1,1 @@
+"""The time-series store: schema, migrations, batched writes, rollups, retention and queries."""

@@ -1,0 +1,248 @@
+"""Writes one ingest batch (readings, events, status, quarantine) with set-based statements.
+
+The caller owns the transaction: the gateway commits a batch and only then acknowledges its
+messages to the broker. Every statement here is idempotent, so a redelivered batch changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from telemetry import named_queries
+from telemetry.database import Connection
+
+__all__ = [
+    "MEASUREMENT_COLUMNS",
+    "READING_COLUMNS",
+    "EventRow",
+    "IngestBatch",
+    "QuarantineRow",
+    "ReadingRow",
+    "StatusRow",
+    "WriteResult",
+    "known_devices",
+    "write_batch",
+]
+
+MEASUREMENT_COLUMNS: Final = (
+    "ch_flow_c", "ch_return_c", "ch_setpoint_c", "dhw_c", "dhw_setpoint_c", "outdoor_c", "room_c",
+    "room_setpoint_c", "flue_c", "ch_pressure_bar", "auto_refill_count", "modulation_pct",
+    "flame_current_ua", "fan_rpm", "burner_starts", "failed_starts", "flame_loss_count", "burner_hours",
+    "dhw_flow_lpm", "gas_total_m3", "water_level_low", "flame_on", "mode",
+)  # fmt: skip
+"""Measurement columns of `readings`, in the order of `ReadingRow.values` and of the insert query."""
+
+READING_COLUMNS: Final = ("device_id", "ts", "seq", "received_at", *MEASUREMENT_COLUMNS, "extra")
+
+MAX_QUARANTINED_PAYLOAD: Final = 64 * 1024
+"""Bytes of a rejected payload kept for inspection; the size and hash always cover the whole."""
+
+_Q: Final = named_queries.load("ingest").require(
+    "insert_readings", "insert_events", "upsert_state_from_readings", "touch_last_seen",
+    "upsert_faults", "upsert_status", "insert_quarantine", "known_devices", "invalidate_rollup",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingRow:
+    device_id: str
+    ts: datetime
+    seq: int
+    received_at: datetime
+    values: tuple[Any, ...]
+    """One value per MEASUREMENT_COLUMNS entry."""
+    extra_json: str | None
+    """Unknown fields the device sent, as a JSON object, or None."""
+    payload_json: str
+    """The report as received; becomes the device's latest values."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    device_id: str
+    ts: datetime
+    seq: int
+    received_at: datetime
+    code: str
+    raised: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    device_id: str
+    received_at: datetime
+    online: bool
+    model: str | None
+    firmware: str | None
+    retained: bool
+    """A retained status replayed by the broker says nothing about when the device was last heard."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRow:
+    topic: str
+    device_id: str | None
+    reason: str
+    detail: str
+    payload: bytes
+    received_at: datetime
+
+
+@dataclass(slots=True)
+class IngestBatch:
+    readings: list[ReadingRow] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
+    statuses: list[StatusRow] = field(default_factory=list)
+    quarantined: list[QuarantineRow] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.readings) + len(self.events) + len(self.statuses) + len(self.quarantined)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    readings_inserted: int
+    events_inserted: int
+    duplicates: int
+    """Readings and events already stored (redeliveries)."""
+
+
+async def known_devices(conn: Connection, device_ids: Sequence[str]) -> set[str]:
+    """Which of `device_ids` are registered."""
+    rows = await conn.fetch(_Q["known_devices"], list(device_ids))
+    return {str(r["device_id"]) for r in rows}
+
+
+async def write_batch(conn: Connection, batch: IngestBatch) -> WriteResult:
+    """Write everything in `batch`; call inside a transaction."""
+    readings = await _write_readings(conn, batch.readings)
+    events = await _write_events(conn, batch.events)
+    await _write_statuses(conn, batch.statuses)
+    await _write_quarantine(conn, batch.quarantined)
+    return WriteResult(
+        readings_inserted=readings,
+        events_inserted=events,
+        duplicates=len(batch.readings) - readings + len(batch.events) - events,
+    )
+
+
+async def _write_readings(conn: Connection, rows: list[ReadingRow]) -> int:
+    if not rows:
+        return 0
+    columns: list[list[Any]] = [
+        [r.device_id for r in rows],
+        [r.ts for r in rows],
+        [r.seq for r in rows],
+        [r.received_at for r in rows],
+    ]
+    columns.extend(list(col) for col in zip(*(r.values for r in rows), strict=True))
+    columns.append([r.extra_json for r in rows])
+    inserted = int(await conn.fetchval(_Q["insert_readings"], *columns))
+    newest: dict[str, ReadingRow] = {}
+    for r in rows:
+        seen = newest.get(r.device_id)
+        if seen is None or (r.ts, r.seq) >= (seen.ts, seen.seq):
+            newest[r.device_id] = r
+    latest = list(newest.values())
+    await conn.execute(
+        _Q["upsert_state_from_readings"],
+        [r.device_id for r in latest],
+        [max(r.received_at for r in rows)] * len(latest),
+        [r.ts for r in latest],
+        [r.seq for r in latest],
+        [r.payload_json for r in latest],
+    )
+    await _invalidate_late(conn, rows)
+    return inserted
+
+
+async def _invalidate_late(conn: Connection, rows: list[ReadingRow]) -> None:
+    """Record the time span of late readings that may fall into already-rolled-up hours."""
+    low = min(r.ts for r in rows)
+    newest_received = max(r.received_at for r in rows)
+    if newest_received - low < timedelta(hours=1):
+        return  # nothing older than the current hour: the rollup cannot have covered it yet
+    await conn.execute(_Q["invalidate_rollup"], low, max(r.ts for r in rows))
+
+
+async def _write_events(conn: Connection, rows: list[EventRow]) -> int:
+    if not rows:
+        return 0
+    inserted = int(
+        await conn.fetchval(
+            _Q["insert_events"],
+            [r.device_id for r in rows],
+            [r.ts for r in rows],
+            [r.seq for r in rows],
+            [r.received_at for r in rows],
+            [r.code for r in rows],
+            ["raised" if r.raised else "cleared" for r in rows],
+        )
+    )
+    newest: dict[tuple[str, str], EventRow] = {}
+    for r in rows:
+        key = (r.device_id, r.code)
+        seen = newest.get(key)
+        if seen is None or (r.ts, r.seq) >= (seen.ts, seen.seq):
+            newest[key] = r
+    faults = list(newest.values())
+    await conn.execute(
+        _Q["upsert_faults"],
+        [r.device_id for r in faults],
+        [r.code for r in faults],
+        [r.raised for r in faults],
+        [r.ts for r in faults],
+        [r.seq for r in faults],
+    )
+    last_seen: dict[str, datetime] = {}
+    for r in rows:
+        last_seen[r.device_id] = max(r.received_at, last_seen.get(r.device_id, r.received_at))
+    await conn.execute(_Q["touch_last_seen"], list(last_seen), list(last_seen.values()))
+    return inserted
+
+
+async def _write_statuses(conn: Connection, rows: list[StatusRow]) -> None:
+    if not rows:
+        return
+    newest: dict[str, StatusRow] = {}
+    for r in rows:
+        seen = newest.get(r.device_id)
+        if seen is None or r.received_at >= seen.received_at:
+            newest[r.device_id] = r
+    statuses = list(newest.values())
+    await conn.execute(
+        _Q["upsert_status"],
+        [r.device_id for r in statuses],
+        [None if r.retained else r.received_at for r in statuses],
+        [r.online for r in statuses],
+        [r.received_at for r in statuses],
+        [r.model for r in statuses],
+        [r.firmware for r in statuses],
+    )
+
+
+async def _write_quarantine(conn: Connection, rows: list[QuarantineRow]) -> None:
+    if not rows:
+        return
+    merged: dict[tuple[str, bytes], tuple[QuarantineRow, int]] = {}
+    for r in rows:
+        key = (r.topic, hashlib.sha256(r.payload).digest())
+        first, count = merged.get(key, (r, 0))
+        merged[key] = (first if first.received_at >= r.received_at else r, count + 1)
+    entries = list(merged.items())
+    await conn.execute(
+        _Q["insert_quarantine"],
+        [topic for (topic, _), _ in entries],
+        [row.device_id for _, (row, _) in entries],
+        [row.reason for _, (row, _) in entries],
+        [row.detail for _, (row, _) in entries],
+        [row.payload[:MAX_QUARANTINED_PAYLOAD] for _, (row, _) in entries],
+        [len(row.payload) for _, (row, _) in entries],
+        [digest for (_, digest), _ in entries],
+        [row.received_at for _, (row, _) in entries],
+        [count for _, (_, count) in entries],
+    )

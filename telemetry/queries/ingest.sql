@@ -1,0 +1,81 @@
+-- Named queries of the ingest path: one batch, one transaction, set-based statements only.
+
+-- name: insert_readings
+-- Columns follow telemetry.ingest_store.READING_COLUMNS; duplicates (redeliveries) are skipped.
+WITH inserted AS (
+    INSERT INTO readings (device_id, ts, seq, received_at, ch_flow_c, ch_return_c, ch_setpoint_c, dhw_c, dhw_setpoint_c, outdoor_c, room_c, room_setpoint_c, flue_c, ch_pressure_bar, auto_refill_count, modulation_pct, flame_current_ua, fan_rpm, burner_starts, failed_starts, flame_loss_count, burner_hours, dhw_flow_lpm, gas_total_m3, water_level_low, flame_on, mode, extra)
+    SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::timestamptz[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[], $14::float8[], $15::bigint[], $16::float8[], $17::float8[], $18::float8[], $19::bigint[], $20::bigint[], $21::bigint[], $22::float8[], $23::float8[], $24::float8[], $25::bool[], $26::bool[], $27::text[], $28::jsonb[])
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM inserted;
+
+-- name: insert_events
+WITH inserted AS (
+    INSERT INTO events (device_id, ts, seq, received_at, code, state)
+    SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::timestamptz[], $5::text[], $6::text[])
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM inserted;
+
+-- name: upsert_state_from_readings
+-- One row per device: its newest reading in the batch. A late (older) reading never replaces a newer one.
+INSERT INTO device_state AS s (device_id, last_seen, last_reading_at, last_seq, latest)
+SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::jsonb[])
+ON CONFLICT (device_id) DO UPDATE SET
+    last_seen = GREATEST(s.last_seen, EXCLUDED.last_seen),
+    last_reading_at = GREATEST(s.last_reading_at, EXCLUDED.last_reading_at),
+    last_seq = CASE WHEN s.last_reading_at IS NULL OR EXCLUDED.last_reading_at >= s.last_reading_at
+                    THEN EXCLUDED.last_seq ELSE s.last_seq END,
+    latest = CASE WHEN s.last_reading_at IS NULL OR EXCLUDED.last_reading_at >= s.last_reading_at
+                  THEN EXCLUDED.latest ELSE s.latest END;
+
+-- name: touch_last_seen
+INSERT INTO device_state AS s (device_id, last_seen)
+SELECT * FROM unnest($1::text[], $2::timestamptz[])
+ON CONFLICT (device_id) DO UPDATE SET last_seen = GREATEST(s.last_seen, EXCLUDED.last_seen);
+
+-- name: upsert_faults
+-- One row per (device, code): its newest event in the batch, applied only if newer than what is stored.
+INSERT INTO device_faults AS f (device_id, code, active, raised_at, changed_at, seq)
+SELECT d, c, a, CASE WHEN a THEN t END, t, q
+FROM unnest($1::text[], $2::text[], $3::bool[], $4::timestamptz[], $5::bigint[]) AS u(d, c, a, t, q)
+ON CONFLICT (device_id, code) DO UPDATE SET
+    active = EXCLUDED.active,
+    raised_at = CASE WHEN EXCLUDED.active AND f.active THEN f.raised_at
+                     WHEN EXCLUDED.active THEN EXCLUDED.changed_at
+                     ELSE f.raised_at END,
+    changed_at = EXCLUDED.changed_at,
+    seq = EXCLUDED.seq
+WHERE (EXCLUDED.changed_at, EXCLUDED.seq) > (f.changed_at, f.seq);
+
+-- name: upsert_status
+-- Birth and last will: one row per device, the newest by receive time.
+INSERT INTO device_state AS s (device_id, last_seen, connected, connected_changed_at, reported_model, firmware)
+SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bool[], $4::timestamptz[], $5::text[], $6::text[])
+ON CONFLICT (device_id) DO UPDATE SET
+    last_seen = GREATEST(s.last_seen, EXCLUDED.last_seen),
+    connected = CASE WHEN s.connected_changed_at IS NULL OR EXCLUDED.connected_changed_at >= s.connected_changed_at
+                     THEN EXCLUDED.connected ELSE s.connected END,
+    connected_changed_at = GREATEST(s.connected_changed_at, EXCLUDED.connected_changed_at),
+    reported_model = COALESCE(EXCLUDED.reported_model, s.reported_model),
+    firmware = COALESCE(EXCLUDED.firmware, s.firmware);
+
+-- name: insert_quarantine
+-- One row per (topic, payload); a repeat counts an occurrence.
+INSERT INTO quarantine AS q (topic, device_id, reason, detail, payload, payload_size, payload_sha256,
+                             first_seen, last_seen, occurrences)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::int[], $7::bytea[],
+                     $8::timestamptz[], $8::timestamptz[], $9::int[])
+ON CONFLICT (topic, payload_sha256) DO UPDATE SET
+    last_seen = GREATEST(q.last_seen, EXCLUDED.last_seen),
+    occurrences = q.occurrences + EXCLUDED.occurrences;
+
+-- name: known_devices
+SELECT device_id FROM devices WHERE device_id = ANY($1::text[]);
+
+-- name: invalidate_rollup
+INSERT INTO rollup_invalidation (rollup, low, high)
+SELECT 'readings_hourly', $1, $2
+WHERE $1 < (SELECT watermark FROM rollup_watermark WHERE rollup = 'readings_hourly');

@@ -1,0 +1,105 @@
+"""Real servers for the suite: one PostgreSQL + TimescaleDB cluster per session (a fresh database per
+test, cloned from a migrated template), and a private Mosquitto broker per test, all on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from gateway.protocol import BrokerAddress
+from ondol.local_servers import MosquittoServer, PostgresServer, free_port
+from telemetry.migrations import migrate
+
+TEMPLATE_DB = "ondol_template"
+_db_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def servers_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="ondol-tests-"))
+    os.chmod(path, 0o755)  # the database runs as the postgres user when the suite runs as root
+    yield path
+
+
+@pytest.fixture(scope="session")
+def pg_server(servers_dir: Path) -> Iterator[PostgresServer]:
+    server = PostgresServer(
+        servers_dir / "postgres",
+        free_port(),
+        durable=False,
+        # No TimescaleDB background workers: they would hold connections to the template database.
+        extra_settings={"timescaledb.max_background_workers": "0", "max_worker_processes": "16"},
+    )
+    server.initialise()
+    server.start()
+    yield server
+    server.stop()
+
+
+def _dsn_for(server: PostgresServer, database: str) -> str:
+    return server.dsn.rsplit("/", 1)[0] + f"/{database}"
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(pg_server: PostgresServer) -> str:
+    """DSN of a migrated template database; tests get their own copy through `db_dsn`."""
+
+    async def build() -> None:
+        admin = await asyncpg.connect(pg_server.dsn)
+        try:
+            await admin.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+        finally:
+            await admin.close()
+        conn = await asyncpg.connect(_dsn_for(pg_server, TEMPLATE_DB))
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(build())
+    return _dsn_for(pg_server, TEMPLATE_DB)
+
+
+@pytest.fixture
+async def db_dsn(pg_server: PostgresServer, pg_dsn: str) -> AsyncIterator[str]:
+    """A fresh, migrated, empty database for one test."""
+    name = f"test_{os.getpid()}_{next(_db_numbers)}"
+    admin = await asyncpg.connect(pg_server.dsn)
+    try:
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    finally:
+        await admin.close()
+    yield _dsn_for(pg_server, name)
+    admin = await asyncpg.connect(pg_server.dsn)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def db(db_dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(db_dsn)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+def mosquitto(servers_dir: Path) -> Iterator[MosquittoServer]:
+    """A private broker for one test, so no test sees another's messages or sessions."""
+    server = MosquittoServer(Path(tempfile.mkdtemp(dir=servers_dir, prefix="mqtt-")), free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def broker(mosquitto: MosquittoServer) -> BrokerAddress:
+    return BrokerAddress(host=mosquitto.host, port=mosquitto.port)

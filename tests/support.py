@@ -1,0 +1,108 @@
+"""Helpers the tests share: a raw MQTT publisher, an in-process gateway, polling until a condition holds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from gateway.decoder import DecodeLimits
+from gateway.ingest import BatchPolicy
+from gateway.metrics import GatewayMetrics
+from gateway.mqtt_edge import EdgeConfig
+from gateway.protocol import BrokerAddress
+from gateway.service import GatewayConfig, run_gateway
+
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], Awaitable[T]], *, timeout_s: float = 20.0, what: str = "condition") -> T:
+    """Poll `check` until it returns something truthy; fail with the last value after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{what} not reached within {timeout_s}s; last value: {last!r}")
+
+
+@dataclass
+class Publisher:
+    """A plain MQTT client that publishes whatever bytes a test wants, at QoS 1, and waits for acks."""
+
+    broker: BrokerAddress
+    client_id: str = "test-publisher"
+    client: paho.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                                  protocol=MQTTProtocolVersion.MQTTv5)  # fmt: skip
+        self.client.max_inflight_messages_set(1000)
+        self.client.connect(self.broker.host, self.broker.port)
+        self.client.loop_start()
+
+    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False, qos: int = 1) -> None:
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        info.wait_for_publish(timeout=10)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def now_iso(offset_s: float = 0.0) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=offset_s)).isoformat()
+
+
+def gateway_config(db_dsn: str, broker: BrokerAddress, client_id: str = "test-gateway", **batch: Any) -> GatewayConfig:
+    return GatewayConfig(
+        database_url=db_dsn,
+        edge=EdgeConfig(broker=broker, client_id=client_id, share_group="ondol-gateway", session_expiry_s=600),
+        batch=BatchPolicy(**({"max_rows": 500, "max_delay_s": 0.02} | batch)),
+        limits=DecodeLimits(max_payload_bytes=4096),
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_gateway(config: GatewayConfig) -> AsyncIterator[GatewayMetrics]:
+    """The gateway in this event loop, subscribed before the block starts, stopped after it."""
+    stop = asyncio.Event()
+    metrics = GatewayMetrics()
+    task = asyncio.create_task(run_gateway(config, stop, metrics))
+    await eventually(_subscribed(metrics, task), what="gateway subscribed", timeout_s=30)
+    try:
+        yield metrics
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+def _subscribed(metrics: GatewayMetrics, task: asyncio.Task[None]) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        if task.done():
+            task.result()  # surface the gateway's exception
+        return metrics.registry.get_sample_value("ondol_gateway_subscribed") == 1
+
+    return check
+
+
+
+async def register(db: Any, *device_ids: str, report_interval_s: int = 60) -> None:
+    """Register bare devices straight in the registry table."""
+    await db.executemany(
+        "INSERT INTO devices (device_id, model, serial, region, report_interval_s) VALUES ($1, 'NCB-300', $1, 'seoul', $2)",
+        [(d, report_interval_s) for d in device_ids],
+    )
+
+
+def sample(metrics: GatewayMetrics, name: str, **labels: str) -> float:
+    return metrics.registry.get_sample_value(name, labels or None) or 0.0
