@@ -11,12 +11,10 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import asyncpg
-from telemetry.rollups import apply_retention, refresh_hourly
-
 from diagnostics.scheduler import JobScheduler
-from telemetry.database import create_pool_when_ready
+from telemetry.database import STORE_UNAVAILABLE, Pool, create_pool_when_ready
 from telemetry.edition import StoreFeatures, detect
+from telemetry.rollups import apply_retention, refresh_hourly
 
 __all__ = ["RetentionDays", "WorkerConfig", "run_maintenance", "run_worker"]
 
@@ -38,7 +36,7 @@ class WorkerConfig:
     retention: RetentionDays = RetentionDays()
 
 
-async def run_maintenance(pool: asyncpg.Pool, features: StoreFeatures, retention: RetentionDays) -> None:
+async def run_maintenance(pool: Pool, features: StoreFeatures, retention: RetentionDays) -> None:
     """Refresh the project's own rollup (Apache edition) and drop data past retention."""
     async with pool.acquire() as conn:
         if not features.continuous_aggregates:
@@ -72,7 +70,7 @@ async def run_worker(config: WorkerConfig, stop: asyncio.Event) -> None:
         async def maintenance() -> None:
             try:
                 await run_maintenance(pool, features, config.retention)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except STORE_UNAVAILABLE as exc:
                 log.warning("store maintenance failed, will retry at the next run: %s", exc)
 
         scheduler.every(config.maintenance_interval_s, "store-maintenance", maintenance)

@@ -37,6 +37,8 @@ class FleetRun:
     """Stop after this many real seconds (None: until stopped or every device is done)."""
     firmware: str = "sim-1.0"
     inflight_window: int = 100
+    stamp_sent_at: bool = False
+    """Add the wall-clock publish time as an extra field `sent_at`, for latency measurements."""
 
 
 @dataclass
@@ -88,6 +90,8 @@ def run_fleet(
         heapq.heappop(due)
         sim_ts = sim_start + timedelta(seconds=k * run.report_interval_s)
         values = boilers[device_id].step(sim_ts, run.report_interval_s)
+        if run.stamp_sent_at:
+            values["sent_at"] = time.time()
         payload = TelemetryPayload.model_validate({"seq": k + 1, "ts": sim_ts, **values}, strict=False)
         links.publish(device_id, device_topic(device_id, MessageKind.TELEMETRY),
                       payload.model_dump_json(exclude_none=True).encode())  # fmt: skip

@@ -14,14 +14,12 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol
-
-import asyncpg
+from typing import Protocol
 
 from gateway.decoder import Decoded, DecodeLimits, Reason, decode, quarantine
 from gateway.metrics import GatewayMetrics
 from gateway.mqtt_edge import RawMessage
-from telemetry.database import Connection
+from telemetry.database import STORE_REJECTED, STORE_UNAVAILABLE, Connection, Pool
 from telemetry.ingest_store import (
     EventRow,
     IngestBatch,
@@ -35,13 +33,6 @@ from telemetry.ingest_store import (
 __all__ = ["BatchPolicy", "DeviceDirectory", "Ingestor", "MessageSource"]
 
 log = logging.getLogger(__name__)
-
-_DATA_ERRORS: Final = (
-    asyncpg.DataError,
-    asyncpg.IntegrityConstraintViolationError,
-    asyncpg.ProgramLimitExceededError,
-)
-"""Errors caused by what a message contains: retrying cannot help, quarantining can."""
 
 
 class MessageSource(Protocol):
@@ -86,7 +77,7 @@ class Ingestor:
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        pool: Pool,
         source: MessageSource,
         *,
         policy: BatchPolicy,
@@ -141,7 +132,7 @@ class Ingestor:
                     try:
                         async with conn.transaction():
                             result = await write_batch(conn, _batch_of(decoded))
-                    except _DATA_ERRORS as exc:
+                    except STORE_REJECTED as exc:
                         log.warning(
                             "batch of %d refused (%s); writing its messages one by one", len(decoded), exc
                         )
@@ -152,9 +143,9 @@ class Ingestor:
                         written = (result.readings_inserted, result.events_inserted)
                         duplicates = result.duplicates
                 break
-            except _DATA_ERRORS:
+            except STORE_REJECTED:
                 raise
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            except STORE_UNAVAILABLE as exc:
                 self._metrics.storage_retries.inc()
                 attempt += 1
                 ceiling = min(self._policy.retry_max_s, self._policy.retry_min_s * 2**attempt)
@@ -194,7 +185,7 @@ class Ingestor:
                 readings += result.readings_inserted
                 events += result.events_inserted
                 duplicates += result.duplicates
-            except _DATA_ERRORS as exc:
+            except STORE_REJECTED as exc:
                 rejected = quarantine(
                     message, Reason.STORAGE_REJECTED, f"{type(exc).__name__}: {exc}",
                     None if isinstance(row, QuarantineRow) else row.device_id,

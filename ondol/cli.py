@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import asyncpg
 import typer
 from pydantic import ValidationError
 
 from ondol.settings import Settings
+from telemetry.database import connect
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Ondol: remote care for connected boilers.")
 devices_app = typer.Typer(no_args_is_help=True, help="The device registry.")
@@ -64,13 +64,10 @@ def migrate(database_url: DatabaseUrl = None) -> None:
     dsn = _database_or_local(settings)
 
     async def run() -> None:
-        conn = await asyncpg.connect(dsn)
-        try:
+        async with connect(dsn, application_name="ondol-migrate") as conn:
             typer.echo((await detect(conn)).describe())
             applied = await apply(conn, on_apply=lambda m: typer.echo(f"applying {m.version:04d} {m.name}"))
             typer.echo(f"schema up to date; {len(applied)} migration(s) applied")
-        finally:
-            await conn.close()
 
     asyncio.run(run())
 
@@ -143,11 +140,8 @@ def sim(
         dsn = _database_or_local(settings)
 
         async def seed_registry() -> int:
-            conn = await asyncpg.connect(dsn)
-            try:
+            async with connect(dsn, application_name="ondol-sim") as conn:
                 return await register_sim_fleet(conn, settings)
-            finally:
-                await conn.close()
 
         typer.echo(f"registered {asyncio.run(seed_registry())} devices", err=True)
     run = FleetRun(
@@ -186,12 +180,8 @@ def register_devices_command(
     dsn = _database_or_local(settings)
 
     async def run() -> int:
-        conn = await asyncpg.connect(dsn)
-        try:
-            async with conn.transaction():
-                return await register_devices(conn, devices=records)
-        finally:
-            await conn.close()
+        async with connect(dsn, application_name="ondol-devices") as conn, conn.transaction():
+            return await register_devices(conn, devices=records)
 
     typer.echo(f"registered {asyncio.run(run())} devices")
 

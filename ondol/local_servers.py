@@ -8,6 +8,7 @@ the cluster belongs to the `postgres` system user.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import pwd
 import secrets
@@ -98,8 +99,8 @@ class PostgresServer:
         if not _reachable_by(self.base_dir, self._owner):
             # The postgres user cannot reach a directory below a private home: keep the cluster in a
             # directory it can reach, named after ours so that it stays the same across runs.
-            digest = abs(hash(str(self.base_dir.resolve()))) % 10**8
-            data_parent = Path("/var/tmp") / f"ondol-pg-{digest}"
+            digest = hashlib.sha256(str(self.base_dir.resolve()).encode()).hexdigest()[:12]
+            data_parent = Path("/var/tmp") / f"ondol-pg-{digest}"  # noqa: S108 - fixed name on purpose: reused across runs
         self.data_dir = data_parent / "pgdata"
         self.socket_dir = data_parent / "run"
         self.password_file = self.base_dir / "postgres-password"
@@ -118,7 +119,7 @@ class PostgresServer:
         if not (PG_BIN / "initdb").exists():
             raise ServerError(f"PostgreSQL 15 is not installed ({PG_BIN}); run the system set-up first")
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.data_dir.parent, 0o755)
+        os.chmod(self.data_dir.parent, 0o755)  # noqa: S103 - the postgres user must traverse it
         if self.data_dir.exists():
             shutil.rmtree(self.data_dir)
         self.data_dir.mkdir(mode=0o700)

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-import asyncpg
 import httpx
 
 from ondol.fleet_seed import register_sim_fleet
 from ondol.local_servers import MosquittoServer, PostgresServer, ServerError
 from ondol.settings import Settings
+from telemetry.database import connect
 from telemetry.edition import detect
 from telemetry.migrations import migrate
 
@@ -70,7 +70,7 @@ class LocalStack:
     def start_servers(self) -> None:
         s = self.settings
         s.state_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(s.state_dir, 0o755)
+        os.chmod(s.state_dir, 0o755)  # noqa: S103 - the postgres and mosquitto users must traverse it
         self._check_ports()
         if s.database_url:
             self.database_url = s.database_url
@@ -107,8 +107,7 @@ class LocalStack:
             )
 
     async def prepare_database(self) -> None:
-        conn = await asyncpg.connect(self.database_url)
-        try:
+        async with connect(self.database_url, application_name="ondol-up") as conn:
             features = await detect(conn)
             say(f"store: {features.describe()}")
             applied = await migrate(conn, on_apply=lambda m: say(f"migration {m.version:04d} {m.name}"))
@@ -116,8 +115,6 @@ class LocalStack:
             count = await register_sim_fleet(conn, self.settings)
             if count:
                 say(f"registered {count} simulated boilers ({self.settings.sim_prefix}-00001…)")
-        finally:
-            await conn.close()
 
     def child_env(self) -> dict[str, str]:
         env = dict(os.environ)

@@ -1,6 +1,8 @@
 """Entry points of Ondol's long-running processes, each built from settings: gateway, worker, API, simulator.
 
-Each stops cleanly on SIGTERM or SIGINT. This module is the only one that imports uvicorn.
+Each stops cleanly on SIGTERM or SIGINT. This module is the only one that imports uvicorn. Imports
+are made inside each entry point so that a process loads only what it runs (the gateway starts
+without the web framework).
 """
 
 from __future__ import annotations
@@ -11,18 +13,13 @@ import signal
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-import uvicorn
-
-from api.app import ApiConfig, create_app
-from diagnostics.worker import RetentionDays, WorkerConfig, run_worker
-from firmware_sim.fleet import plan_fleet
-from firmware_sim.runner import FleetRun, FleetStats, run_fleet
-from gateway.decoder import DecodeLimits
-from gateway.ingest import BatchPolicy
-from gateway.mqtt_edge import EdgeConfig
-from gateway.service import GatewayConfig, run_gateway
 from ondol.settings import Settings
+
+if TYPE_CHECKING:
+    from firmware_sim.runner import FleetRun, FleetStats
+    from gateway.service import GatewayConfig
 
 __all__ = ["gateway_config", "run_api", "run_diagnostics", "run_gateway_process", "run_simulator"]
 
@@ -36,6 +33,11 @@ def require_database(settings: Settings) -> str:
 
 
 def gateway_config(settings: Settings) -> GatewayConfig:
+    from gateway.decoder import DecodeLimits
+    from gateway.ingest import BatchPolicy
+    from gateway.mqtt_edge import EdgeConfig
+    from gateway.service import GatewayConfig
+
     return GatewayConfig(
         database_url=require_database(settings),
         edge=EdgeConfig(
@@ -67,11 +69,15 @@ def _run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> No
 
 
 def run_gateway_process(settings: Settings) -> None:
+    from gateway.service import run_gateway
+
     config = gateway_config(settings)
     _run_until_signalled(lambda stop: run_gateway(config, stop))
 
 
 def run_diagnostics(settings: Settings) -> None:
+    from diagnostics.worker import RetentionDays, WorkerConfig, run_worker
+
     config = WorkerConfig(
         database_url=require_database(settings),
         maintenance_interval_s=settings.maintenance_interval_s,
@@ -86,12 +92,18 @@ def run_diagnostics(settings: Settings) -> None:
 
 
 def run_api(settings: Settings) -> None:
+    import uvicorn
+    from api.app import ApiConfig, create_app
+
     app = create_app(ApiConfig(database_url=require_database(settings)))
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning", access_log=False)
 
 
 def run_simulator(settings: Settings, run: FleetRun, progress: Callable[[FleetStats], None] | None = None) -> FleetStats:
     """Run the simulated fleet until done or signalled."""
+    from firmware_sim.fleet import plan_fleet
+    from firmware_sim.runner import run_fleet
+
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

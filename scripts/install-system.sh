@@ -101,7 +101,7 @@ SRC
   log "TimescaleDB $(tsdb_installed_version) installed"
 }
 
-need_pkgs ca-certificates mosquitto mosquitto-clients postgresql-$PG_MAJOR \
+need_pkgs ca-certificates make mosquitto mosquitto-clients postgresql-$PG_MAJOR \
   python3-venv util-linux
 # The distribution's own broker and database services are not used: the project starts private ones.
 for svc in mosquitto postgresql; do

@@ -3,23 +3,55 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import TypeAlias
+from collections.abc import AsyncIterator
+from typing import Final, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-__all__ = ["Connection", "create_pool", "create_pool_when_ready"]
+__all__ = [
+    "STORE_REJECTED",
+    "STORE_UNAVAILABLE",
+    "Connection",
+    "Pool",
+    "connect",
+    "create_pool",
+    "create_pool_when_ready",
+]
 
 log = logging.getLogger(__name__)
 
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 """A connection, whether owned or borrowed from a pool."""
 
+Pool: TypeAlias = asyncpg.Pool
+
+STORE_UNAVAILABLE: Final = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, TimeoutError,
+                            asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,
+                            asyncpg.InsufficientResourcesError, asyncpg.PostgresError)  # fmt: skip
+"""Failures worth retrying later: the database is down, restarting, overloaded, or the query hit a
+transient error. Catch STORE_REJECTED first: those are PostgresErrors too, but retrying cannot help."""
+
+STORE_REJECTED: Final = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
+                         asyncpg.ProgramLimitExceededError)  # fmt: skip
+"""Failures caused by the data written: retrying the same rows fails the same way."""
+
+
+@contextlib.asynccontextmanager
+async def connect(dsn: str, *, application_name: str = "ondol") -> AsyncIterator[Connection]:
+    """One connection for a command-line job, closed afterwards."""
+    conn = await asyncpg.connect(dsn, server_settings={"application_name": application_name})
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
 
 async def create_pool(
     dsn: str, *, application_name: str, min_size: int = 1, max_size: int = 4, command_timeout: float = 60.0
-) -> asyncpg.Pool:
+) -> Pool:
     """A pool whose connections name the process in pg_stat_activity."""
     pool = await asyncpg.create_pool(
         dsn,
@@ -34,13 +66,13 @@ async def create_pool(
 
 async def create_pool_when_ready(
     dsn: str, *, application_name: str, stop: asyncio.Event, max_size: int = 4
-) -> asyncpg.Pool | None:
+) -> Pool | None:
     """A pool once the database answers (a service may start before its database); None if stopped first."""
     delay = 0.5
     while not stop.is_set():
         try:
             return await create_pool(dsn, application_name=application_name, max_size=max_size)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except STORE_UNAVAILABLE as exc:
             log.warning("database not reachable yet (%s); retrying in %.1fs", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)

@@ -91,9 +91,9 @@ async def pending(conn: Connection, features: StoreFeatures) -> list[Migration]:
 
 async def migrate(conn: Connection, on_apply: Callable[[Migration], None] | None = None) -> list[Migration]:
     """Apply every pending migration; return those applied (none when up to date)."""
-    features = await detect(conn)
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:
+        features = await detect(conn)  # may create the extension: under the lock too
         todo = await pending(conn, features)
         for migration in todo:
             if on_apply is not None:

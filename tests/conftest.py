@@ -103,3 +103,20 @@ def mosquitto(servers_dir: Path) -> Iterator[MosquittoServer]:
 @pytest.fixture
 def broker(mosquitto: MosquittoServer) -> BrokerAddress:
     return BrokerAddress(host=mosquitto.host, port=mosquitto.port)
+
+
+@pytest.fixture
+async def empty_db_dsn(pg_server: PostgresServer) -> AsyncIterator[str]:
+    """A database with nothing in it, not even the schema."""
+    name = f"empty_{os.getpid()}_{next(_db_numbers)}"
+    admin = await asyncpg.connect(pg_server.dsn)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    yield _dsn_for(pg_server, name)
+    admin = await asyncpg.connect(pg_server.dsn)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
