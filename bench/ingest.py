@@ -56,7 +56,9 @@ def raw_broker_rate(broker: BrokerAddress, devices: int, messages: int) -> float
     return messages / (time.monotonic() - started)
 
 
-async def gateway_rate(dsn: str, broker: BrokerAddress, devices: int, messages: int, gateway_env: dict[str, str]) -> float:
+async def gateway_rate(
+    dsn: str, broker: BrokerAddress, devices: int, messages: int, gateway_env: dict[str, str]
+) -> float:
     fleet = plan_fleet(devices, seed=12, prefix="gw")
     conn = await asyncpg.connect(dsn)
     await register(conn, [d.device_id for d in fleet])
@@ -79,14 +81,18 @@ async def gateway_rate(dsn: str, broker: BrokerAddress, devices: int, messages: 
     return messages / elapsed
 
 
-async def latency(dsn: str, broker: BrokerAddress, devices: int, rate: float, seconds: float) -> tuple[float, float, int]:
+async def latency(
+    dsn: str, broker: BrokerAddress, devices: int, rate: float, seconds: float
+) -> tuple[float, float, int]:
     fleet = plan_fleet(devices, seed=13, prefix="lat")
     conn = await asyncpg.connect(dsn)
     await register(conn, [d.device_id for d in fleet])
     interval = 60.0
     acceleration = rate * interval / devices  # devices × acceleration / interval = messages/s
     reports = max(1, int(seconds * rate / devices))
-    run = FleetRun(report_interval_s=interval, acceleration=acceleration, reports_per_device=reports, stamp_sent_at=True)
+    run = FleetRun(
+        report_interval_s=interval, acceleration=acceleration, reports_per_device=reports, stamp_sent_at=True
+    )
     await asyncio.get_running_loop().run_in_executor(None, lambda: run_fleet(fleet, broker, run))
     expected = devices * reports
     deadline = time.monotonic() + 120
@@ -114,12 +120,16 @@ async def prepare(dsn: str) -> None:
     conn = await asyncpg.connect(dsn)
     await migrate(conn)
     # Bench-only: stamp each row as it is inserted, to measure publish→store latency.
-    await conn.execute("ALTER TABLE readings ADD COLUMN bench_stored_at timestamptz DEFAULT clock_timestamp()")
+    await conn.execute(
+        "ALTER TABLE readings ADD COLUMN bench_stored_at timestamptz DEFAULT clock_timestamp()"
+    )
     await conn.close()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--devices", type=int, default=500)
     parser.add_argument("--messages", type=int, default=60_000)
     parser.add_argument("--latency-seconds", type=float, default=20.0)

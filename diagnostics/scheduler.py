@@ -20,7 +20,9 @@ class JobScheduler:
     def __init__(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
 
-    def every(self, seconds: float, name: str, job: Callable[[], Awaitable[None]], *, start_now: bool = True) -> None:
+    def every(
+        self, seconds: float, name: str, job: Callable[[], Awaitable[None]], *, start_now: bool = True
+    ) -> None:
         self._scheduler.add_job(
             job,
             IntervalTrigger(seconds=seconds),

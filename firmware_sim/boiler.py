@@ -82,7 +82,9 @@ class Boiler:
             "outdoor_c": round(outdoor, 1),
             "room_c": round(self.room_c, 2),
             "room_setpoint_c": self.room_setpoint_c,
-            "flue_c": round(ret + 8 + self.rng.gauss(0, 0.5), 1) if self.flame_on else round(self.room_c + 3, 1),
+            "flue_c": round(ret + 8 + self.rng.gauss(0, 0.5), 1)
+            if self.flame_on
+            else round(self.room_c + 3, 1),
             "modulation_pct": modulation,
             "flame_on": self.flame_on,
             "flame_current_ua": round(8 + self.rng.gauss(0, 0.4), 2) if self.flame_on else 0.0,

@@ -7,6 +7,7 @@ thread per device, so thousands of devices fit in one process.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import selectors
@@ -95,7 +96,7 @@ class LinkPool:
         link.failures += 1
         self.connect_failures += 1
         ceiling = min(60.0, 0.5 * 2 ** min(link.failures, 7))
-        link.next_attempt = now + random.uniform(0, ceiling)  # noqa: S311 - jitter, not secrecy
+        link.next_attempt = now + random.uniform(0, ceiling)
 
     def publish(self, device_id: str, topic: str, payload: bytes, *, retain: bool = False) -> None:
         link = self.links[device_id]
@@ -147,7 +148,9 @@ class LinkPool:
 
     # paho callbacks, called from `service` on this thread.
 
-    def _on_connect(self, client: paho.Client, link: DeviceLink, _flags: Any, reason: ReasonCode, _p: Any) -> None:
+    def _on_connect(
+        self, client: paho.Client, link: DeviceLink, _flags: Any, reason: ReasonCode, _p: Any
+    ) -> None:
         if reason.is_failure:
             log.warning("broker refused device %s: %s", link.device_id, reason)
             self._backoff(link, time.monotonic())
@@ -157,7 +160,9 @@ class LinkPool:
         link.published += 1
         client.publish(status_topic(link.device_id), link.birth, qos=QOS, retain=True)
 
-    def _on_disconnect(self, _c: paho.Client, link: DeviceLink, _f: Any, _reason: ReasonCode, _p: Any) -> None:
+    def _on_disconnect(
+        self, _c: paho.Client, link: DeviceLink, _f: Any, _reason: ReasonCode, _p: Any
+    ) -> None:
         link.connected = False
         self._backoff(link, time.monotonic())
 
@@ -168,10 +173,8 @@ class LinkPool:
         self._selector.register(sock, selectors.EVENT_READ, client)
 
     def _on_socket_close(self, _client: paho.Client, _link: DeviceLink, sock: Any) -> None:
-        try:
+        with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(sock)
-        except (KeyError, ValueError):
-            pass
 
     def _on_register_write(self, client: paho.Client, _link: DeviceLink, sock: Any) -> None:
         self._selector.modify(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, client)

@@ -33,7 +33,9 @@ class GatewayConfig:
     metrics_port: int = 0
 
 
-async def run_gateway(config: GatewayConfig, stop: asyncio.Event, metrics: GatewayMetrics | None = None) -> None:
+async def run_gateway(
+    config: GatewayConfig, stop: asyncio.Event, metrics: GatewayMetrics | None = None
+) -> None:
     """Ingest until `stop` is set."""
     pool = await create_pool_when_ready(
         config.database_url, application_name=f"ondol-{config.edge.client_id}", stop=stop
@@ -50,9 +52,13 @@ async def run_gateway(config: GatewayConfig, stop: asyncio.Event, metrics: Gatew
         wakeup = asyncio.Event()
         gauge = metrics.subscribed
         edge = MqttEdge(
-            config.edge, threadsafe_notifier(asyncio.get_running_loop(), wakeup), lambda on: gauge.set(int(on))
+            config.edge,
+            threadsafe_notifier(asyncio.get_running_loop(), wakeup),
+            lambda on: gauge.set(int(on)),
         )
-        ingestor = Ingestor(pool, edge, policy=config.batch, limits=config.limits, metrics=metrics, wakeup=wakeup)
+        ingestor = Ingestor(
+            pool, edge, policy=config.batch, limits=config.limits, metrics=metrics, wakeup=wakeup
+        )
         edge.start()
         try:
             await ingestor.run(stop)

@@ -15,11 +15,15 @@ from pydantic import ValidationError
 from ondol.settings import Settings
 from telemetry.database import connect
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Ondol: remote care for connected boilers.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Ondol: remote care for connected boilers."
+)
 devices_app = typer.Typer(no_args_is_help=True, help="The device registry.")
 app.add_typer(devices_app, name="devices")
 
-DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="postgresql://… (default: ONDOL_DATABASE_URL)")]
+DatabaseUrl = Annotated[
+    str | None, typer.Option("--database-url", help="postgresql://… (default: ONDOL_DATABASE_URL)")
+]
 MqttUrl = Annotated[str | None, typer.Option("--mqtt-url", help="mqtt://host:port (default: ONDOL_MQTT_URL)")]
 
 
@@ -32,7 +36,9 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
 
 
 @app.command()
@@ -46,7 +52,9 @@ def up(
     from ondol.local_servers import ServerError
     from ondol.local_stack import up as run_up
 
-    settings = _settings(database_url=database_url, mqtt_url=mqtt_url, sim_devices=devices, sim_report_interval_s=interval)
+    settings = _settings(
+        database_url=database_url, mqtt_url=mqtt_url, sim_devices=devices, sim_report_interval_s=interval
+    )
     try:
         run_up(settings)
     except ServerError as exc:
@@ -117,7 +125,9 @@ def sim(
     seed: Annotated[int | None, typer.Option(help="fleet seed")] = None,
     prefix: Annotated[str | None, typer.Option(help="device id prefix")] = None,
     interval: Annotated[float | None, typer.Option(help="simulated seconds between reports")] = None,
-    acceleration: Annotated[float, typer.Option(help="simulated seconds per real second; 0: as fast as possible")] = 1.0,
+    acceleration: Annotated[
+        float, typer.Option(help="simulated seconds per real second; 0: as fast as possible")
+    ] = 1.0,
     reports: Annotated[int | None, typer.Option(help="reports per device, then stop")] = None,
     duration: Annotated[float | None, typer.Option(help="stop after this many real seconds")] = None,
     register: Annotated[bool, typer.Option(help="register the fleet in the database first")] = True,
@@ -164,7 +174,9 @@ def sim(
 
 @devices_app.command("register")
 def register_devices_command(
-    file: Annotated[Path, typer.Argument(help="JSON file: a list of devices (see docs/devices.md)", exists=True)],
+    file: Annotated[
+        Path, typer.Argument(help="JSON file: a list of devices (see docs/devices.md)", exists=True)
+    ],
     database_url: DatabaseUrl = None,
 ) -> None:
     """Register or update devices from a JSON file."""

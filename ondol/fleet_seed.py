@@ -28,11 +28,17 @@ def sim_device_record(device: SimDevice, report_interval_s: float) -> DeviceReco
         longitude=device.longitude,
         customer_name=device.customer_name,
         report_interval_s=max(1, math.ceil(report_interval_s)),
-        contacts=(ContactRecord(name=device.customer_name, phone=device.phone, role="owner", preferred_channel="sms"),),
+        contacts=(
+            ContactRecord(
+                name=device.customer_name, phone=device.phone, role="owner", preferred_channel="sms"
+            ),
+        ),
     )
 
 
-async def register_sim_fleet(conn: Connection, settings: Settings, report_interval_s: float | None = None) -> int:
+async def register_sim_fleet(
+    conn: Connection, settings: Settings, report_interval_s: float | None = None
+) -> int:
     """Register (or update) the devices `ondol sim` will run with these settings."""
     interval = report_interval_s or settings.sim_report_interval_s
     devices = plan_fleet(settings.sim_devices, seed=settings.sim_seed, prefix=settings.sim_prefix)

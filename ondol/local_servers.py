@@ -37,12 +37,16 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    host: str, port: int, timeout_s: float, process: subprocess.Popen[bytes] | None = None
+) -> None:
     """Wait until something accepts connections on host:port, or fail with a clear error."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise ServerError(f"server process exited with code {process.returncode} before listening on {port}")
+            raise ServerError(
+                f"server process exited with code {process.returncode} before listening on {port}"
+            )
         with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
             return
         time.sleep(0.05)
@@ -56,7 +60,9 @@ def _service_user(name: str) -> pwd.struct_passwd | None:
     try:
         return pwd.getpwnam(name)
     except KeyError as exc:
-        raise ServerError(f"running as root needs the system user {name!r} (installed with the server)") from exc
+        raise ServerError(
+            f"running as root needs the system user {name!r} (installed with the server)"
+        ) from exc
 
 
 def _chown_tree(path: Path, user: pwd.struct_passwd | None) -> None:
@@ -175,7 +181,9 @@ class PostgresServer:
             group=self._owner.pw_gid if self._owner else None,
         )  # fmt: skip
         if result.returncode != 0:
-            raise ServerError(f"{Path(argv[0]).name} failed: {result.stderr.decode(errors='replace')[-2000:]}")
+            raise ServerError(
+                f"{Path(argv[0]).name} failed: {result.stderr.decode(errors='replace')[-2000:]}"
+            )
 
     def start(self, timeout_s: float = 60.0) -> None:
         """Start the server (port and addresses from the command line) and wait until it accepts."""

@@ -93,13 +93,16 @@ def run_diagnostics(settings: Settings) -> None:
 
 def run_api(settings: Settings) -> None:
     import uvicorn
+
     from api.app import ApiConfig, create_app
 
     app = create_app(ApiConfig(database_url=require_database(settings)))
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning", access_log=False)
 
 
-def run_simulator(settings: Settings, run: FleetRun, progress: Callable[[FleetStats], None] | None = None) -> FleetStats:
+def run_simulator(
+    settings: Settings, run: FleetRun, progress: Callable[[FleetStats], None] | None = None
+) -> FleetStats:
     """Run the simulated fleet until done or signalled."""
     from firmware_sim.fleet import plan_fleet
     from firmware_sim.runner import run_fleet

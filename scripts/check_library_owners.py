@@ -45,7 +45,9 @@ def main(root: Path) -> int:
             for library in imported_roots(ast.parse(path.read_text(encoding="utf-8"), relative)):
                 owners = OWNERS.get(library)
                 if owners is not None and not any(fnmatch(relative, pattern) for pattern in owners):
-                    problems.append(f"{relative} imports {library}, which only {', '.join(owners)} may import")
+                    problems.append(
+                        f"{relative} imports {library}, which only {', '.join(owners)} may import"
+                    )
     for problem in problems:
         print(problem, file=sys.stderr)
     return 1 if problems else 0

@@ -38,6 +38,9 @@ MEASUREMENT_COLUMNS: Final = (
 
 READING_COLUMNS: Final = ("device_id", "ts", "seq", "received_at", *MEASUREMENT_COLUMNS, "extra")
 
+_HOUR_END_MARGIN: Final = timedelta(minutes=5)
+"""Matches the margin in the `invalidate_rollup` query: a refresh may close an hour this soon."""
+
 MAX_QUARANTINED_PAYLOAD: Final = 64 * 1024
 """Bytes of a rejected payload kept for inspection; the size and hash always cover the whole."""
 
@@ -161,11 +164,16 @@ async def _write_readings(conn: Connection, rows: list[ReadingRow]) -> int:
 
 
 async def _invalidate_late(conn: Connection, rows: list[ReadingRow]) -> None:
-    """Record the time span of late readings that may fall into already-rolled-up hours."""
+    """Record the time span of readings that may fall into hours the rollup has already covered.
+
+    Most batches hold only readings of the current hour, well before its end: those cannot be in a
+    finished hour yet and skip the statement. The rest let the database decide against the watermark.
+    """
     low = min(r.ts for r in rows)
-    newest_received = max(r.received_at for r in rows)
-    if newest_received - low < timedelta(hours=1):
-        return  # nothing older than the current hour: the rollup cannot have covered it yet
+    clock = max(r.received_at for r in rows)
+    hour_start = clock.replace(minute=0, second=0, microsecond=0)
+    if low >= hour_start and clock + _HOUR_END_MARGIN < hour_start + timedelta(hours=1):
+        return
     await conn.execute(_Q["invalidate_rollup"], low, max(r.ts for r in rows))
 
 

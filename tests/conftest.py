@@ -25,7 +25,7 @@ _db_numbers = itertools.count(1)
 def servers_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="ondol-tests-"))
     os.chmod(path, 0o755)  # the database runs as the postgres user when the suite runs as root
-    yield path
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,9 @@ from gateway.service import GatewayConfig, run_gateway
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[T]], *, timeout_s: float = 20.0, what: str = "condition") -> T:
+async def eventually(
+    check: Callable[[], Awaitable[T]], *, timeout_s: float = 20.0, what: str = "condition"
+) -> T:
     """Poll `check` until it returns something truthy; fail with the last value after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     last: T | None = None
@@ -63,10 +65,14 @@ def now_iso(offset_s: float = 0.0) -> str:
     return (datetime.now(UTC) + timedelta(seconds=offset_s)).isoformat()
 
 
-def gateway_config(db_dsn: str, broker: BrokerAddress, client_id: str = "test-gateway", **batch: Any) -> GatewayConfig:
+def gateway_config(
+    db_dsn: str, broker: BrokerAddress, client_id: str = "test-gateway", **batch: Any
+) -> GatewayConfig:
     return GatewayConfig(
         database_url=db_dsn,
-        edge=EdgeConfig(broker=broker, client_id=client_id, share_group="ondol-gateway", session_expiry_s=600),
+        edge=EdgeConfig(
+            broker=broker, client_id=client_id, share_group="ondol-gateway", session_expiry_s=600
+        ),
         batch=BatchPolicy(**({"max_rows": 500, "max_delay_s": 0.02} | batch)),
         limits=DecodeLimits(max_payload_bytes=4096),
     )
@@ -93,7 +99,6 @@ def _subscribed(metrics: GatewayMetrics, task: asyncio.Task[None]) -> Callable[[
         return metrics.registry.get_sample_value("ondol_gateway_subscribed") == 1
 
     return check
-
 
 
 async def register(db: Any, *device_ids: str, report_interval_s: int = 60) -> None:

@@ -17,7 +17,9 @@ NOW = time.time()
 
 
 def message(topic: str, payload: bytes) -> RawMessage:
-    return RawMessage(topic=topic, payload=payload, qos=1, retain=False, dup=False, mid=1, delivery=1, received_at=NOW)
+    return RawMessage(
+        topic=topic, payload=payload, qos=1, retain=False, dup=False, mid=1, delivery=1, received_at=NOW
+    )
 
 
 topics = st.one_of(
@@ -27,10 +29,14 @@ topics = st.one_of(
 )
 json_values = st.recursive(
     st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=12,
 )
-field_names = st.sampled_from(["seq", "ts", "room_c", "ch_flow_c", "flame_on", "mode", "code", "state", "online", "extra"])
+field_names = st.sampled_from(
+    ["seq", "ts", "room_c", "ch_flow_c", "flame_on", "mode", "code", "state", "online", "extra"]
+)
 near_valid = st.dictionaries(field_names, json_values | st.just("2026-11-23T09:00:00+09:00"), max_size=8).map(
     lambda d: json.dumps(d).encode()
 )
@@ -43,17 +49,26 @@ def test_decode_never_raises_and_always_says_why(topic: str, payload: bytes) -> 
     assert isinstance(outcome, ReadingRow | EventRow | StatusRow | QuarantineRow)
     if isinstance(outcome, QuarantineRow):
         assert outcome.reason in {r.value for r in Reason}
-        assert outcome.detail and "\x00" not in outcome.detail
+        assert outcome.detail
+        assert "\x00" not in outcome.detail
         assert outcome.payload == payload, "the raw payload is kept as received"
 
 
 def test_reading_carries_every_column_and_the_extra_fields() -> None:
     ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW))
-    outcome = decode(message("ondol/v1/dev-1/telemetry", json.dumps({"seq": 3, "ts": ts, "room_c": 20.5, "v": [1]}).encode()), LIMITS)
+    outcome = decode(
+        message(
+            "ondol/v1/dev-1/telemetry", json.dumps({"seq": 3, "ts": ts, "room_c": 20.5, "v": [1]}).encode()
+        ),
+        LIMITS,
+    )
     assert isinstance(outcome, ReadingRow)
-    assert outcome.seq == 3 and 20.5 in outcome.values and json.loads(outcome.extra_json or "") == {"v": [1]}
+    assert outcome.seq == 3
+    assert 20.5 in outcome.values
+    assert json.loads(outcome.extra_json or "") == {"v": [1]}
 
 
 def test_oversized_is_judged_before_anything_is_parsed() -> None:
     outcome = decode(message("no/such/topic", b"{" * 5000), LIMITS)
-    assert isinstance(outcome, QuarantineRow) and outcome.reason == Reason.OVERSIZED
+    assert isinstance(outcome, QuarantineRow)
+    assert outcome.reason == Reason.OVERSIZED

@@ -12,14 +12,18 @@ from telemetry.migrations import available
 def test_apache_license_means_the_store_does_rollups_and_retention_itself() -> None:
     features = features_for_license("apache")
     assert features.edition is Edition.APACHE
-    assert not (features.continuous_aggregates or features.compression or features.background_policies)
+    assert not (features.continuous_aggregates)
+    assert not (features.compression)
+    assert not (features.background_policies)
     assert "refreshes its own hourly rollup" in features.describe()
 
 
 def test_timescale_license_means_the_server_does_them() -> None:
     features = features_for_license("timescale")
     assert features.edition is Edition.TIMESCALE
-    assert features.continuous_aggregates and features.compression and features.background_policies
+    assert features.continuous_aggregates
+    assert features.compression
+    assert features.background_policies
 
 
 @pytest.mark.parametrize("value", ["", "enterprise", "community"])
@@ -40,5 +44,8 @@ async def test_the_suite_runs_on_the_apache_edition_the_setup_builds(db: asyncpg
     features = await detect(db)
     assert features.edition is Edition.APACHE
     assert await db.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'") >= "2.19"
-    hypertables = {r["hypertable_name"] for r in await db.fetch("SELECT hypertable_name FROM timescaledb_information.hypertables")}
+    hypertables = {
+        r["hypertable_name"]
+        for r in await db.fetch("SELECT hypertable_name FROM timescaledb_information.hypertables")
+    }
     assert {"readings", "events", "readings_hourly"} <= hypertables

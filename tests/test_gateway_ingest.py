@@ -15,28 +15,45 @@ def reading(seq: int, **values: object) -> str:
     return json.dumps({"seq": seq, "ts": now_iso(-seq), **values})
 
 
-async def test_valid_telemetry_is_stored_with_its_values_and_state(db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress) -> None:
+async def test_valid_telemetry_is_stored_with_its_values_and_state(
+    db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress
+) -> None:
     await register(db, "boiler-1")
     pub = Publisher(broker)
     async with running_gateway(gateway_config(db_dsn, broker)):
-        pub.publish("ondol/v1/boiler-1/telemetry", reading(1, ch_flow_c=61.5, room_c=20.25, flame_on=True, firmware_note="x"))
-        row = await eventually(lambda: db.fetchrow("SELECT * FROM readings WHERE device_id = 'boiler-1'"), what="reading stored")
-        state = await eventually(lambda: db.fetchrow("SELECT * FROM device_state WHERE device_id = 'boiler-1'"))
+        pub.publish(
+            "ondol/v1/boiler-1/telemetry",
+            reading(1, ch_flow_c=61.5, room_c=20.25, flame_on=True, firmware_note="x"),
+        )
+        row = await eventually(
+            lambda: db.fetchrow("SELECT * FROM readings WHERE device_id = 'boiler-1'"), what="reading stored"
+        )
+        state = await eventually(
+            lambda: db.fetchrow("SELECT * FROM device_state WHERE device_id = 'boiler-1'")
+        )
     pub.close()
-    assert row["seq"] == 1 and row["ch_flow_c"] == 61.5 and row["room_c"] == 20.25 and row["flame_on"] is True
+    assert row["seq"] == 1
+    assert row["ch_flow_c"] == 61.5
+    assert row["room_c"] == 20.25
+    assert row["flame_on"] is True
     assert json.loads(row["extra"]) == {"firmware_note": "x"}, "unknown fields are kept, not rejected"
     assert json.loads(state["latest"])["ch_flow_c"] == 61.5
-    assert state["last_seq"] == 1 and state["last_seen"] is not None
+    assert state["last_seq"] == 1
+    assert state["last_seen"] is not None
 
 
-async def test_redelivered_message_is_stored_once(db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress) -> None:
+async def test_redelivered_message_is_stored_once(
+    db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress
+) -> None:
     await register(db, "boiler-1")
     payload = reading(7, room_c=21.0)
     pub = Publisher(broker)
     async with running_gateway(gateway_config(db_dsn, broker)) as metrics:
         for _ in range(3):
             pub.publish("ondol/v1/boiler-1/telemetry", payload)
-        await eventually(lambda: _async(sample(metrics, "ondol_gateway_received_total") >= 3), what="3 deliveries")
+        await eventually(
+            lambda: _async(sample(metrics, "ondol_gateway_received_total") >= 3), what="3 deliveries"
+        )
         await eventually(lambda: _async(sample(metrics, "ondol_gateway_acked_total") >= 3), what="3 acks")
     pub.close()
     assert await db.fetchval("SELECT count(*) FROM readings") == 1
@@ -49,26 +66,50 @@ async def test_events_raise_and_clear_active_faults_in_device_time_order(
     await register(db, "boiler-1")
     pub = Publisher(broker)
     async with running_gateway(gateway_config(db_dsn, broker)):
-        pub.publish("ondol/v1/boiler-1/events", json.dumps({"seq": 1, "ts": now_iso(-30), "code": "E003", "state": "raised"}))
-        pub.publish("ondol/v1/boiler-1/events", json.dumps({"seq": 2, "ts": now_iso(-20), "code": "E016", "state": "raised"}))
-        pub.publish("ondol/v1/boiler-1/events", json.dumps({"seq": 3, "ts": now_iso(-10), "code": "E003", "state": "cleared"}))
+        pub.publish(
+            "ondol/v1/boiler-1/events",
+            json.dumps({"seq": 1, "ts": now_iso(-30), "code": "E003", "state": "raised"}),
+        )
+        pub.publish(
+            "ondol/v1/boiler-1/events",
+            json.dumps({"seq": 2, "ts": now_iso(-20), "code": "E016", "state": "raised"}),
+        )
+        pub.publish(
+            "ondol/v1/boiler-1/events",
+            json.dumps({"seq": 3, "ts": now_iso(-10), "code": "E003", "state": "cleared"}),
+        )
         # A late copy of the first event must not reopen E003.
-        pub.publish("ondol/v1/boiler-1/events", json.dumps({"seq": 1, "ts": now_iso(-40), "code": "E003", "state": "raised"}))
+        pub.publish(
+            "ondol/v1/boiler-1/events",
+            json.dumps({"seq": 1, "ts": now_iso(-40), "code": "E003", "state": "raised"}),
+        )
         await eventually(lambda: db.fetchval("SELECT count(*) = 4 FROM events"), what="4 events stored")
-        active = await db.fetch("SELECT code FROM device_faults WHERE device_id = 'boiler-1' AND active ORDER BY code")
+        active = await db.fetch(
+            "SELECT code FROM device_faults WHERE device_id = 'boiler-1' AND active ORDER BY code"
+        )
     pub.close()
     assert [r["code"] for r in active] == ["E016"]
 
 
-async def test_birth_and_last_will_set_connection_state(db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress) -> None:
+async def test_birth_and_last_will_set_connection_state(
+    db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress
+) -> None:
     await register(db, "boiler-1")
     pub = Publisher(broker)
     async with running_gateway(gateway_config(db_dsn, broker)):
-        pub.publish("ondol/v1/boiler-1/status", json.dumps({"online": True, "model": "NCB-300", "fw": "2.1"}), retain=True)
-        await eventually(lambda: db.fetchval("SELECT connected FROM device_state WHERE device_id = 'boiler-1'"), what="online")
+        pub.publish(
+            "ondol/v1/boiler-1/status",
+            json.dumps({"online": True, "model": "NCB-300", "fw": "2.1"}),
+            retain=True,
+        )
+        await eventually(
+            lambda: db.fetchval("SELECT connected FROM device_state WHERE device_id = 'boiler-1'"),
+            what="online",
+        )
         pub.publish("ondol/v1/boiler-1/status", json.dumps({"online": False}), retain=True)
         await eventually(
-            lambda: db.fetchval("SELECT connected = false FROM device_state WHERE device_id = 'boiler-1'"), what="offline"
+            lambda: db.fetchval("SELECT connected = false FROM device_state WHERE device_id = 'boiler-1'"),
+            what="offline",
         )
         firmware = await db.fetchval("SELECT firmware FROM device_state WHERE device_id = 'boiler-1'")
     pub.close()
@@ -81,16 +122,32 @@ BAD_INPUTS = [
     ("ondol/v1/boiler-1/telemetry", b"", "bad_json"),
     ("ondol/v1/boiler-1/telemetry", b"[1, 2, 3]", "not_an_object"),
     ("ondol/v1/boiler-1/telemetry", b"\xff\xfe\xfd", "not_utf8"),
-    ("ondol/v1/boiler-1/telemetry", json.dumps({"seq": 1, "ts": "2026-01-01T00:00:00"}).encode(), "invalid_payload"),
+    (
+        "ondol/v1/boiler-1/telemetry",
+        json.dumps({"seq": 1, "ts": "2026-01-01T00:00:00"}).encode(),
+        "invalid_payload",
+    ),
     ("ondol/v1/boiler-1/telemetry", json.dumps({"ts": "2026-11-01T00:00:00Z"}).encode(), "invalid_payload"),
     ("ondol/v1/boiler-1/telemetry", b'{"seq": 5, "ts": "TS", "room_c": "warm"}', "invalid_payload"),
     ("ondol/v1/boiler-1/telemetry", b'{"seq": 6, "ts": "TS", "ch_flow_c": 480}', "out_of_range"),
     ("ondol/v1/boiler-1/telemetry", b'{"seq": 7, "ts": "2099-01-01T00:00:00Z"}', "clock_skew"),
     ("ondol/v1/boiler-1/telemetry", b'{"seq": 8, "ts": "TS", "pad": "' + b"x" * 5000 + b'"}', "oversized"),
-    ("ondol/v1/boiler-1/events", b'{"seq": 9, "ts": "TS", "code": "X99", "state": "raised"}', "invalid_payload"),
-    ("ondol/v1/boiler-1/events", b'{"seq": 10, "ts": "TS", "code": "E003", "state": "maybe"}', "invalid_payload"),
+    (
+        "ondol/v1/boiler-1/events",
+        b'{"seq": 9, "ts": "TS", "code": "X99", "state": "raised"}',
+        "invalid_payload",
+    ),
+    (
+        "ondol/v1/boiler-1/events",
+        b'{"seq": 10, "ts": "TS", "code": "E003", "state": "maybe"}',
+        "invalid_payload",
+    ),
     ("ondol/v1/boiler-1/status", b'{"online": "yes"}', "invalid_payload"),
-    ("ondol/v1/boiler-1/telemetry", b'{"seq": 11, "ts": "TS", "note": "nul \\u0000 here"}', "invalid_payload"),
+    (
+        "ondol/v1/boiler-1/telemetry",
+        b'{"seq": 11, "ts": "TS", "note": "nul \\u0000 here"}',
+        "invalid_payload",
+    ),
     ("ondol/v1/boiler-1/firmware", b"{}", "topic_outside_contract"),
     ("ondol/v1/bad.device/telemetry", b"{}", "topic_outside_contract"),
     ("ondol/v1/boiler-1/telemetry/extra", b"{}", "topic_outside_contract"),
@@ -102,14 +159,17 @@ async def test_each_kind_of_bad_input_is_quarantined_with_its_reason_and_ingest_
     db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress
 ) -> None:
     await register(db, "boiler-1")
-    sent = [(topic, payload.replace(b"TS", now_iso().encode()), reason) for topic, payload, reason in BAD_INPUTS]
+    sent = [
+        (topic, payload.replace(b"TS", now_iso().encode()), reason) for topic, payload, reason in BAD_INPUTS
+    ]
     pub = Publisher(broker)
     async with running_gateway(gateway_config(db_dsn, broker)) as metrics:
         for i, (topic, payload, _) in enumerate(sent):
             pub.publish(topic, payload)
             pub.publish("ondol/v1/boiler-1/telemetry", reading(100 + i, room_c=20.0))
         await eventually(
-            lambda: db.fetchval("SELECT count(*) = $1 FROM quarantine", len(sent)), what="all bad input quarantined"
+            lambda: db.fetchval("SELECT count(*) = $1 FROM quarantine", len(sent)),
+            what="all bad input quarantined",
         )
         await eventually(
             lambda: db.fetchval("SELECT count(*) = $1 FROM readings", len(sent)),

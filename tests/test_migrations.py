@@ -13,7 +13,9 @@ from telemetry.migrations import Migration, MigrationError, migrate
 
 async def test_an_up_to_date_database_applies_nothing(db: asyncpg.Connection) -> None:
     assert await migrate(db) == []
-    versions = [r["version"] for r in await db.fetch("SELECT version FROM schema_migrations ORDER BY version")]
+    versions = [
+        r["version"] for r in await db.fetch("SELECT version FROM schema_migrations ORDER BY version")
+    ]
     assert versions == [m.version for m in migrations.available("apache")]
 
 
@@ -27,7 +29,9 @@ async def test_concurrent_runners_apply_each_migration_once(empty_db_dsn: str) -
     assert sorted(len(r) for r in results) == [0, 0, len(migrations.available("apache"))]
 
 
-async def test_a_migration_edited_after_it_was_applied_is_refused(db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_migration_edited_after_it_was_applied_is_refused(
+    db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = migrations.available("apache")
     edited = [Migration(m.version, m.name, m.sql + "\n-- edited") if m.version == 1 else m for m in real]
     monkeypatch.setattr(migrations, "available", lambda _variant: edited)

@@ -32,7 +32,9 @@ def start_gateway(db_dsn: str, broker: BrokerAddress, log: Path) -> subprocess.P
         ONDOL_BATCH_MAX_ROWS="500",
     )
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "ondol", "gateway"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "ondol", "gateway"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 async def test_gateway_killed_twice_loses_and_duplicates_nothing(
@@ -54,7 +56,9 @@ async def test_gateway_killed_twice_loses_and_duplicates_nothing(
     kills = 0
     try:
         for threshold in (TOTAL // 5, TOTAL // 2):
-            await eventually(lambda t=threshold: _at_least(stored, t), what=f"{threshold} rows", timeout_s=120)
+            await eventually(
+                lambda t=threshold: _at_least(stored, t), what=f"{threshold} rows", timeout_s=120
+            )
             gateway.send_signal(signal.SIGKILL)
             gateway.wait()
             kills += 1
@@ -71,7 +75,13 @@ async def test_gateway_killed_twice_loses_and_duplicates_nothing(
         "SELECT count(*) AS total, count(DISTINCT (device_id, seq)) AS distinct_messages, "
         "count(DISTINCT device_id) AS devices, min(seq) AS first, max(seq) AS last FROM readings"
     )
-    assert dict(rows) == {"total": TOTAL, "distinct_messages": TOTAL, "devices": DEVICES, "first": 1, "last": REPORTS}
+    assert dict(rows) == {
+        "total": TOTAL,
+        "distinct_messages": TOTAL,
+        "devices": DEVICES,
+        "first": 1,
+        "last": REPORTS,
+    }
     assert await db.fetchval("SELECT count(*) FROM quarantine") == 0
 
 

@@ -76,6 +76,12 @@ ON CONFLICT (topic, payload_sha256) DO UPDATE SET
 SELECT device_id FROM devices WHERE device_id = ANY($1::text[]);
 
 -- name: invalidate_rollup
+-- Late readings in [$1, $2] that an hourly refresh has covered, or may cover before this transaction
+-- commits (the last minutes of an hour), are recorded for recomputation; a pending range that
+-- already covers them is enough.
 INSERT INTO rollup_invalidation (rollup, low, high)
 SELECT 'readings_hourly', $1, $2
-WHERE $1 < (SELECT watermark FROM rollup_watermark WHERE rollup = 'readings_hourly');
+WHERE ($1 < (SELECT watermark FROM rollup_watermark WHERE rollup = 'readings_hourly')
+       OR $1 < date_trunc('hour', clock_timestamp() + INTERVAL '5 minutes'))
+  AND NOT EXISTS (SELECT 1 FROM rollup_invalidation
+                  WHERE rollup = 'readings_hourly' AND low <= $1 AND high >= $2);

@@ -1,0 +1,41 @@
+"""The quarantine, newest first: what devices sent that the gateway could not accept, and why.
+
+No authentication yet; a later issue restricts this to support staff (payloads may hold customer data).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.dependencies import DbConnection
+from api.pagination import decode_id_cursor, encode_id_cursor
+from api.problems import problem_responses
+from api.schemas import DEVICE_ID_PATTERN, QuarantineItem, QuarantinePage
+from telemetry import quarantine_log
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/quarantine", tags=["quarantine"])
+
+
+@router.get("", response_model=QuarantinePage, responses=problem_responses(400, 422, 503))
+async def list_quarantine(
+    conn: DbConnection,
+    reason: Annotated[str | None, Query(max_length=100)] = None,
+    device_id: Annotated[str | None, Query(pattern=DEVICE_ID_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
+) -> QuarantinePage:
+    """Quarantined messages, newest first, filtered by reason and device."""
+    before_id = decode_id_cursor(cursor) if cursor is not None else None
+    views = await quarantine_log.list_quarantine(
+        conn, reason=reason, device_id=device_id, before_id=before_id, limit=limit + 1
+    )
+    page = views[:limit]
+    more = len(views) > limit
+    return QuarantinePage(
+        items=[QuarantineItem.model_validate(v) for v in page],
+        next_cursor=encode_id_cursor(page[-1].quarantine_id) if more else None,
+    )

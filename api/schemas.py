@@ -1,0 +1,191 @@
+"""Request and response bodies of the HTTP API: the public contract, kept apart from the store's records.
+
+Output models read the telemetry layer's dataclasses by attribute, so a field added to the store does
+not appear in the API until it is added here on purpose.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from telemetry.device_registry import ContactRecord, DeviceRecord, DeviceStatus
+
+__all__ = [
+    "DEVICE_ID_PATTERN",
+    "ContactIn",
+    "ContactOut",
+    "DeviceDetail",
+    "DeviceIn",
+    "DevicePage",
+    "DeviceSummary",
+    "FieldStatsOut",
+    "HealthOut",
+    "QuarantineItem",
+    "QuarantinePage",
+    "TelemetryBucket",
+    "TelemetryOut",
+]
+
+DEVICE_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
+PHONE_PATTERN: Final = r"^\+?[0-9]{6,16}$"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = Field(pattern=PHONE_PATTERN, examples=["+821012345678"])
+    role: Literal["owner", "family"]
+    preferred_channel: Literal["sms", "kakao"] = "sms"
+
+
+class DeviceIn(BaseModel):
+    """A device as an installer registers it. Registering an existing device_id updates it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device_id: str = Field(pattern=DEVICE_ID_PATTERN)
+    model: str = Field(min_length=1, max_length=64)
+    serial: str = Field(min_length=1, max_length=64)
+    installed_on: date | None = None
+    address: str | None = Field(default=None, max_length=500)
+    region: str | None = Field(default=None, max_length=100)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    customer_name: str | None = Field(default=None, max_length=200)
+    report_interval_s: int = Field(default=60, ge=1, le=86400)
+    contacts: list[ContactIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Replaces the stored contacts when not empty; an empty list keeps them.",
+    )
+
+    @model_validator(mode="after")
+    def _phones_unique(self) -> DeviceIn:
+        phones = [c.phone for c in self.contacts]
+        if len(phones) != len(set(phones)):
+            raise ValueError("each contact of a device needs its own phone number")
+        return self
+
+    def to_record(self) -> DeviceRecord:
+        return DeviceRecord(
+            device_id=self.device_id,
+            model=self.model,
+            serial=self.serial,
+            installed_on=self.installed_on,
+            address=self.address,
+            region=self.region,
+            latitude=self.latitude,
+            longitude=self.longitude,
+            customer_name=self.customer_name,
+            report_interval_s=self.report_interval_s,
+            contacts=tuple(
+                ContactRecord(name=c.name, phone=c.phone, role=c.role, preferred_channel=c.preferred_channel)
+                for c in self.contacts
+            ),
+        )
+
+
+class ContactOut(_Out):
+    name: str
+    phone: str
+    role: Literal["owner", "family"]
+    preferred_channel: Literal["sms", "kakao"]
+
+
+class DeviceSummary(_Out):
+    """One row of the device list."""
+
+    device_id: str
+    model: str
+    serial: str
+    region: str | None
+    customer_name: str | None
+    status: DeviceStatus
+    online: bool
+    last_seen: datetime | None
+    last_reading_at: datetime | None = Field(description="device time of the newest report")
+    active_codes: list[str]
+
+
+class DeviceDetail(_Out):
+    """One device: registry fields, contacts and its latest known state."""
+
+    device_id: str
+    model: str
+    serial: str
+    installed_on: date | None
+    address: str | None
+    region: str | None
+    latitude: float | None
+    longitude: float | None
+    customer_name: str | None
+    report_interval_s: int
+    contacts: list[ContactOut]
+    registered_at: datetime
+    updated_at: datetime
+    status: DeviceStatus
+    online: bool
+    connected: bool | None
+    last_seen: datetime | None
+    last_reading_at: datetime | None
+    latest: dict[str, object] | None = Field(description="The newest report as the device sent it.")
+    active_codes: list[str]
+    firmware: str | None
+    reported_model: str | None
+
+
+class DevicePage(BaseModel):
+    items: list[DeviceSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class FieldStatsOut(BaseModel):
+    avg: float
+    min: float
+    max: float
+
+
+class TelemetryBucket(BaseModel):
+    start: datetime
+    n: int = Field(description="Readings in the bucket.")
+    fields: dict[str, FieldStatsOut] = Field(description="Fields with at least one value in the bucket.")
+
+
+class TelemetryOut(BaseModel):
+    device_id: str
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    bucket_seconds: int
+    source: Literal["raw", "rollup+raw"]
+    buckets: list[TelemetryBucket]
+
+
+class QuarantineItem(_Out):
+    quarantine_id: int
+    topic: str
+    device_id: str | None
+    reason: str
+    detail: str
+    payload_preview: str = Field(description="The first 512 bytes as UTF-8, undecodable bytes replaced.")
+    payload_size: int
+    first_seen: datetime
+    last_seen: datetime
+    occurrences: int
+
+
+class QuarantinePage(BaseModel):
+    items: list[QuarantineItem]
+    next_cursor: str | None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    database: Literal["ok"]

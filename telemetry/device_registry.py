@@ -1,0 +1,210 @@
+"""The device registry: registering boilers and reading them back together with their live state.
+
+Whether a device is online, and its status, are computed by the query `devices_with_state` only, so
+the list, the detail view and every later reader agree. The caller owns the transaction; nothing here
+commits, and no asyncpg record leaves this module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Final, Literal, cast
+
+import asyncpg
+
+from telemetry import named_queries
+from telemetry.database import Connection
+
+__all__ = [
+    "DEVICE_STATUSES",
+    "ContactRecord",
+    "DeviceConflictError",
+    "DeviceRecord",
+    "DeviceStatus",
+    "DeviceView",
+    "device_exists",
+    "get_device",
+    "list_devices",
+    "register_devices",
+]
+
+DeviceStatus = Literal["online", "offline", "fault"]
+DEVICE_STATUSES: Final[tuple[DeviceStatus, ...]] = ("online", "offline", "fault")
+
+_Q: Final = named_queries.load("devices").require(
+    "upsert_devices", "delete_contacts", "insert_contacts", "device_exists", "devices_with_state"
+)
+
+
+class DeviceConflictError(ValueError):
+    """A registration clashes with another device (same model and serial) or repeats a contact's phone."""
+
+    def __init__(self, constraint: str | None) -> None:
+        super().__init__(f"registration conflicts with stored devices (constraint {constraint})")
+        self.constraint = constraint
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRecord:
+    """Someone to call about a device."""
+
+    name: str
+    phone: str
+    role: Literal["owner", "family"]
+    preferred_channel: Literal["sms", "kakao"] = "sms"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    """The registry fields of one device, as an installer registers them."""
+
+    device_id: str
+    model: str
+    serial: str
+    installed_on: date | None
+    address: str | None
+    region: str | None
+    latitude: float | None
+    longitude: float | None
+    customer_name: str | None
+    report_interval_s: int = 60
+    contacts: tuple[ContactRecord, ...] = ()
+    """Replace the stored contacts when not empty; an empty tuple leaves them as they are."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceView:
+    """A registered device with its latest known state."""
+
+    device_id: str
+    model: str
+    serial: str
+    installed_on: date | None
+    address: str | None
+    region: str | None
+    latitude: float | None
+    longitude: float | None
+    customer_name: str | None
+    report_interval_s: int
+    contacts: tuple[ContactRecord, ...]
+    registered_at: datetime
+    updated_at: datetime
+    last_seen: datetime | None
+    last_reading_at: datetime | None
+    latest: dict[str, Any] | None
+    """The newest report as the device sent it, or None before the first reading."""
+    connected: bool | None
+    """From the device's birth and last-will messages; None when it never sent one."""
+    firmware: str | None
+    reported_model: str | None
+    active_codes: list[str]
+    online: bool
+    status: DeviceStatus
+
+
+async def register_devices(conn: Connection, *, devices: Sequence[DeviceRecord]) -> int:
+    """Insert or update `devices` by device_id; return how many were written.
+
+    Raises DeviceConflictError when a device's model and serial belong to another device_id, or its
+    contacts repeat a phone number; the caller's transaction is then aborted.
+    """
+    if not devices:
+        return 0
+    try:
+        return await _register(conn, devices)
+    except asyncpg.UniqueViolationError as exc:
+        raise DeviceConflictError(exc.constraint_name) from exc
+
+
+async def _register(conn: Connection, devices: Sequence[DeviceRecord]) -> int:
+    written = int(
+        await conn.fetchval(
+            _Q["upsert_devices"],
+            [d.device_id for d in devices],
+            [d.model for d in devices],
+            [d.serial for d in devices],
+            [d.installed_on for d in devices],
+            [d.address for d in devices],
+            [d.region for d in devices],
+            [d.latitude for d in devices],
+            [d.longitude for d in devices],
+            [d.customer_name for d in devices],
+            [d.report_interval_s for d in devices],
+        )
+    )
+    await _replace_contacts(conn, [d for d in devices if d.contacts])
+    return written
+
+
+async def _replace_contacts(conn: Connection, devices: Sequence[DeviceRecord]) -> None:
+    if not devices:
+        return
+    await conn.execute(_Q["delete_contacts"], [d.device_id for d in devices])
+    pairs = [(d.device_id, c) for d in devices for c in d.contacts]
+    await conn.execute(
+        _Q["insert_contacts"],
+        [device_id for device_id, _ in pairs],
+        [c.name for _, c in pairs],
+        [c.phone for _, c in pairs],
+        [c.role for _, c in pairs],
+        [c.preferred_channel for _, c in pairs],
+    )
+
+
+async def device_exists(conn: Connection, *, device_id: str) -> bool:
+    """Whether `device_id` is registered."""
+    return bool(await conn.fetchval(_Q["device_exists"], device_id))
+
+
+async def get_device(conn: Connection, *, device_id: str) -> DeviceView | None:
+    """One device with its state, or None when it is not registered."""
+    rows = await conn.fetch(_Q["devices_with_state"], device_id, None, None, None, 1)
+    return _view(rows[0]) if rows else None
+
+
+async def list_devices(
+    conn: Connection,
+    *,
+    status: DeviceStatus | None = None,
+    region: str | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> list[DeviceView]:
+    """Devices ordered by device_id, those after `after` (keyset pagination), filtered by status and region."""
+    if status is not None and status not in DEVICE_STATUSES:
+        raise ValueError(f"unknown device status {status!r}")
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    rows = await conn.fetch(_Q["devices_with_state"], None, status, region, after, limit)
+    return [_view(r) for r in rows]
+
+
+def _view(row: Any) -> DeviceView:
+    latest_json = row["latest_json"]
+    return DeviceView(
+        device_id=row["device_id"],
+        model=row["model"],
+        serial=row["serial"],
+        installed_on=row["installed_on"],
+        address=row["address"],
+        region=row["region"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        customer_name=row["customer_name"],
+        report_interval_s=row["report_interval_s"],
+        contacts=tuple(ContactRecord(**c) for c in json.loads(row["contacts_json"])),
+        registered_at=row["registered_at"],
+        updated_at=row["updated_at"],
+        last_seen=row["last_seen"],
+        last_reading_at=row["last_reading_at"],
+        latest=json.loads(latest_json) if latest_json is not None else None,
+        connected=row["connected"],
+        firmware=row["firmware"],
+        reported_model=row["reported_model"],
+        active_codes=list(row["active_codes"]),
+        online=row["online"],
+        status=cast(DeviceStatus, row["status"]),
+    )
