@@ -4,10 +4,13 @@ quarantined with its reason, and the device state follows."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import asyncpg
+import httpx
 
 from gateway.protocol import BrokerAddress
+from ondol.local_servers import free_port
 from tests.support import Publisher, eventually, gateway_config, now_iso, register, running_gateway, sample
 
 
@@ -189,3 +192,41 @@ async def test_each_kind_of_bad_input_is_quarantined_with_its_reason_and_ingest_
 
 async def _async(value: object) -> object:
     return value
+
+
+async def test_two_gateways_share_the_subscription_and_store_each_message_once(
+    db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress
+) -> None:
+    await register(db, *(f"boiler-{i}" for i in range(10)))
+    pub = Publisher(broker)
+    first = gateway_config(db_dsn, broker, client_id="gateway-a")
+    second = gateway_config(db_dsn, broker, client_id="gateway-b")
+    async with running_gateway(first) as metrics_a, running_gateway(second) as metrics_b:
+        for seq in range(1, 101):
+            for i in range(10):
+                pub.publish(f"ondol/v1/boiler-{i}/telemetry", reading(seq, room_c=20.0))
+        await eventually(lambda: db.fetchval("SELECT count(*) = 1000 FROM readings"), what="1000 rows")
+    pub.close()
+    received = [sample(m, "ondol_gateway_received_total") for m in (metrics_a, metrics_b)]
+    assert all(r > 0 for r in received), f"both gateways take a share of the load: {received}"
+    assert sum(received) == 1000, "no message was handed to both"
+
+
+async def test_metrics_endpoint_serves_the_counters(
+    db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress
+) -> None:
+    await register(db, "boiler-1")
+    port = free_port()
+    config = replace(gateway_config(db_dsn, broker), metrics_port=port)
+    pub = Publisher(broker)
+    async with running_gateway(config):
+        pub.publish("ondol/v1/boiler-1/telemetry", reading(1, room_c=20.0))
+        pub.publish("ondol/v1/boiler-1/telemetry", b"{oops")
+        await eventually(lambda: db.fetchval("SELECT count(*) = 1 FROM quarantine"), what="quarantined")
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    pub.close()
+    assert "ondol_gateway_received_total 2.0" in text
+    assert 'ondol_gateway_quarantined_total{reason="bad_json"} 1.0' in text
+    assert 'ondol_gateway_written_total{kind="readings"} 1.0' in text
+    assert "ondol_gateway_batch_seconds_bucket" in text
