@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from api import routes_devices, routes_health, routes_quarantine
+from api import routes_catalog, routes_devices, routes_health, routes_quarantine, routes_tickets
 from api.problems import install_problem_handlers
 from telemetry.database import create_pool
 
@@ -41,7 +41,7 @@ def create_app(config: ApiConfig) -> FastAPI:
 
     app = FastAPI(
         title="Ondol API",
-        summary="Remote care for connected gas boilers: devices, telemetry and the quarantine.",
+        summary="Remote care for connected gas boilers: devices, telemetry, tickets, the catalog and the quarantine.",
         version="0.1.0",
         lifespan=lifespan,
     )
@@ -49,4 +49,6 @@ def create_app(config: ApiConfig) -> FastAPI:
     app.include_router(routes_health.router)
     app.include_router(routes_devices.router)
     app.include_router(routes_quarantine.router)
+    app.include_router(routes_tickets.router)
+    app.include_router(routes_catalog.router)
     return app

@@ -30,6 +30,8 @@ from api.schemas import (
     TelemetryBucket,
     TelemetryOut,
 )
+from api.ticket_schemas import TicketOut
+from diagnostics import ticket_queries
 from telemetry import device_registry, series
 from telemetry.device_registry import DeviceStatus
 
@@ -80,7 +82,10 @@ async def get_device(conn: DbConnection, device_id: DeviceId) -> DeviceDetail:
     view = await device_registry.get_device(conn, device_id=device_id)
     if view is None:
         raise _not_found(device_id)
-    return DeviceDetail.model_validate(view)
+    tickets = await ticket_queries.open_tickets_of_device(conn, device_id=device_id)
+    detail = DeviceDetail.model_validate(view)
+    detail.open_tickets = [TicketOut.model_validate(t) for t in tickets]
+    return detail
 
 
 @router.post("", status_code=201, response_model=DeviceDetail, responses=problem_responses(409, 422, 503))

@@ -11,6 +11,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.ticket_schemas import TicketOut
 from telemetry.device_registry import ContactRecord, DeviceRecord, DeviceStatus
 
 __all__ = [
@@ -140,6 +141,7 @@ class DeviceDetail(_Out):
     active_codes: list[str]
     firmware: str | None
     reported_model: str | None
+    open_tickets: list[TicketOut] = Field(default_factory=list, description="A/S tickets not yet finished")
 
 
 class DevicePage(BaseModel):

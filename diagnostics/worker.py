@@ -1,19 +1,28 @@
-"""The diagnostics worker process. Today it keeps the store in shape (hourly rollup, retention);
-the error-code rules, tickets and campaigns join it as they are built.
+"""The diagnostics worker process: drains the event inbox into cases, tickets and alerts, runs the
+time-driven sweeps, and keeps the store in shape (hourly rollup, retention).
 
-Several workers may run: each job takes a PostgreSQL advisory lock, so one of them does the work.
+Several workers may run: lanes, row locks and advisory locks make each piece of work one worker's.
+The catalog is validated at start-up: a broken catalog stops the worker before it handles anything.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from diagnostics.catalog import load_catalog
+from diagnostics.engine import EngineConfig, FaultEngine
+from diagnostics.inbox_consumer import InboxConsumer
 from diagnostics.scheduler import JobScheduler
+from diagnostics.service_points import ServicePointDirectory
+from diagnostics.sweeps import run_sweeps
 from telemetry.database import STORE_UNAVAILABLE, Pool, create_pool_when_ready
 from telemetry.edition import StoreFeatures, detect
+from telemetry.ingest_store import EVENT_INBOX_CHANNEL
 from telemetry.rollups import apply_retention, refresh_hourly
 
 __all__ = ["RetentionDays", "WorkerConfig", "run_maintenance", "run_worker"]
@@ -33,7 +42,10 @@ class RetentionDays:
 class WorkerConfig:
     database_url: str
     maintenance_interval_s: float = 300.0
+    sweep_interval_s: float = 5.0
+    idle_poll_s: float = 1.0
     retention: RetentionDays = RetentionDays()
+    engine: EngineConfig = field(default_factory=EngineConfig)
 
 
 async def run_maintenance(pool: Pool, features: StoreFeatures, retention: RetentionDays) -> None:
@@ -55,29 +67,107 @@ async def run_maintenance(pool: Pool, features: StoreFeatures, retention: Retent
 
 
 async def run_worker(config: WorkerConfig, stop: asyncio.Event) -> None:
-    """Run the periodic jobs until `stop` is set."""
+    """Work until `stop` is set."""
+    catalog = load_catalog()
+    log.info("catalog: %d codes", len(catalog))
     pool = await create_pool_when_ready(
-        config.database_url, application_name="ondol-diagnostics", stop=stop, max_size=2
+        config.database_url, application_name="ondol-diagnostics", stop=stop, max_size=4
     )
     if pool is None:
         return
     try:
         async with pool.acquire() as conn:
             features = await detect(conn)
+            directory = await ServicePointDirectory.load(conn)
         log.info("store: %s", features.describe())
+        log.info("service points: %d", len(directory))
+        engine = FaultEngine(catalog, directory, config.engine)
         scheduler = JobScheduler()
-
-        async def maintenance() -> None:
-            try:
-                await run_maintenance(pool, features, config.retention)
-            except STORE_UNAVAILABLE as exc:
-                log.warning("store maintenance failed, will retry at the next run: %s", exc)
-
-        scheduler.every(config.maintenance_interval_s, "store-maintenance", maintenance)
+        scheduler.every(
+            config.maintenance_interval_s,
+            "store-maintenance",
+            _guarded("store maintenance", lambda: run_maintenance(pool, features, config.retention)),
+        )
+        scheduler.every(
+            config.sweep_interval_s, "sweeps", _guarded("sweeps", lambda: _sweep(pool, engine, config))
+        )
+        scheduler.every(300, "service-points", _guarded("service points", lambda: _reload_points(pool, engine)),
+                        start_now=False)  # fmt: skip
         scheduler.start()
         try:
-            await stop.wait()
+            await _consume(pool, engine, config, stop)
         finally:
             scheduler.shutdown()
     finally:
         await pool.close()
+
+
+async def _consume(pool: Pool, engine: FaultEngine, config: WorkerConfig, stop: asyncio.Event) -> None:
+    """Drain the inbox; between drains, sleep until a NOTIFY from the gateway or the poll interval."""
+    wake = asyncio.Event()
+    consumer = InboxConsumer(pool, engine)
+
+    def on_notify(*_: object) -> None:
+        wake.set()
+
+    async with pool.acquire() as listener:
+        await listener.add_listener(EVENT_INBOX_CHANNEL, on_notify)
+        try:
+            await _drain_until_stopped(consumer, config, stop, wake)
+        finally:
+            await listener.remove_listener(EVENT_INBOX_CHANNEL, on_notify)
+
+
+async def _drain_until_stopped(
+    consumer: InboxConsumer, config: WorkerConfig, stop: asyncio.Event, wake: asyncio.Event
+) -> None:
+    delay = 0.5
+    while not stop.is_set():
+        wake.clear()
+        try:
+            result = await consumer.drain_once()
+            delay = 0.5
+        except STORE_UNAVAILABLE as exc:
+            log.warning("inbox drain failed (%s); retrying in %.1fs", exc, delay)
+            await _sleep_or_stop(stop, delay)
+            delay = min(delay * 2, 10.0)
+            continue
+        if result.handled or result.failed:
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_first(wake, stop), config.idle_poll_s)
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _sweep(pool: Pool, engine: FaultEngine, config: WorkerConfig) -> None:
+    result = await run_sweeps(pool, engine, config.engine.stay_clear_for_remote_resolution)
+    if result.ticketed_after_guidance or result.escalated or result.proposed_remote_resolution:
+        log.info("sweeps: %s", result)
+
+
+async def _reload_points(pool: Pool, engine: FaultEngine) -> None:
+    async with pool.acquire() as conn:
+        engine.service_points = await ServicePointDirectory.load(conn)
+
+
+def _guarded(name: str, job: Any) -> Any:
+    async def run() -> None:
+        try:
+            await job()
+        except STORE_UNAVAILABLE as exc:
+            log.warning("%s failed, will retry at the next run: %s", name, exc)
+
+    return run

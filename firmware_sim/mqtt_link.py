@@ -59,16 +59,20 @@ class LinkPool:
         self._last_misc = 0.0
         self.connect_failures = 0
 
-    def add(self, device_id: str, model: str, firmware: str) -> DeviceLink:
+    def add(self, device_id: str, model: str, firmware: str, *, announce: bool = True) -> DeviceLink:
+        """A link for `device_id`; `announce` gives it a retained birth and a last will, as devices have."""
         client = paho.Client(
             CallbackAPIVersion.VERSION2, client_id=device_id, protocol=MQTTProtocolVersion.MQTTv5
         )
         if self._broker.username is not None:
             client.username_pw_set(self._broker.username, self._broker.password)
         client.max_inflight_messages_set(self._window)
-        client.will_set(status_topic(device_id), encode(StatusPayload(online=False)), qos=QOS, retain=True)
         link = DeviceLink(device_id, client)
-        link.birth = encode(StatusPayload(online=True, model=model, fw=firmware))
+        if announce:
+            client.will_set(
+                status_topic(device_id), encode(StatusPayload(online=False)), qos=QOS, retain=True
+            )
+            link.birth = encode(StatusPayload(online=True, model=model, fw=firmware))
         client.user_data_set(link)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -157,8 +161,9 @@ class LinkPool:
             return
         link.connected = True
         link.failures = 0
-        link.published += 1
-        client.publish(status_topic(link.device_id), link.birth, qos=QOS, retain=True)
+        if link.birth:
+            link.published += 1
+            client.publish(status_topic(link.device_id), link.birth, qos=QOS, retain=True)
 
     def _on_disconnect(
         self, _c: paho.Client, link: DeviceLink, _f: Any, _reason: ReasonCode, _p: Any

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from pydantic import ValidationError
@@ -170,6 +171,36 @@ def sim(
         f"connect failures {stats.connect_failures}",
         err=True,
     )
+
+
+@app.command()
+def inject(
+    device: Annotated[list[str], typer.Option("--device", help="device id (repeat the option for several)")],
+    code: Annotated[str, typer.Option(help="catalog code, e.g. E003")],
+    clear: Annotated[bool, typer.Option("--clear", help="clear the code instead of raising it")] = False,
+    repeat: Annotated[int, typer.Option(min=1, max=100_000, help="send it this many times")] = 1,
+    gap: Annotated[float, typer.Option(min=0.0, help="seconds between repeats")] = 0.0,
+    allow_unknown: Annotated[bool, typer.Option(help="inject a code the catalog does not know")] = False,
+    mqtt_url: MqttUrl = None,
+) -> None:
+    """Make simulated devices raise or clear an error code (fault injection)."""
+    from diagnostics.catalog import load_catalog
+    from firmware_sim.faults import Injection
+    from firmware_sim.faults import inject as send
+    from gateway.protocol import EVENT_CODE_PATTERN
+
+    if not re.match(EVENT_CODE_PATTERN, code):
+        raise typer.BadParameter("a code is E### or A##", param_hint="--code")
+    entry = load_catalog().get(code)
+    if entry is None and not allow_unknown:
+        raise typer.BadParameter(
+            f"{code} is not in the catalog (use --allow-unknown to send it anyway)", param_hint="--code"
+        )
+    settings = _settings(mqtt_url=mqtt_url)
+    state: Literal["raised", "cleared"] = "cleared" if clear else "raised"
+    sent = send(settings.broker(), [Injection(d, code, state, repeat, gap) for d in device])
+    label = f"{code} ({entry.name.en})" if entry else code
+    typer.echo(f"sent {sent} '{state}' events of {label} to {len(device)} device(s)")
 
 
 @devices_app.command("register")

@@ -22,6 +22,7 @@ from typing import IO
 
 import httpx
 
+from diagnostics.service_points import seed_if_empty
 from ondol.fleet_seed import register_sim_fleet
 from ondol.local_servers import MosquittoServer, PostgresServer, ServerError
 from ondol.settings import Settings
@@ -112,6 +113,10 @@ class LocalStack:
             say(f"store: {features.describe()}")
             applied = await migrate(conn, on_apply=lambda m: say(f"migration {m.version:04d} {m.name}"))
             say(f"schema up to date ({len(applied)} migration(s) applied now)")
+            async with conn.transaction():
+                points = await seed_if_empty(conn)
+            if points:
+                say(f"seeded {points} service points")
             count = await register_sim_fleet(conn, self.settings)
             if count:
                 say(f"registered {count} simulated boilers ({self.settings.sim_prefix}-00001…)")

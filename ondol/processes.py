@@ -76,11 +76,20 @@ def run_gateway_process(settings: Settings) -> None:
 
 
 def run_diagnostics(settings: Settings) -> None:
+    from diagnostics.engine import EngineConfig
     from diagnostics.worker import RetentionDays, WorkerConfig, run_worker
 
     config = WorkerConfig(
         database_url=require_database(settings),
         maintenance_interval_s=settings.maintenance_interval_s,
+        sweep_interval_s=settings.sweep_interval_s,
+        engine=EngineConfig(
+            guidance_wait=timedelta(seconds=settings.guidance_wait_s),
+            recurrence_window=timedelta(hours=settings.recurrence_window_h),
+            contact_within=timedelta(seconds=settings.contact_within_s),
+            stay_clear_for_remote_resolution=timedelta(hours=settings.stay_clear_h),
+            default_warranty_years=settings.default_warranty_years,
+        ),
         retention=RetentionDays(
             raw=settings.raw_retention_days,
             events=settings.event_retention_days,

@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     quarantine_retention_days: int = Field(30, ge=1)
     maintenance_interval_s: int = Field(300, ge=5)
 
+    guidance_wait_s: float = Field(1800, gt=0, description="how long a guided customer has to clear a fault")
+    recurrence_window_h: float = Field(24, gt=0, description="a fault back within this opens a ticket")
+    contact_within_s: float = Field(
+        3600, gt=0, description="contact the customer within this of a ticket opening"
+    )
+    stay_clear_h: float = Field(24, gt=0, description="a fault clear this long proposes remote resolution")
+    default_warranty_years: int = Field(3, ge=0, le=30)
+    sweep_interval_s: float = Field(5, gt=0)
+
     sim_devices: int = Field(200, ge=0, le=100_000)
     sim_seed: int = 1
     sim_report_interval_s: float = Field(10.0, gt=0)

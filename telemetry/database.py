@@ -13,6 +13,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 __all__ = [
     "STORE_REJECTED",
+    "STORE_TRANSIENT",
     "STORE_UNAVAILABLE",
     "Connection",
     "Pool",
@@ -33,6 +34,12 @@ STORE_UNAVAILABLE: Final = (asyncpg.PostgresConnectionError, asyncpg.InterfaceEr
                             asyncpg.InsufficientResourcesError, asyncpg.PostgresError)  # fmt: skip
 """Failures worth retrying later: the database is down, restarting, overloaded, or the query hit a
 transient error. Catch STORE_REJECTED first: those are PostgresErrors too, but retrying cannot help."""
+
+STORE_TRANSIENT: Final = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, TimeoutError,
+                          asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,
+                          asyncpg.InsufficientResourcesError, asyncpg.SerializationError,
+                          asyncpg.DeadlockDetectedError)  # fmt: skip
+"""Failures of the moment (connection lost, server restarting, lock conflicts), never of the work itself."""
 
 STORE_REJECTED: Final = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
                          asyncpg.ProgramLimitExceededError)  # fmt: skip

@@ -16,6 +16,7 @@ from telemetry import named_queries
 from telemetry.database import Connection
 
 __all__ = [
+    "EVENT_INBOX_CHANNEL",
     "MEASUREMENT_COLUMNS",
     "READING_COLUMNS",
     "EventRow",
@@ -41,12 +42,15 @@ READING_COLUMNS: Final = ("device_id", "ts", "seq", "received_at", *MEASUREMENT_
 _HOUR_END_MARGIN: Final = timedelta(minutes=5)
 """Matches the margin in the `invalidate_rollup` query: a refresh may close an hour this soon."""
 
+EVENT_INBOX_CHANNEL: Final = "ondol_event_inbox"
+"""The LISTEN channel notified when new events are queued (see the `notify_events` query)."""
+
 MAX_QUARANTINED_PAYLOAD: Final = 64 * 1024
 """Bytes of a rejected payload kept for inspection; the size and hash always cover the whole."""
 
 _Q: Final = named_queries.load("ingest").require(
     "insert_readings", "insert_events", "upsert_state_from_readings", "touch_last_seen",
-    "upsert_faults", "upsert_status", "insert_quarantine", "known_devices", "invalidate_rollup",
+    "upsert_faults", "upsert_status", "insert_quarantine", "known_devices", "invalidate_rollup", "notify_events",
 )  # fmt: skip
 
 
@@ -191,6 +195,8 @@ async def _write_events(conn: Connection, rows: list[EventRow]) -> int:
             ["raised" if r.raised else "cleared" for r in rows],
         )
     )
+    if inserted:
+        await conn.execute(_Q["notify_events"])
     newest: dict[tuple[str, str], EventRow] = {}
     for r in rows:
         key = (r.device_id, r.code)

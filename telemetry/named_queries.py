@@ -49,7 +49,7 @@ def parse(source: str, text: str) -> NamedQueries:
     return NamedQueries(source, statements)
 
 
-def load(file_stem: str) -> NamedQueries:
-    """The named queries of `telemetry/queries/{file_stem}.sql`."""
-    path = resources.files("telemetry") / "queries" / f"{file_stem}.sql"
-    return parse(f"queries/{file_stem}.sql", path.read_text(encoding="utf-8"))
+def load(file_stem: str, package: str = "telemetry") -> NamedQueries:
+    """The named queries of `{package}/queries/{file_stem}.sql`."""
+    path = resources.files(package) / "queries" / f"{file_stem}.sql"
+    return parse(f"{package}/queries/{file_stem}.sql", path.read_text(encoding="utf-8"))

@@ -111,3 +111,47 @@ async def register(db: Any, *device_ids: str, report_interval_s: int = 60) -> No
 
 def sample(metrics: GatewayMetrics, name: str, **labels: str) -> float:
     return metrics.registry.get_sample_value(name, labels or None) or 0.0
+
+
+@contextlib.asynccontextmanager
+async def running_worker(db_dsn: str, **engine: Any) -> AsyncIterator[None]:
+    """The diagnostics worker in this event loop (short sweep interval; engine settings overridable)."""
+    from diagnostics.engine import EngineConfig
+    from diagnostics.worker import WorkerConfig, run_worker
+
+    config = WorkerConfig(
+        database_url=db_dsn, sweep_interval_s=0.3, idle_poll_s=0.2, engine=EngineConfig(**engine)
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(config, stop))
+    await asyncio.sleep(0.2)
+    try:
+        yield
+        if task.done():
+            task.result()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def seed_points(db: Any) -> None:
+    from diagnostics.service_points import seed_service_points
+
+    async with db.transaction():
+        await seed_service_points(db)
+
+
+async def register_full(db: Any, device_id: str, *, latitude: float, longitude: float, region: str,
+                        installed_on: Any, model: str = "NCB-300", contacts: int = 2) -> None:  # fmt: skip
+    """A device with a location, an installation date and an owner plus family contacts."""
+    from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
+
+    people = tuple(
+        ContactRecord(name=f"contact {i}", phone=f"0101{abs(hash(device_id)) % 10**6:06d}{i}",
+                      role="owner" if i == 0 else "family", preferred_channel="sms" if i == 0 else "kakao")
+        for i in range(contacts)
+    )  # fmt: skip
+    record = DeviceRecord(device_id, model, f"SN-{device_id}", installed_on, "addr", region, latitude, longitude,
+                          "고객", 60, people)  # fmt: skip
+    async with db.transaction():
+        await register_devices(db, devices=[record])

@@ -19,11 +19,18 @@ from ondol.local_servers import free_port
 
 def ondol(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ondol", *args], capture_output=True, text=True, timeout=120, env=env, check=False
+        [sys.executable, "-m", "ondol", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
     )
 
 
-async def test_devices_register_reads_a_file_and_refuses_bad_ones(db: asyncpg.Connection, db_dsn: str, tmp_path: Path) -> None:
+async def test_devices_register_reads_a_file_and_refuses_bad_ones(
+    db: asyncpg.Connection, db_dsn: str, tmp_path: Path
+) -> None:
     good = tmp_path / "devices.json"
     good.write_text(json.dumps([
         {"device_id": "kd-1", "model": "NCB-300", "serial": "S1", "region": "busan",

@@ -56,12 +56,16 @@ async def test_fleet_publishes_every_report_and_a_lost_connection_fires_the_will
         links.connect_due()
         await eventually(lambda: _serviced_until_connected(links), what="device connected")
         await eventually(
-            lambda: db.fetchval("SELECT connected FROM device_state WHERE device_id = $1", fleet[0].device_id),
+            lambda: db.fetchval(
+                "SELECT connected FROM device_state WHERE device_id = $1", fleet[0].device_id
+            ),
             what="birth stored",
         )
         links.drop_all()  # the connection dies without DISCONNECT: the broker publishes the will
         await eventually(
-            lambda: db.fetchval("SELECT connected = false FROM device_state WHERE device_id = $1", fleet[0].device_id),
+            lambda: db.fetchval(
+                "SELECT connected = false FROM device_state WHERE device_id = $1", fleet[0].device_id
+            ),
             what="last will stored",
             timeout_s=30,
         )

@@ -11,13 +11,22 @@ WITH inserted AS (
 SELECT count(*) FROM inserted;
 
 -- name: insert_events
+-- New events (not redeliveries) are also queued for the diagnostics engine, in device-time order.
 WITH inserted AS (
     INSERT INTO events (device_id, ts, seq, received_at, code, state)
     SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::timestamptz[], $5::text[], $6::text[])
     ON CONFLICT DO NOTHING
+    RETURNING device_id, ts, seq, code, state, received_at
+), queued AS (
+    INSERT INTO event_inbox (device_id, ts, seq, code, state, received_at)
+    SELECT device_id, ts, seq, code, state, received_at FROM inserted ORDER BY device_id, ts, seq
     RETURNING 1
 )
-SELECT count(*) FROM inserted;
+SELECT count(*) FROM queued;
+
+-- name: notify_events
+-- Delivered at commit: wakes diagnostics workers waiting on the inbox.
+SELECT pg_notify('ondol_event_inbox', '');
 
 -- name: upsert_state_from_readings
 -- One row per device: its newest reading in the batch. A late (older) reading never replaces a newer one.

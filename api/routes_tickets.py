@@ -1,0 +1,80 @@
+"""Ticket endpoints: the queue with filters, one ticket with its evidence, lifecycle transitions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from api.dependencies import DbConnection
+from api.pagination import decode_id_cursor, encode_id_cursor
+from api.problems import ProblemError, problem_responses
+from api.ticket_schemas import TicketDetailOut, TicketOut, TicketPage, TransitionIn
+from diagnostics import ticket_queries
+from diagnostics.ticket_lifecycle import InvalidTransitionError, Status, TicketNotFoundError, transition
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+
+TicketId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+def _not_found(ticket_id: int) -> ProblemError:
+    return ProblemError(404, "ticket-not-found", f"No ticket {ticket_id}.", title="Unknown ticket")
+
+
+@router.get("", response_model=TicketPage, responses=problem_responses(400, 422, 503))
+async def list_tickets(
+    conn: DbConnection,
+    status: Status | None = None,
+    priority: Annotated[int | None, Query(ge=1, le=4)] = None,
+    service_point: Annotated[str | None, Query(max_length=40)] = None,
+    region: Annotated[str | None, Query(max_length=100)] = None,
+    code: Annotated[str | None, Query(pattern=r"^(E[0-9]{3}|A[0-9]{2})$")] = None,
+    sla_breached: bool | None = None,
+    device_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: str | None = None,
+) -> TicketPage:
+    """Tickets, newest first, filtered."""
+    before = decode_id_cursor(cursor) if cursor is not None else None
+    where = ticket_queries.TicketFilter(
+        status=status.value if status else None, priority=priority, service_point_id=service_point,
+        region=region, code=code, sla_breached=sla_breached, device_id=device_id,
+    )  # fmt: skip
+    views = await ticket_queries.list_tickets(conn, where=where, before_id=before, limit=limit + 1)
+    page = views[:limit]
+    return TicketPage(
+        items=[TicketOut.model_validate(v) for v in page],
+        next_cursor=encode_id_cursor(page[-1].ticket_id) if len(views) > limit else None,
+    )
+
+
+@router.get("/{ticket_id}", response_model=TicketDetailOut, responses=problem_responses(404, 422, 503))
+async def get_ticket(conn: DbConnection, ticket_id: TicketId) -> TicketDetailOut:
+    """One ticket with the evidence the engine recorded, its audit trail, its events and alerts."""
+    detail = await ticket_queries.get_ticket(conn, ticket_id=ticket_id)
+    if detail is None:
+        raise _not_found(ticket_id)
+    return TicketDetailOut.model_validate(detail, from_attributes=True)
+
+
+@router.post(
+    "/{ticket_id}/transitions",
+    response_model=TicketDetailOut,
+    responses=problem_responses(404, 409, 422, 503),
+)
+async def post_transition(conn: DbConnection, ticket_id: TicketId, body: TransitionIn) -> TicketDetailOut:
+    """Move the ticket along its lifecycle; 409 when the move is not allowed from its current status."""
+    try:
+        async with conn.transaction():
+            await transition(conn, ticket_id=ticket_id, to=body.to, actor=body.actor, note=body.note)
+    except TicketNotFoundError as exc:
+        raise _not_found(ticket_id) from exc
+    except InvalidTransitionError as exc:
+        raise ProblemError(409, "invalid-transition", str(exc), title="Transition not allowed") from exc
+    detail = await ticket_queries.get_ticket(conn, ticket_id=ticket_id)
+    if detail is None:
+        raise _not_found(ticket_id)
+    return TicketDetailOut.model_validate(detail, from_attributes=True)

@@ -1,0 +1,129 @@
+"""Bodies of the ticket and catalog endpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from diagnostics.ticket_lifecycle import Status
+
+__all__ = ["CatalogCodeOut", "TicketDetailOut", "TicketOut", "TicketPage", "TransitionIn"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class TicketOut(_Out):
+    ticket_id: int
+    device_id: str
+    family: str
+    code: str
+    codes: list[str]
+    kind: Literal["emergency", "urgent", "repair", "planned"]
+    status: Status
+    priority: int = Field(description="1 emergency, 2 urgent, 3 normal, 4 planned")
+    occurrences: int = Field(description="How many times the fault was raised in this episode")
+    opened_at: datetime
+    updated_at: datetime
+    first_raised_at: datetime
+    last_raised_at: datetime
+    fault_cleared_at: datetime | None
+    contact_due_at: datetime = Field(description="The customer must be contacted by then")
+    contacted_at: datetime | None
+    sla_breached: bool
+    escalated_at: datetime | None
+    escalations: int
+    remote_resolution_proposed_at: datetime | None
+    service_point_id: str | None
+    service_point_distance_km: float | None
+    technician: str | None
+    region: str | None
+    in_warranty: bool | None
+    warranty_ends_on: date | None
+    rule: str = Field(description="The catalog rule that opened the ticket")
+    closed_at: datetime | None
+
+
+class TransitionOut(_Out):
+    from_status: str | None
+    to_status: str
+    at: datetime
+    actor: str
+    note: str | None
+
+
+class EvidenceEventOut(_Out):
+    ts: datetime
+    seq: int
+    code: str
+    state: str
+    received_at: datetime
+
+
+class AlertOut(_Out):
+    alert_id: int
+    phone: str
+    channel: str
+    kind: str
+    code: str
+    message_ko: str
+    message_en: str
+    status: str
+    created_at: datetime
+
+
+class TicketDetailOut(BaseModel):
+    ticket: TicketOut
+    evidence: dict[str, Any] = Field(
+        description="Why the engine opened it: rule, trigger, telemetry, routing, warranty"
+    )
+    transitions: list[TransitionOut]
+    events: list[EvidenceEventOut]
+    alerts: list[AlertOut]
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    next_cursor: str | None
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: Status
+    actor: str = Field(min_length=1, max_length=100, description="Who makes the change (agent id)")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class BilingualOut(_Out):
+    ko: str
+    en: str
+
+
+class StepsOut(_Out):
+    ko: list[str]
+    en: list[str]
+
+
+class CatalogCodeOut(_Out):
+    code: str
+    display: str
+    name: BilingualOut
+    customer_text: BilingualOut
+    category: str
+    family: str
+    severity: str
+    safety_critical: bool
+    lockout: str
+    self_fix: str
+    steps: StepsOut
+    remote_reset: bool
+    remote_reset_condition: str | None
+    dispatch: str
+    likely_parts: list[str]
+    causes: list[str]
+    origin: str
+    confidence: str

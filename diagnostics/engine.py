@@ -1,0 +1,285 @@
+"""Applies policy decisions to the store: cases, tickets (routed, with warranty and evidence), the
+audit trail and the outboxes, all inside the caller's transaction.
+
+One call handles one event of the inbox. The caller deletes the event in the same transaction, so an
+event's effects and its removal from the queue commit together: a killed worker redoes nothing and
+misses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Final
+
+from diagnostics.alert_messages import compose
+from diagnostics.catalog import Catalog, CatalogEntry, Dispatch
+from diagnostics.policy import Action, Audience, CaseView, Decision, TicketKind, decide_clear, decide_raise
+from diagnostics.service_points import ServicePointDirectory
+from diagnostics.warranty import warranty_on
+from telemetry import named_queries
+from telemetry.database import Connection
+
+__all__ = ["EngineConfig", "FaultEngine", "InboxEvent", "ticket_payload"]
+
+_Q: Final = named_queries.load("engine", package="diagnostics")
+UNKNOWN_FAMILY: Final = "unknown"
+_KST: Final = timezone(timedelta(hours=9))
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    guidance_wait: timedelta = timedelta(minutes=30)
+    recurrence_window: timedelta = timedelta(hours=24)
+    contact_within: timedelta = timedelta(hours=1)
+    stay_clear_for_remote_resolution: timedelta = timedelta(hours=24)
+    default_warranty_years: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEvent:
+    inbox_id: int
+    device_id: str
+    ts: datetime
+    seq: int
+    code: str
+    state: str
+    received_at: datetime
+
+    @property
+    def raised(self) -> bool:
+        return self.state == "raised"
+
+
+def ticket_payload(row: Any) -> dict[str, Any]:
+    """The call-center view of a ticket for outbox events."""
+    return {
+        "ticket_id": row["ticket_id"],
+        "device_id": row["device_id"],
+        "code": row["code"],
+        "family": row["family"],
+        "kind": row["kind"],
+        "status": row["status"],
+        "priority": row["priority"],
+        "occurrences": row["occurrences"],
+        "opened_at": row["opened_at"].isoformat(),
+        "contact_due_at": row["contact_due_at"].isoformat(),
+        "service_point_id": row["service_point_id"],
+        "in_warranty": row["in_warranty"],
+        "rule": row["rule"],
+    }
+
+
+class FaultEngine:
+    """Turns inbox events into cases, tickets and alerts per the catalog."""
+
+    def __init__(self, catalog: Catalog, service_points: ServicePointDirectory, config: EngineConfig) -> None:
+        self.catalog = catalog
+        self.service_points = service_points
+        self.config = config
+
+    async def handle(self, conn: Connection, event: InboxEvent) -> Decision:
+        entry = self.catalog.get(event.code)
+        family = entry.family if entry else UNKNOWN_FAMILY
+        case = await conn.fetchrow(_Q["lock_open_case"], event.device_id, family)
+        view = CaseView(case["status"], case["raises"]) if case else None
+        if not event.raised:
+            decision = decide_clear(view)
+            await self._apply_clear(conn, event, entry, family, case, decision)
+            return decision
+        recent = None
+        if case is None and entry is not None and entry.dispatch is Dispatch.IF_RECURS:
+            since = event.ts - self.config.recurrence_window
+            recent = await conn.fetchrow(_Q["lock_recent_resolution"], event.device_id, family, since)
+        decision = decide_raise(entry, view, recurred_within_window=recent is not None)
+        await self._apply_raise(conn, event, entry, family, case or recent, decision)
+        return decision
+
+    async def _apply_raise(
+        self,
+        conn: Connection,
+        event: InboxEvent,
+        entry: CatalogEntry | None,
+        family: str,
+        case: Any,
+        decision: Decision,
+    ) -> None:
+        if decision.action in (Action.GUIDE, Action.INFORM):
+            status = "guidance" if decision.action is Action.GUIDE else "informed"
+            deadline = event.ts + self.config.guidance_wait if decision.action is Action.GUIDE else None
+            case_id = await conn.fetchval(
+                _Q["insert_case"],
+                event.device_id,
+                family,
+                event.code,
+                status,
+                event.ts,
+                deadline,
+                decision.rule,
+            )
+            if entry is not None and decision.alert:
+                await self._alert(conn, event, entry, decision, case_id=case_id, ticket_id=None)
+        elif decision.action is Action.OPEN_TICKET:
+            await self._open_ticket(conn, event, entry, family, case, decision)
+        elif decision.action is Action.REPEAT:
+            await conn.execute(_Q["repeat_case"], case["case_id"], event.code, event.ts)
+            if case["ticket_id"] is not None and case["status"] == "ticketed":
+                row = await conn.fetchrow(_Q["repeat_ticket"], case["ticket_id"], event.code, event.ts)
+                await self._outbox(conn, "ticket.updated", row)
+
+    async def ticket_overdue_guidance(self, conn: Connection, case: Any) -> None:
+        """A guided case whose fault did not clear in time becomes an A/S ticket."""
+        entry = self.catalog.get(case["code"])
+        decision = Decision(Action.OPEN_TICKET, "if_recurs.not_cleared_in_time",
+                            f"{case['code']} did not clear within the guidance wait", TicketKind.REPAIR)  # fmt: skip
+        if entry is not None and entry.safety_critical:
+            decision = Decision(Action.OPEN_TICKET, decision.rule, decision.why, TicketKind.URGENT)
+        trigger = InboxEvent(
+            0,
+            case["device_id"],
+            case["guidance_deadline"],
+            0,
+            case["code"],
+            "overdue",
+            case["guidance_deadline"],
+        )
+        await self._open_ticket(conn, trigger, entry, case["family"], case, decision)
+
+    async def _open_ticket(
+        self,
+        conn: Connection,
+        event: InboxEvent,
+        entry: CatalogEntry | None,
+        family: str,
+        case: Any,
+        decision: Decision,
+    ) -> None:
+        if case is None:
+            case_id = await conn.fetchval(
+                _Q["insert_case"],
+                event.device_id,
+                family,
+                event.code,
+                "ticketed",
+                event.ts,
+                None,
+                decision.rule,
+            )
+            raises, first_raised = 1, event.ts
+        else:
+            case_id = case["case_id"]
+            counted = 1 if event.raised else 0
+            promoted = _found(
+                await conn.fetchrow(
+                    _Q["case_to_ticket"], case_id, event.code, event.ts, decision.rule, counted
+                )
+            )
+            raises, first_raised = promoted["raises"], promoted["first_raised_at"]
+        facts = _found(
+            await conn.fetchrow(_Q["device_facts"], event.device_id, self.config.default_warranty_years)
+        )
+        assignment = self.service_points.assign(facts["latitude"], facts["longitude"], facts["region"])
+        warranty = warranty_on(facts["installed_on"], facts["warranty_years"], _today(event.ts))
+        evidence = {
+            "rule": decision.rule,
+            "why": decision.why,
+            "policy": entry.dispatch.value if entry else None,
+            "trigger": {"code": event.code, "state": event.state, "ts": event.ts.isoformat(), "seq": event.seq},
+            "raises_before_ticket": raises - 1,
+            "telemetry": json.loads(facts["latest"]) if facts["latest"] else None,
+            "service_point": None if assignment is None else {
+                "point_id": assignment.point.point_id, "name": assignment.point.name,
+                "distance_km": assignment.distance_km,
+                "how": "nearest covering point" if assignment.distance_km is not None else "region (no coordinates)",
+            },
+            "warranty": {"years": warranty.years, "installed_on": _iso(facts["installed_on"]),
+                         "ends_on": _iso(warranty.ends_on), "in_warranty": warranty.in_warranty},
+        }  # fmt: skip
+        assert decision.ticket_kind is not None
+        assert decision.priority is not None
+        ticket = await conn.fetchrow(
+            _Q["insert_ticket"], case_id, event.device_id, family, event.code, decision.ticket_kind.value,
+            decision.priority, raises, first_raised, event.ts, self.config.contact_within,
+            assignment.point.point_id if assignment else None, assignment.distance_km if assignment else None,
+            facts["region"], warranty.in_warranty, warranty.ends_on, decision.rule, json.dumps(evidence, ensure_ascii=False),
+        )  # fmt: skip
+        ticket = _found(ticket)
+        ticket_id = ticket["ticket_id"]
+        await conn.execute(_Q["attach_ticket"], case_id, ticket_id)
+        await conn.execute(_Q["insert_transition"], ticket_id, None, "open", "engine", decision.why)
+        payload = {
+            "ticket_id": ticket_id, "device_id": event.device_id, "code": event.code, "family": family,
+            "kind": decision.ticket_kind.value, "status": "open", "priority": decision.priority,
+            "occurrences": raises, "opened_at": ticket["opened_at"].isoformat(),
+            "contact_due_at": ticket["contact_due_at"].isoformat(),
+            "service_point_id": assignment.point.point_id if assignment else None,
+            "in_warranty": warranty.in_warranty, "rule": decision.rule,
+        }  # fmt: skip
+        await conn.execute(_Q["insert_outbox"], "ticket.opened", f"ticket/{ticket_id}", json.dumps(payload))
+        if entry is not None and decision.alert:
+            await self._alert(conn, event, entry, decision, case_id=case_id, ticket_id=ticket_id)
+
+    async def _apply_clear(
+        self,
+        conn: Connection,
+        event: InboxEvent,
+        entry: CatalogEntry | None,
+        family: str,
+        case: Any,
+        decision: Decision,
+    ) -> None:
+        if decision.action is Action.RESOLVED_BY_CUSTOMER:
+            await conn.execute(_Q["close_case"], case["case_id"], "resolved_by_customer", event.ts)
+        elif decision.action is Action.CLOSE_INFORMED:
+            await conn.execute(_Q["close_case"], case["case_id"], "closed", event.ts)
+        elif decision.action is Action.FAULT_CLEARED:
+            await conn.execute(_Q["case_cleared"], case["case_id"], event.ts)
+            if await self._family_still_active(conn, event.device_id, family):
+                return
+            row = await conn.fetchrow(_Q["ticket_fault_cleared"], case["ticket_id"], event.ts)
+            if row is not None:
+                await self._outbox(conn, "ticket.updated", row)
+
+    async def _family_still_active(self, conn: Connection, device_id: str, family: str) -> bool:
+        codes = [r["code"] for r in await conn.fetch(_Q["active_codes"], device_id)]
+        for code in codes:
+            entry = self.catalog.get(code)
+            if (entry.family if entry else UNKNOWN_FAMILY) == family:
+                return True
+        return False
+
+    async def _alert(
+        self, conn: Connection, event: InboxEvent, entry: CatalogEntry, decision: Decision,
+        *, case_id: int, ticket_id: int | None,
+    ) -> None:  # fmt: skip
+        assert decision.alert is not None
+        message = compose(entry, decision.alert)
+        contacts = await conn.fetch(_Q["contacts"], event.device_id)
+        owners = [c for c in contacts if c["role"] == "owner"]
+        audience = contacts if decision.audience is Audience.ALL or not owners else owners
+        await conn.executemany(
+            _Q["insert_alert"],
+            [(event.device_id, c["contact_id"], c["phone"], c["preferred_channel"], decision.alert, event.code,
+              case_id, ticket_id, message.ko, message.en) for c in audience],
+        )  # fmt: skip
+
+    async def _outbox(self, conn: Connection, event_type: str, row: Any) -> None:
+        await conn.execute(
+            _Q["insert_outbox"], event_type, f"ticket/{row['ticket_id']}", json.dumps(ticket_payload(row))
+        )
+
+
+def _found(row: Any) -> Any:
+    if row is None:
+        raise LookupError("a row the engine relies on is missing (device deleted meanwhile?)")
+    return row
+
+
+def _today(ts: datetime) -> date:
+    """The calendar day in Korea, where warranties are written."""
+    return ts.astimezone(_KST).date()
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None

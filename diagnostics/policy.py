@@ -1,0 +1,134 @@
+"""What the engine does with one raised or cleared code, decided from the catalog policy alone.
+
+Pure functions of (catalog entry, the device's open case for that fault family): no I/O, so every
+rule is tested directly and every decision carries the rule that fired and a sentence saying why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from diagnostics.catalog import CatalogEntry, Dispatch, SelfFix, Severity
+
+__all__ = ["Action", "Audience", "CaseView", "Decision", "TicketKind", "decide_clear", "decide_raise"]
+
+
+class Action(StrEnum):
+    GUIDE = "guide"
+    """Open a case, send the customer self-fix guidance, wait for the fault to clear."""
+    INFORM = "inform"
+    """Open an informational case (no technician), with guidance when the customer can act."""
+    OPEN_TICKET = "open_ticket"
+    """Open an A/S ticket (new case, or the device's open case turns into one)."""
+    REPEAT = "repeat"
+    """The fault came back while its case is open: count it (and on the ticket)."""
+    RESOLVED_BY_CUSTOMER = "resolved_by_customer"
+    CLOSE_INFORMED = "close_informed"
+    FAULT_CLEARED = "fault_cleared"
+    """The fault behind an open ticket cleared: recorded; a long clear proposes remote resolution."""
+    NOTHING = "nothing"
+
+
+class TicketKind(StrEnum):
+    EMERGENCY = "emergency"
+    URGENT = "urgent"
+    REPAIR = "repair"
+    PLANNED = "planned"
+
+
+class Audience(StrEnum):
+    OWNERS = "owners"
+    ALL = "all"
+
+
+_PRIORITY = {TicketKind.EMERGENCY: 1, TicketKind.URGENT: 2, TicketKind.REPAIR: 3, TicketKind.PLANNED: 4}
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """The device's open case for the code's family, as the policy needs to see it."""
+
+    status: str
+    """guidance | informed | ticketed"""
+    raises: int
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: Action
+    rule: str
+    why: str
+    ticket_kind: TicketKind | None = None
+    alert: str | None = None
+    """guidance | safety | emergency"""
+    audience: Audience | None = None
+
+    @property
+    def priority(self) -> int | None:
+        return _PRIORITY[self.ticket_kind] if self.ticket_kind else None
+
+
+def _ticket(entry: CatalogEntry | None, rule: str, why: str) -> Decision:
+    if entry is None:
+        return Decision(Action.OPEN_TICKET, rule, why, TicketKind.REPAIR)
+    if entry.dispatch is Dispatch.EMERGENCY_FIRST:
+        return Decision(Action.OPEN_TICKET, rule, why, TicketKind.EMERGENCY, "emergency", Audience.ALL)
+    if entry.safety_critical:
+        return Decision(Action.OPEN_TICKET, rule, why, TicketKind.URGENT, "safety", Audience.ALL)
+    if entry.dispatch is Dispatch.SCHEDULED:
+        return Decision(Action.OPEN_TICKET, rule, why, TicketKind.PLANNED)
+    return Decision(Action.OPEN_TICKET, rule, why, TicketKind.REPAIR)
+
+
+def _guidance_audience(entry: CatalogEntry) -> Audience:
+    """Family members hear about serious faults too (often an elderly parent lives alone)."""
+    serious = entry.severity in (Severity.HIGH, Severity.CRITICAL)
+    return Audience.ALL if serious else Audience.OWNERS
+
+
+def decide_raise(entry: CatalogEntry | None, case: CaseView | None, recurred_within_window: bool) -> Decision:
+    """A code was raised. `recurred_within_window`: the customer resolved this family recently."""
+    if entry is None:
+        if case is not None:
+            return Decision(Action.REPEAT, "unknown_code.repeat", "an unknown code came back")
+        return _ticket(None, "unknown_code", "the code is not in the catalog: a technician must look")
+    if case is not None:
+        if case.status == "guidance":
+            return _ticket(entry, "if_recurs.recurred_before_clearing",
+                           f"{entry.code} came back before the customer's fix cleared it")  # fmt: skip
+        return Decision(Action.REPEAT, f"{entry.dispatch.value}.repeat", f"{entry.code} raised again")
+    if entry.dispatch is Dispatch.EMERGENCY_FIRST:
+        return _ticket(
+            entry, "emergency_first", f"{entry.code} is a gas or CO emergency: gas company and 119 first"
+        )
+    if entry.safety_critical:
+        return _ticket(
+            entry, "safety_critical", f"{entry.code} is safety-critical: urgent visit, every contact told"
+        )
+    if entry.dispatch is Dispatch.ALWAYS:
+        return _ticket(entry, "always", f"{entry.code} needs a technician")
+    if entry.dispatch is Dispatch.SCHEDULED:
+        return _ticket(entry, "scheduled", f"{entry.code} needs a planned visit, without urgency")
+    if entry.dispatch is Dispatch.IF_RECURS:
+        if recurred_within_window:
+            return _ticket(entry, "if_recurs.recurred_within_24h",
+                           f"{entry.code} came back within 24 h of the customer's fix")  # fmt: skip
+        return Decision(Action.GUIDE, "if_recurs.guide_first",
+                        f"{entry.code} is often fixed by the customer: guidance first, ticket if it persists",
+                        alert="guidance", audience=_guidance_audience(entry))  # fmt: skip
+    has_steps = entry.self_fix is not SelfFix.NO
+    return Decision(Action.INFORM, "never", f"{entry.code} needs no technician",
+                    alert="guidance" if has_steps else None,
+                    audience=_guidance_audience(entry) if has_steps else None)  # fmt: skip
+
+
+def decide_clear(case: CaseView | None) -> Decision:
+    """A code was cleared by the device."""
+    if case is None:
+        return Decision(Action.NOTHING, "clear.no_open_case", "no open case for this fault")
+    if case.status == "guidance":
+        return Decision(Action.RESOLVED_BY_CUSTOMER, "if_recurs.cleared", "the fault cleared after guidance")
+    if case.status == "informed":
+        return Decision(Action.CLOSE_INFORMED, "never.cleared", "the condition cleared")
+    return Decision(Action.FAULT_CLEARED, "ticket.fault_cleared", "the fault behind the ticket cleared")

@@ -1,0 +1,72 @@
+-- Named queries of ticket work and ticket reads.
+
+-- name: lock_ticket
+SELECT status FROM tickets WHERE ticket_id = $1 FOR UPDATE;
+
+-- name: set_status
+-- $3: the new status is terminal (resolved, closed, resolved_remotely, cancelled).
+UPDATE tickets SET
+    status = $2,
+    contacted_at = CASE WHEN $2 = 'contacted' AND contacted_at IS NULL THEN clock_timestamp() ELSE contacted_at END,
+    closed_at = CASE WHEN $3 THEN coalesce(closed_at, clock_timestamp()) ELSE closed_at END,
+    updated_at = clock_timestamp()
+WHERE ticket_id = $1
+RETURNING ticket_id, device_id, code, family, kind, status, priority, occurrences, opened_at, contact_due_at,
+          service_point_id, in_warranty, rule;
+
+-- name: insert_transition
+INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note) VALUES ($1, $2, $3, $4, $5);
+
+-- name: close_case_of_ticket
+UPDATE fault_cases SET status = 'closed', closed_at = clock_timestamp(), guidance_deadline = NULL
+WHERE ticket_id = $1 AND status = 'ticketed';
+
+-- name: insert_outbox
+INSERT INTO outbox_events (event_type, subject, payload) VALUES ($1, $2, $3::jsonb);
+
+-- name: list_tickets
+-- Newest first (keyset on ticket_id); every filter optional. SLA breached: not contacted within the
+-- contact window (still open past it, or contacted late).
+SELECT t.*, (t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
+            OR t.contacted_at > t.contact_due_at AS sla_breached
+FROM tickets AS t
+WHERE ($1::text IS NULL OR t.status = $1)
+  AND ($2::smallint IS NULL OR t.priority = $2)
+  AND ($3::text IS NULL OR t.service_point_id = $3)
+  AND ($4::text IS NULL OR t.region = $4)
+  AND ($5::text IS NULL OR $5 = ANY(t.codes))
+  AND ($6::bool IS NULL OR ((t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
+                            OR coalesce(t.contacted_at > t.contact_due_at, false)) = $6)
+  AND ($7::text IS NULL OR t.device_id = $7)
+  AND ($8::bigint IS NULL OR t.ticket_id < $8)
+ORDER BY t.ticket_id DESC
+LIMIT $9;
+
+-- name: get_ticket
+SELECT t.*, (t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
+            OR t.contacted_at > t.contact_due_at AS sla_breached
+FROM tickets AS t WHERE t.ticket_id = $1;
+
+-- name: ticket_transitions
+SELECT from_status, to_status, at, actor, note FROM ticket_transitions WHERE ticket_id = $1 ORDER BY transition_id;
+
+-- name: ticket_events
+-- The device's events for the ticket's codes since its episode began (evidence, read from the source).
+SELECT e.ts, e.seq, e.code, e.state, e.received_at
+FROM events AS e
+JOIN fault_cases AS c ON c.device_id = e.device_id
+WHERE c.ticket_id = $1 AND e.code = ANY($2::text[]) AND e.ts >= c.first_raised_at
+ORDER BY e.ts DESC, e.seq DESC
+LIMIT 200;
+
+-- name: ticket_alerts
+SELECT alert_id, phone, channel, kind, code, message_ko, message_en, status, created_at
+FROM customer_alerts WHERE ticket_id = $1 OR case_id = (SELECT case_id FROM tickets WHERE ticket_id = $1)
+ORDER BY alert_id;
+
+-- name: open_tickets_of_device
+SELECT t.*, (t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
+            OR t.contacted_at > t.contact_due_at AS sla_breached
+FROM tickets AS t
+WHERE t.device_id = $1 AND t.status NOT IN ('resolved', 'closed', 'resolved_remotely', 'cancelled')
+ORDER BY t.priority, t.ticket_id;

@@ -1,0 +1,117 @@
+"""Service points: where technicians start from, what they cover, and which one takes a ticket.
+
+A ticket goes to the nearest point whose coverage radius reaches the device; a device with no
+coordinates goes to the largest point of its region. Distances are great-circle kilometres.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Final
+
+from telemetry import named_queries
+from telemetry.database import Connection
+
+__all__ = [
+    "Assignment",
+    "ServicePoint",
+    "ServicePointDirectory",
+    "haversine_km",
+    "load_seed",
+    "seed_if_empty",
+    "seed_service_points",
+]
+
+_Q: Final = named_queries.load("service_points", package="diagnostics").require(
+    "upsert_point", "all_points", "any_point"
+)
+_EARTH_RADIUS_KM: Final = 6371.0088
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePoint:
+    point_id: str
+    name: str
+    city: str
+    region: str
+    latitude: float
+    longitude: float
+    coverage_km: float
+    daily_capacity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    point: ServicePoint
+    distance_km: float | None
+    """None when the device has no coordinates and was routed by region."""
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * _EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+class ServicePointDirectory:
+    """The registry in memory (about 150 points): routing is a scan, which is faster than a query."""
+
+    def __init__(self, points: Sequence[ServicePoint]) -> None:
+        self._points = tuple(points)
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+    def assign(
+        self, latitude: float | None, longitude: float | None, region: str | None
+    ) -> Assignment | None:
+        """The nearest covering point; by region when there are no coordinates; None when nothing fits."""
+        if latitude is not None and longitude is not None:
+            best: tuple[float, ServicePoint] | None = None
+            for point in self._points:
+                distance = haversine_km(latitude, longitude, point.latitude, point.longitude)
+                if distance <= point.coverage_km and (best is None or distance < best[0]):
+                    best = (distance, point)
+            if best is not None:
+                return Assignment(best[1], round(best[0], 2))
+        in_region = [p for p in self._points if p.region == region]
+        if in_region:
+            return Assignment(max(in_region, key=lambda p: (p.daily_capacity, p.point_id)), None)
+        return None
+
+    @classmethod
+    async def load(cls, conn: Connection) -> ServicePointDirectory:
+        rows = await conn.fetch(_Q["all_points"])
+        return cls([ServicePoint(**dict(r)) for r in rows])
+
+
+def load_seed() -> list[ServicePoint]:
+    """The synthetic network shipped for the local stack and tests (`service_points.toml`)."""
+    text = (resources.files("diagnostics") / "service_points.toml").read_text(encoding="utf-8")
+    document: dict[str, Any] = tomllib.loads(text)
+    return [ServicePoint(**point) for point in document["point"]]
+
+
+async def seed_service_points(conn: Connection, points: Sequence[ServicePoint] | None = None) -> int:
+    """Insert or update service points (the seed set by default); returns how many."""
+    points = load_seed() if points is None else points
+    await conn.executemany(
+        _Q["upsert_point"],
+        [
+            (p.point_id, p.name, p.city, p.region, p.latitude, p.longitude, p.coverage_km, p.daily_capacity)
+            for p in points
+        ],
+    )
+    return len(points)
+
+
+async def seed_if_empty(conn: Connection) -> int:
+    """Load the seed network into an empty registry (the local stack); 0 when points exist already."""
+    if await conn.fetchval(_Q["any_point"]):
+        return 0
+    return await seed_service_points(conn)

@@ -1,0 +1,95 @@
+"""The A/S ticket lifecycle: which status may follow which, and applying a transition with its audit
+entry, timestamps and call-center event in one transaction.
+
+    open → contacted → scheduled → dispatched → resolved → closed
+    open | contacted | scheduled → resolved_remotely → closed
+    open | contacted | scheduled → cancelled
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from diagnostics.engine import ticket_payload
+from telemetry import named_queries
+from telemetry.database import Connection
+
+__all__ = [
+    "ALLOWED",
+    "TERMINAL",
+    "InvalidTransitionError",
+    "Status",
+    "TicketNotFoundError",
+    "TransitionResult",
+    "transition",
+]
+
+_Q: Final = named_queries.load("tickets", package="diagnostics")
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    CONTACTED = "contacted"
+    SCHEDULED = "scheduled"
+    DISPATCHED = "dispatched"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    RESOLVED_REMOTELY = "resolved_remotely"
+    CANCELLED = "cancelled"
+
+
+ALLOWED: Final[dict[Status, frozenset[Status]]] = {
+    Status.OPEN: frozenset({Status.CONTACTED, Status.RESOLVED_REMOTELY, Status.CANCELLED}),
+    Status.CONTACTED: frozenset({Status.SCHEDULED, Status.RESOLVED_REMOTELY, Status.CANCELLED}),
+    Status.SCHEDULED: frozenset(
+        {Status.DISPATCHED, Status.CONTACTED, Status.RESOLVED_REMOTELY, Status.CANCELLED}
+    ),
+    Status.DISPATCHED: frozenset({Status.RESOLVED, Status.SCHEDULED}),
+    Status.RESOLVED: frozenset({Status.CLOSED}),
+    Status.RESOLVED_REMOTELY: frozenset({Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+    Status.CANCELLED: frozenset(),
+}
+TERMINAL: Final = frozenset({Status.RESOLVED, Status.CLOSED, Status.RESOLVED_REMOTELY, Status.CANCELLED})
+"""A ticket in one of these no longer blocks a new ticket for the same device and fault family."""
+
+
+class TicketNotFoundError(LookupError):
+    pass
+
+
+class InvalidTransitionError(ValueError):
+    def __init__(self, current: Status, wanted: Status) -> None:
+        allowed = ", ".join(sorted(ALLOWED[current])) or "nothing (final)"
+        super().__init__(f"a ticket in '{current}' cannot go to '{wanted}'; allowed: {allowed}")
+        self.current = current
+        self.wanted = wanted
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionResult:
+    ticket_id: int
+    from_status: Status
+    to_status: Status
+
+
+async def transition(
+    conn: Connection, *, ticket_id: int, to: Status, actor: str, note: str | None
+) -> TransitionResult:
+    """Move a ticket to `to`; call inside a transaction."""
+    current_raw = await conn.fetchval(_Q["lock_ticket"], ticket_id)
+    if current_raw is None:
+        raise TicketNotFoundError(f"no ticket {ticket_id}")
+    current = Status(current_raw)
+    if to not in ALLOWED[current]:
+        raise InvalidTransitionError(current, to)
+    row = await conn.fetchrow(_Q["set_status"], ticket_id, to.value, to in TERMINAL)
+    await conn.execute(_Q["insert_transition"], ticket_id, current.value, to.value, actor, note)
+    if to in TERMINAL:
+        await conn.execute(_Q["close_case_of_ticket"], ticket_id)
+    event = "ticket.resolved" if to in (Status.RESOLVED, Status.RESOLVED_REMOTELY) else "ticket.updated"
+    await conn.execute(_Q["insert_outbox"], event, f"ticket/{ticket_id}", json.dumps(ticket_payload(row)))
+    return TransitionResult(ticket_id, current, to)

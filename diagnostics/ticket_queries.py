@@ -1,0 +1,139 @@
+"""Reading tickets for agents: the queue with its filters, one ticket with its evidence and history."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Final
+
+from telemetry import named_queries
+from telemetry.database import Connection
+
+__all__ = [
+    "TicketDetail",
+    "TicketFilter",
+    "TicketView",
+    "get_ticket",
+    "list_tickets",
+    "open_tickets_of_device",
+]
+
+_Q: Final = named_queries.load("tickets", package="diagnostics")
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    ticket_id: int
+    device_id: str
+    family: str
+    code: str
+    codes: list[str]
+    kind: str
+    status: str
+    priority: int
+    occurrences: int
+    opened_at: datetime
+    updated_at: datetime
+    first_raised_at: datetime
+    last_raised_at: datetime
+    fault_cleared_at: datetime | None
+    contact_due_at: datetime
+    contacted_at: datetime | None
+    sla_breached: bool
+    escalated_at: datetime | None
+    escalations: int
+    remote_resolution_proposed_at: datetime | None
+    service_point_id: str | None
+    service_point_distance_km: float | None
+    technician: str | None
+    region: str | None
+    in_warranty: bool | None
+    warranty_ends_on: date | None
+    rule: str
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    from_status: str | None
+    to_status: str
+    at: datetime
+    actor: str
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceEvent:
+    ts: datetime
+    seq: int
+    code: str
+    state: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    alert_id: int
+    phone: str
+    channel: str
+    kind: str
+    code: str
+    message_ko: str
+    message_en: str
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TicketDetail:
+    ticket: TicketView
+    evidence: dict[str, Any]
+    transitions: list[Transition]
+    events: list[EvidenceEvent]
+    alerts: list[AlertView]
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilter:
+    status: str | None = None
+    priority: int | None = None
+    service_point_id: str | None = None
+    region: str | None = None
+    code: str | None = None
+    sla_breached: bool | None = None
+    device_id: str | None = None
+
+
+_VIEW_FIELDS: Final = frozenset(TicketView.__dataclass_fields__)
+
+
+def _view(row: Any) -> TicketView:
+    return TicketView(**{k: v for k, v in dict(row).items() if k in _VIEW_FIELDS})
+
+
+async def list_tickets(
+    conn: Connection, *, where: TicketFilter, before_id: int | None, limit: int
+) -> list[TicketView]:
+    rows = await conn.fetch(
+        _Q["list_tickets"], where.status, where.priority, where.service_point_id, where.region, where.code,
+        where.sla_breached, where.device_id, before_id, limit,
+    )  # fmt: skip
+    return [_view(r) for r in rows]
+
+
+async def get_ticket(conn: Connection, *, ticket_id: int) -> TicketDetail | None:
+    row = await conn.fetchrow(_Q["get_ticket"], ticket_id)
+    if row is None:
+        return None
+    ticket = _view(row)
+    transitions = [Transition(**dict(r)) for r in await conn.fetch(_Q["ticket_transitions"], ticket_id)]
+    events = [
+        EvidenceEvent(**dict(r)) for r in await conn.fetch(_Q["ticket_events"], ticket_id, ticket.codes)
+    ]
+    alerts = [AlertView(**dict(r)) for r in await conn.fetch(_Q["ticket_alerts"], ticket_id)]
+    return TicketDetail(ticket, json.loads(row["evidence"]), transitions, events, alerts)
+
+
+async def open_tickets_of_device(conn: Connection, *, device_id: str) -> list[TicketView]:
+    return [_view(r) for r in await conn.fetch(_Q["open_tickets_of_device"], device_id)]
