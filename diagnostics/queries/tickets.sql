@@ -27,8 +27,8 @@ INSERT INTO outbox_events (event_type, subject, payload) VALUES ($1, $2, $3::jso
 -- name: list_tickets
 -- Newest first (keyset on ticket_id); every filter optional. SLA breached: not contacted within the
 -- contact window (still open past it, or contacted late).
-SELECT t.*, (t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
-            OR t.contacted_at > t.contact_due_at AS sla_breached
+SELECT t.*, coalesce((t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
+                     OR t.contacted_at > t.contact_due_at, false) AS sla_breached
 FROM tickets AS t
 WHERE ($1::text IS NULL OR t.status = $1)
   AND ($2::smallint IS NULL OR t.priority = $2)
@@ -43,8 +43,8 @@ ORDER BY t.ticket_id DESC
 LIMIT $9;
 
 -- name: get_ticket
-SELECT t.*, (t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
-            OR t.contacted_at > t.contact_due_at AS sla_breached
+SELECT t.*, coalesce((t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
+                     OR t.contacted_at > t.contact_due_at, false) AS sla_breached
 FROM tickets AS t WHERE t.ticket_id = $1;
 
 -- name: ticket_transitions
@@ -65,8 +65,8 @@ FROM customer_alerts WHERE ticket_id = $1 OR case_id = (SELECT case_id FROM tick
 ORDER BY alert_id;
 
 -- name: open_tickets_of_device
-SELECT t.*, (t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
-            OR t.contacted_at > t.contact_due_at AS sla_breached
+SELECT t.*, coalesce((t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
+                     OR t.contacted_at > t.contact_due_at, false) AS sla_breached
 FROM tickets AS t
 WHERE t.device_id = $1 AND t.status NOT IN ('resolved', 'closed', 'resolved_remotely', 'cancelled')
 ORDER BY t.priority, t.ticket_id;

@@ -1,0 +1,171 @@
+"""Tickets through the whole path: repeats and redeliveries, the customer's own fix, recurrence,
+the contact clock, remote resolution, and the lifecycle through the API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+
+import asyncpg
+import httpx
+import pytest
+
+from api.app import ApiConfig, create_app
+from firmware_sim.faults import Injection, inject
+from gateway.protocol import BrokerAddress
+from tests.support import (
+    Publisher,
+    eventually,
+    gateway_config,
+    now_iso,
+    register_full,
+    running_gateway,
+    running_worker,
+    seed_points,
+)
+
+
+async def setup_device(db: asyncpg.Connection, device_id: str = "boiler-1") -> None:
+    await seed_points(db)
+    await register_full(db, device_id, latitude=37.5665, longitude=126.9780, region="seoul",
+                        installed_on=date.today() - timedelta(days=400))  # fmt: skip
+
+
+@pytest.fixture
+async def api(db_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(ApiConfig(database_url=db_dsn))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ondol.test") as client:
+            yield client
+
+
+@pytest.mark.parametrize("code", ["E205", "E003"])
+async def test_fifty_raises_give_one_ticket_counting_fifty(
+    db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress, code: str
+) -> None:
+    await setup_device(db)
+    async with running_gateway(gateway_config(db_dsn, broker)), running_worker(db_dsn):
+        await asyncio.to_thread(inject, broker, [Injection("boiler-1", code, "raised", repeat=50)])
+        await eventually(lambda: db.fetchval("SELECT count(*) = 0 FROM event_inbox"), what="inbox drained")
+        await eventually(lambda: db.fetchval("SELECT count(*) = 50 FROM events"), what="50 events stored")
+        await eventually(lambda: db.fetchval("SELECT count(*) = 0 FROM event_inbox"), what="inbox drained")
+    tickets = await db.fetch("SELECT occurrences, code FROM tickets")
+    assert [(t["occurrences"], t["code"]) for t in tickets] == [(50, code)]
+    assert await db.fetchval("SELECT raises FROM fault_cases") == 50
+
+
+async def test_a_redelivered_event_counts_once(
+    db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress
+) -> None:
+    await setup_device(db)
+    pub = Publisher(broker)
+    event = json.dumps({"seq": 7, "ts": now_iso(), "code": "E205", "state": "raised"})
+    async with running_gateway(gateway_config(db_dsn, broker)), running_worker(db_dsn):
+        for _ in range(3):
+            pub.publish("ondol/v1/boiler-1/events", event)
+        await eventually(lambda: db.fetchval("SELECT count(*) = 1 FROM tickets"), what="ticket")
+        await asyncio.sleep(0.5)
+    pub.close()
+    assert await db.fetchval("SELECT occurrences FROM tickets") == 1
+
+
+async def test_customer_fix_closes_the_case_and_a_recurrence_within_24h_opens_a_ticket(
+    db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress
+) -> None:
+    await setup_device(db)
+    async with running_gateway(gateway_config(db_dsn, broker)), running_worker(db_dsn):
+        await asyncio.to_thread(inject, broker, [Injection("boiler-1", "E003", "raised")])
+        await eventually(lambda: db.fetchval("SELECT status = 'guidance' FROM fault_cases"), what="guided")
+        guidance = await db.fetch("SELECT kind, message_ko FROM customer_alerts")
+        await asyncio.to_thread(inject, broker, [Injection("boiler-1", "E003", "cleared")])
+        await eventually(
+            lambda: db.fetchval("SELECT status = 'resolved_by_customer' FROM fault_cases"), what="fixed"
+        )
+        assert await db.fetchval("SELECT count(*) FROM tickets") == 0
+        await asyncio.to_thread(inject, broker, [Injection("boiler-1", "E003", "raised")])
+        rule = await eventually(lambda: db.fetchval("SELECT rule FROM tickets"), what="ticket")
+    assert rule == "if_recurs.recurred_within_24h"
+    assert [g["kind"] for g in guidance] == ["guidance", "guidance"], "owner and family (high severity)"
+    assert "가스 밸브" in guidance[0]["message_ko"], "the self-fix steps are in the message"
+    assert await db.fetchval("SELECT raises FROM fault_cases WHERE status = 'ticketed'") == 2
+
+
+async def test_uncontacted_ticket_escalates_and_a_fault_that_stays_clear_is_proposed_for_remote_resolution(
+    db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress
+) -> None:
+    await setup_device(db)
+    engine = {
+        "contact_within": timedelta(seconds=1),
+        "stay_clear_for_remote_resolution": timedelta(seconds=1),
+    }
+    async with running_gateway(gateway_config(db_dsn, broker)), running_worker(db_dsn, **engine):
+        await asyncio.to_thread(inject, broker, [Injection("boiler-1", "E205", "raised")])
+        await eventually(
+            lambda: db.fetchval("SELECT escalations = 1 FROM tickets"), what="escalated", timeout_s=15
+        )
+        await asyncio.to_thread(inject, broker, [Injection("boiler-1", "E205", "cleared")])
+        await eventually(
+            lambda: db.fetchval("SELECT remote_resolution_proposed_at IS NOT NULL FROM tickets"),
+            what="remote resolution proposed", timeout_s=15,
+        )  # fmt: skip
+    ticket = await db.fetchrow("SELECT priority, fault_cleared_at FROM tickets")
+    assert ticket["priority"] == 2, "one step up from normal (3)"
+    assert ticket["fault_cleared_at"] is not None
+    kinds = [
+        r["event_type"] for r in await db.fetch("SELECT event_type FROM outbox_events ORDER BY event_id")
+    ]
+    assert kinds[:2] == ["ticket.opened", "ticket.escalated"]
+    assert "ticket.updated" in kinds
+    notes = [r["note"] for r in await db.fetch("SELECT note FROM ticket_transitions ORDER BY transition_id")]
+    assert any("priority raised" in n for n in notes)
+    assert any("remote resolution" in n for n in notes)
+
+
+async def test_the_lifecycle_through_the_api_with_audit_trail_and_refusals(
+    db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress, api: httpx.AsyncClient
+) -> None:
+    await setup_device(db)
+    async with running_gateway(gateway_config(db_dsn, broker)), running_worker(db_dsn):
+        await asyncio.to_thread(inject, broker, [Injection("boiler-1", "E004", "raised")])
+        ticket_id = await eventually(lambda: db.fetchval("SELECT ticket_id FROM tickets"), what="ticket")
+
+    device = (await api.get("/v1/devices/boiler-1")).json()
+    assert [t["ticket_id"] for t in device["open_tickets"]] == [ticket_id]
+    listed = (await api.get("/v1/tickets", params={"priority": 2, "code": "E004", "region": "seoul"})).json()
+    assert [t["ticket_id"] for t in listed["items"]] == [ticket_id]
+    assert (await api.get("/v1/tickets", params={"status": "closed"})).json()["items"] == []
+
+    bad = await api.post(
+        f"/v1/tickets/{ticket_id}/transitions", json={"to": "dispatched", "actor": "agent-7"}
+    )
+    assert bad.status_code == 409
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    for to in ("contacted", "scheduled", "dispatched", "resolved", "closed"):
+        response = await api.post(
+            f"/v1/tickets/{ticket_id}/transitions", json={"to": to, "actor": "agent-7", "note": f"→ {to}"}
+        )
+        assert response.status_code == 200, response.text
+    detail = (await api.get(f"/v1/tickets/{ticket_id}")).json()
+    assert [t["to_status"] for t in detail["transitions"]] == [
+        "open",
+        "contacted",
+        "scheduled",
+        "dispatched",
+        "resolved",
+        "closed",
+    ]
+    assert all(t["actor"] == "agent-7" for t in detail["transitions"][1:])
+    assert detail["ticket"]["contacted_at"] is not None
+    assert detail["ticket"]["closed_at"] is not None
+    assert detail["evidence"]["rule"] == "safety_critical"
+    assert detail["events"][0]["code"] == "E004"
+    assert {a["kind"] for a in detail["alerts"]} == {"safety"}
+    assert (await api.get("/v1/devices/boiler-1")).json()["open_tickets"] == []
+    assert (await api.get("/v1/tickets/999999")).status_code == 404
+    codes = (await api.get("/v1/catalog/codes")).json()
+    assert len(codes) == 41
+    assert codes[0]["name"]["ko"]
+    assert (await api.get("/v1/catalog/codes/E003")).json()["display"] == "03"
