@@ -42,6 +42,10 @@ _UNAVAILABLE_SQLSTATE_CLASSES: Final = frozenset({"08", "53", "57"})
 (shutdown, starting up, statement timeout): the database cannot serve now, the request is not wrong."""
 
 
+_DATA_EXCEPTION_CLASS: Final = "22"
+"""SQLSTATE class of data exceptions: caused by the values a request sent, so a 422, not a 500."""
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """Whether a store error means the database is unreachable or cannot serve now (503, not 500)."""
     if not isinstance(exc, STORE_UNAVAILABLE):
@@ -161,6 +165,12 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_store_error(request: Request, exc: Exception) -> JSONResponse:
+    if str(getattr(exc, "sqlstate", "") or "").startswith(_DATA_EXCEPTION_CLASS):
+        # The input held something the database cannot take (a NUL character, a value out of its range).
+        return problem_response(
+            request, status=422, slug="invalid-input",
+            detail=f"The request holds a value the store cannot accept: {getattr(exc, 'message', exc)}",
+        )  # fmt: skip
     if not database_unavailable(exc):
         log.error("store error on %s", request.url.path, exc_info=exc)
         return _internal_error(request)

@@ -43,6 +43,8 @@ MAX_BUCKETS: Final = 10_000
 MIN_BUCKET: Final = timedelta(minutes=1)
 MAX_BUCKET: Final = timedelta(days=7)
 DEFAULT_WINDOW: Final = timedelta(hours=24)
+EARLIEST: Final = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(2100, 1, 1, tzinfo=UTC)
 _BUCKET_RE: Final = re.compile(r"^([1-9][0-9]{0,6})([smhd])$")
 _UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -88,12 +90,16 @@ async def get_device(conn: DbConnection, device_id: DeviceId) -> DeviceDetail:
     return detail
 
 
-@router.post("", status_code=201, response_model=DeviceDetail, responses=problem_responses(409, 422, 503))
+@router.post(
+    "", status_code=201, response_model=DeviceDetail,
+    responses={**problem_responses(409, 422, 503), 200: {"description": "An existing registration was updated"}},
+)  # fmt: skip
 async def register_device(conn: DbConnection, device: DeviceIn, response: Response) -> DeviceDetail:
-    """Register a device, or update the registration of an existing device_id.
+    """Register a device (201), or update the registration of an existing device_id (200).
 
     Unauthenticated for now: a later issue restricts this to the installer role.
     """
+    existed = await device_registry.device_exists(conn, device_id=device.device_id)
     try:
         async with conn.transaction():
             await device_registry.register_devices(conn, devices=[device.to_record()])
@@ -105,6 +111,8 @@ async def register_device(conn: DbConnection, device: DeviceIn, response: Respon
     if view is None:  # removed again between the commit and this read
         raise _not_found(device.device_id)
     response.headers["Location"] = f"{router.prefix}/{device.device_id}"
+    if existed:
+        response.status_code = 200
     return DeviceDetail.model_validate(view)
 
 
@@ -127,6 +135,11 @@ def _window(
         bucket = parse_bucket(bucket_text)
     except ValueError as exc:
         raise invalid_parameter("query", "bucket", str(exc)) from exc
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise invalid_parameter(
+                "query", name, f"{name} must lie between {EARLIEST.year} and {LATEST.year}"
+            )
     end = end if end is not None else datetime.now(UTC)
     start = start if start is not None else end - DEFAULT_WINDOW
     if start >= end:

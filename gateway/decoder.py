@@ -28,6 +28,8 @@ from telemetry.ingest_store import MEASUREMENT_COLUMNS, EventRow, QuarantineRow,
 __all__ = ["DecodeLimits", "Decoded", "Reason", "decode"]
 
 _MAX_DETAIL: Final = 1000
+MAX_TOPIC_LENGTH: Final = 128
+"""Longer than any contract topic (root, a 64-character id and a kind)."""
 
 
 class Reason(StrEnum):
@@ -67,6 +69,7 @@ def quarantine(
         detail=clean,
         payload=message.payload,
         received_at=datetime.fromtimestamp(message.received_at, UTC),
+        redelivery=message.dup,
     )
 
 
@@ -77,6 +80,8 @@ def decode(message: RawMessage, limits: DecodeLimits) -> Decoded:
             message, Reason.OVERSIZED,
             f"payload of {len(message.payload)} bytes exceeds the limit of {limits.max_payload_bytes}",
         )  # fmt: skip
+    if len(message.topic) > MAX_TOPIC_LENGTH:
+        return quarantine(message, Reason.TOPIC_OUTSIDE_CONTRACT, f"topic of {len(message.topic)} characters")
     try:
         topic = parse_topic(message.topic)
     except TopicError as exc:
@@ -118,13 +123,22 @@ def _reading(message: RawMessage, device_id: str, received_at: datetime, limits:
     if skew:
         return quarantine(message, Reason.CLOCK_SKEW, skew, device_id)
     extra = report.model_extra
+    try:
+        extra_json = json.dumps(extra, ensure_ascii=False, allow_nan=False) if extra else None
+    except ValueError:
+        return quarantine(
+            message,
+            Reason.INVALID_PAYLOAD,
+            "extra fields hold NaN or Infinity, which JSON cannot store",
+            device_id,
+        )
     return ReadingRow(
         device_id=device_id,
         ts=report.ts,
         seq=report.seq,
         received_at=received_at,
         values=tuple(getattr(report, column) for column in MEASUREMENT_COLUMNS),
-        extra_json=json.dumps(extra, ensure_ascii=False) if extra else None,
+        extra_json=extra_json,
         payload_json=message.payload.decode(),
     )
 

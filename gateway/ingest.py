@@ -191,9 +191,25 @@ class Ingestor:
                     None if isinstance(row, QuarantineRow) else row.device_id,
                 )  # fmt: skip
                 decoded[i] = rejected
-                async with conn.transaction():
-                    await write_batch(conn, _batch_of([rejected]))
+                await self._quarantine_last_resort(conn, message, rejected)
         return (readings, events), duplicates
+
+    async def _quarantine_last_resort(
+        self, conn: Connection, message: RawMessage, rejected: QuarantineRow
+    ) -> None:
+        """Quarantine a message the store refused; if even that is refused, say so loudly and go on.
+
+        Crashing would be worse: the unacknowledged message would come back and crash every restart.
+        """
+        try:
+            async with conn.transaction():
+                await write_batch(conn, _batch_of([rejected]))
+        except STORE_REJECTED as exc:
+            self._metrics.dropped.inc()
+            log.error(
+                "DROPPED a message the store refuses even to quarantine: topic %.200r, %d bytes: %s",
+                message.topic, len(message.payload), exc,
+            )  # fmt: skip
 
     def _record(
         self, decoded: list[Decoded], written: tuple[int, int], duplicates: int, acked: int, seconds: float

@@ -21,6 +21,11 @@ class GatewayMetrics:
         self.redelivered = Counter(
             "ondol_gateway_redelivered", "Messages that were already stored (broker redelivery)", registry=r
         )
+        self.dropped = Counter(
+            "ondol_gateway_dropped",
+            "Messages the store refused even to quarantine (logged; should stay 0)",
+            registry=r,
+        )
         self.acked = Counter("ondol_gateway_acked", "Acknowledgements sent after commit", registry=r)
         self.storage_retries = Counter(
             "ondol_gateway_storage_retries", "Batch writes retried after a database failure", registry=r

@@ -34,6 +34,10 @@ _RECEIVE_MAXIMUM: Final = 65535
 batch writer needs thousands in flight to fill a batch while the previous one commits."""
 
 
+_SESSION_TAKEN_OVER: Final = 142
+"""MQTT 5 DISCONNECT reason code: another connection with the same client id took the session."""
+
+
 @dataclass(frozen=True, slots=True)
 class RawMessage:
     """A message as received, before any validation. `delivery` tells deliveries of one id apart."""
@@ -45,6 +49,8 @@ class RawMessage:
     dup: bool
     mid: int
     delivery: int
+    connection: int
+    """Which connection of the session delivered it; acks go back only on that same connection."""
     received_at: float
     """time.time() when paho handed the message over."""
 
@@ -72,7 +78,7 @@ class MqttEdge:
         self._on_subscribed_change = on_subscribed
         self._lock = threading.Lock()
         self._pending: list[RawMessage] = []
-        self._inflight: dict[int, int] = {}  # mid -> latest delivery number
+        self._inflight: dict[int, int] = {}  # mid -> latest delivery number, current connection only
         self._deliveries = 0
         self.connected = threading.Event()
         self.connect_count = 0
@@ -132,14 +138,16 @@ class MqttEdge:
     def ack(self, messages: list[RawMessage]) -> int:
         """Acknowledge committed messages; return how many acks were sent.
 
-        A delivery whose id has since been redelivered (after a reconnect) is not acknowledged: the
-        newer delivery will be, once it is committed too. That way an ack never releases an id the
-        broker has meanwhile reused for a message we have not stored.
+        Only deliveries of the current connection are acknowledged. After a reconnect the broker
+        redelivers whatever was not acknowledged, with the same packet ids; acknowledging an old
+        delivery on the new connection could release an id the broker has meanwhile given to a
+        message we have not stored. The redelivered copy is acknowledged once it is committed (its
+        row already exists, so nothing is stored twice).
         """
         sent = 0
         with self._lock:
             for message in messages:
-                if message.qos == 0:
+                if message.qos == 0 or message.connection != self.connect_count:
                     continue
                 if self._inflight.get(message.mid) != message.delivery:
                     continue
@@ -156,7 +164,9 @@ class MqttEdge:
         if reason.is_failure:
             log.error("broker refused the gateway's connection: %s", reason)
             return
-        self.connect_count += 1
+        with self._lock:
+            self.connect_count += 1
+            self._inflight.clear()  # ids of the previous connection mean nothing on this one
         client.subscribe(subscription_filter(self._config.share_group), qos=QOS)
         self.connected.set()
         log.info(
@@ -180,7 +190,13 @@ class MqttEdge:
     ) -> None:
         self.connected.clear()
         self._on_subscribed_change(False)
-        log.warning("gateway disconnected from the broker: %s", reason)
+        if reason.value == _SESSION_TAKEN_OVER:
+            log.error(
+                "another client connected with this gateway's client id %r and took over its session: "
+                "give every gateway process its own ONDOL_GATEWAY_CLIENT_ID", self._config.client_id,
+            )  # fmt: skip
+        else:
+            log.warning("gateway disconnected from the broker: %s", reason)
 
     def _on_message(self, _client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
         try:
@@ -197,6 +213,7 @@ class MqttEdge:
                 dup=bool(message.dup),
                 mid=message.mid,
                 delivery=self._deliveries,
+                connection=self.connect_count,
                 received_at=time.time(),
             )
             if raw.qos > 0:

@@ -106,7 +106,7 @@ class PostgresServer:
             # The postgres user cannot reach a directory below a private home: keep the cluster in a
             # directory it can reach, named after ours so that it stays the same across runs.
             digest = hashlib.sha256(str(self.base_dir.resolve()).encode()).hexdigest()[:12]
-            data_parent = Path("/var/tmp") / f"ondol-pg-{digest}"  # noqa: S108 - fixed name on purpose: reused across runs
+            data_parent = Path("/var/lib/ondol") / f"postgres-{digest}"
         self.data_dir = data_parent / "pgdata"
         self.socket_dir = data_parent / "run"
         self.password_file = self.base_dir / "postgres-password"
@@ -185,6 +185,22 @@ class PostgresServer:
                 f"{Path(argv[0]).name} failed: {result.stderr.decode(errors='replace')[-2000:]}"
             )
 
+    def stop_stale(self) -> bool:
+        """Stop a server a killed supervisor left running on this cluster; True if there was one."""
+        pid_file = self.data_dir / "postmaster.pid"
+        if not pid_file.exists():
+            return False
+        try:
+            pid = int(pid_file.read_text().split("\n", 1)[0])
+            os.kill(pid, 0)
+        except (ValueError, ProcessLookupError, PermissionError):
+            return False  # a stale file of a dead server: PostgreSQL itself deals with it
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + 60
+        while pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return True
+
     def start(self, timeout_s: float = 60.0) -> None:
         """Start the server (port and addresses from the command line) and wait until it accepts."""
         log = self.log_file.open("ab")
@@ -254,6 +270,25 @@ class MosquittoServer:
         self.log_file = self.base_dir / "mosquitto.log"
         self.persistence_dir = self.base_dir / "data"
 
+    @property
+    def pid_file(self) -> Path:
+        return self.base_dir / "mosquitto.pid"
+
+    def stop_stale(self) -> bool:
+        """Stop a broker a killed supervisor left running on this directory; True if there was one."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                if str(self.config_file).encode() not in cmdline.read():
+                    return False  # the pid now belongs to another process
+            os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError):
+            return False
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return True
+
     def write_config(self) -> None:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.persistence_dir.mkdir(exist_ok=True)
@@ -276,6 +311,7 @@ class MosquittoServer:
                     f"message_size_limit {self.message_size_limit}",
                     "set_tcp_nodelay true",
                     f"log_dest file {self.log_file}",
+                    f"pid_file {self.pid_file}",
                     "log_type error",
                     "log_type warning",
                     "log_type notice",

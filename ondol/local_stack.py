@@ -72,6 +72,7 @@ class LocalStack:
         s = self.settings
         s.state_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(s.state_dir, 0o755)  # noqa: S103 - the postgres and mosquitto users must traverse it
+        self._stop_stale_servers()
         self._check_ports()
         if s.database_url:
             self.database_url = s.database_url
@@ -91,6 +92,20 @@ class LocalStack:
             self.mosquitto.start()
             self.mqtt_url = f"mqtt://{s.mqtt_host}:{s.mqtt_port}"
             say(f"Mosquitto on {s.mqtt_host}:{s.mqtt_port}")
+
+    def _stop_stale_servers(self) -> None:
+        """Servers of an earlier `ondol up` that was killed (not stopped) would hold the ports."""
+        s = self.settings
+        if (
+            not s.database_url
+            and PostgresServer(s.state_dir / "postgres", s.pg_port, host=s.pg_host).stop_stale()
+        ):
+            say("stopped a PostgreSQL left running by an earlier `ondol up`")
+        if (
+            not s.mqtt_url
+            and MosquittoServer(s.state_dir / "mosquitto", s.mqtt_port, host=s.mqtt_host).stop_stale()
+        ):
+            say("stopped a Mosquitto left running by an earlier `ondol up`")
 
     def _check_ports(self) -> None:
         s = self.settings
@@ -222,8 +237,12 @@ def up(settings: Settings) -> None:
         nonlocal stop
         stop = True
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    def interrupt_start(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    # While starting, Ctrl-C or SIGTERM abandons the start (and the finally below cleans up).
+    signal.signal(signal.SIGINT, interrupt_start)
+    signal.signal(signal.SIGTERM, interrupt_start)
     stack = LocalStack(settings)
     try:
         stack.start_servers()
@@ -232,6 +251,8 @@ def up(settings: Settings) -> None:
         api = f"http://{settings.api_host}:{settings.api_port}"
         _wait_healthy(api, stack)
         _where_to_look(stack, api)
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
         last_report = time.monotonic()
         while not stop:
             time.sleep(0.5)
@@ -240,7 +261,10 @@ def up(settings: Settings) -> None:
                 last_report = time.monotonic()
                 with contextlib.suppress(httpx.HTTPError):
                     say(f"{_online_count(api)} of {settings.sim_devices} simulated boilers online")
+    except KeyboardInterrupt:
+        say("start interrupted")
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean stop short
         say("stopping…")
         stack.stop()
 

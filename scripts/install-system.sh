@@ -6,7 +6,7 @@
 set -euo pipefail
 
 PG_MAJOR=15
-TSDB_CACHE=${ONDOL_BUILD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ondol}
+TSDB_CACHE=${ONDOL_BUILD_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/ondol}
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
@@ -51,39 +51,50 @@ tsdb_installed_version() {
   [ -f "$control" ] && awk -F"'" '/default_version/ {print $2}' "$control" || true
 }
 
-install_timescaledb() {
-  if [ -n "$(tsdb_installed_version)" ] && ls /usr/lib/postgresql/$PG_MAJOR/lib/timescaledb-*.so >/dev/null 2>&1; then
-    log "TimescaleDB $(tsdb_installed_version) already installed for PostgreSQL $PG_MAJOR"
-    return
-  fi
-  need_pkgs postgresql-server-dev-$PG_MAJOR cmake build-essential dpkg-dev libssl-dev libkrb5-dev
+# Debian trixie carries TimescaleDB's Apache edition as a source package. A deb-src entry (source
+# only: binaries from another suite would upgrade libc) is added just long enough to fetch it.
+fetch_timescaledb_source() {
   local src_list=/etc/apt/sources.list.d/ondol-trixie-src.sources
-  if [ ! -f "$src_list" ]; then
-    local mirror
-    mirror=$(debian_mirror)
-    if [ -z "$mirror" ]; then
-      echo "[install] cannot find this machine's Debian mirror in its apt configuration" >&2
-      exit 1
-    fi
-    # Source packages only (deb-src): binaries from another suite would upgrade libc.
-    log "adding a deb-src entry for trixie ($src_list)"
-    $SUDO tee "$src_list" >/dev/null <<SRC
+  local mirror
+  mirror=$(debian_mirror)
+  if [ -z "$mirror" ]; then
+    echo "[install] cannot find this machine's Debian mirror in its apt configuration" >&2
+    exit 1
+  fi
+  log "fetching the timescaledb source package from trixie (deb-src only)"
+  $SUDO tee "$src_list" >/dev/null <<SRC
 Types: deb-src
 URIs: $mirror
 Suites: trixie
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
-    APT_UPDATED=0
+  trap '$SUDO rm -f "$src_list"' EXIT
+  $SUDO apt-get update -qq
+  rm -rf "$TSDB_CACHE"/timescaledb-2* "$TSDB_CACHE"/timescaledb_*
+  (cd "$TSDB_CACHE" && apt-get source -qq timescaledb >/dev/null 2>"$TSDB_CACHE/source.log") \
+    || { cat "$TSDB_CACHE/source.log" >&2; exit 1; }
+  $SUDO rm -f "$src_list"
+  trap - EXIT
+  $SUDO apt-get update -qq
+}
+
+install_timescaledb() {
+  if [ -n "$(tsdb_installed_version)" ] && ls /usr/lib/postgresql/$PG_MAJOR/lib/timescaledb-*.so >/dev/null 2>&1; then
+    log "TimescaleDB $(tsdb_installed_version) already installed for PostgreSQL $PG_MAJOR"
+    return
   fi
+  need_pkgs postgresql-server-dev-$PG_MAJOR cmake build-essential dpkg-dev libssl-dev libkrb5-dev
   mkdir -p "$TSDB_CACHE"
-  local srcdir
-  srcdir=$(find "$TSDB_CACHE" -maxdepth 1 -type d -name 'timescaledb-2*' | sort | tail -n 1)
-  if [ -z "$srcdir" ]; then
-    apt_update_once
-    log "apt-get source timescaledb (into $TSDB_CACHE)"
-    (cd "$TSDB_CACHE" && apt-get source -qq timescaledb >/dev/null)
+  local srcdir=""
+  if [ -f "$TSDB_CACHE/.source-complete" ]; then
+    srcdir=$(cat "$TSDB_CACHE/.source-complete")
+  fi
+  if [ -z "$srcdir" ] || [ ! -d "$srcdir" ]; then
+    fetch_timescaledb_source
     srcdir=$(find "$TSDB_CACHE" -maxdepth 1 -type d -name 'timescaledb-2*' | sort | tail -n 1)
+    [ -n "$srcdir" ] || { echo "[install] apt-get source timescaledb produced no source tree" >&2; exit 1; }
+    printf '%s' "$srcdir" > "$TSDB_CACHE/.source-complete"
   fi
   local build="$srcdir/build-pg$PG_MAJOR"
   if [ ! -f "$build/.ondol-built" ]; then
@@ -104,9 +115,10 @@ SRC
 need_pkgs ca-certificates make mosquitto mosquitto-clients postgresql-$PG_MAJOR \
   python3-venv util-linux
 # The distribution's own broker and database services are not used: the project starts private ones.
+# (Stopped and disabled, so that after a reboot they do not hold the ports the private servers use.)
 for svc in mosquitto postgresql; do
-  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
-    $SUDO systemctl stop "$svc" || true
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet "$svc" 2>/dev/null; then
+    $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
   fi
 done
 install_timescaledb

@@ -43,8 +43,9 @@ class StoreFeatures:
     def describe(self) -> str:
         if self.continuous_aggregates:
             return (
-                f"TimescaleDB {self.edition.value} edition (license={self.license}): continuous aggregates, "
-                "compression and retention policies run in the server"
+                f"TimescaleDB {self.edition.value} edition (license={self.license}): the hourly rollup is a "
+                "continuous aggregate and raw readings are compressed, both by server policies; retention "
+                "runs drop_chunks from the maintenance job"
             )
         return (
             f"TimescaleDB {self.edition.value} edition (license={self.license}): the store refreshes its own "

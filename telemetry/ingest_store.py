@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from telemetry import named_queries
@@ -44,6 +44,9 @@ _HOUR_END_MARGIN: Final = timedelta(minutes=5)
 
 EVENT_INBOX_CHANNEL: Final = "ondol_event_inbox"
 """The LISTEN channel notified when new events are queued (see the `notify_events` query)."""
+
+MAX_QUARANTINED_TOPIC: Final = 1024
+"""Characters of a rejected message's topic that are kept; the hash covers the whole."""
 
 MAX_QUARANTINED_PAYLOAD: Final = 64 * 1024
 """Bytes of a rejected payload kept for inspection; the size and hash always cover the whole."""
@@ -97,6 +100,8 @@ class QuarantineRow:
     detail: str
     payload: bytes
     received_at: datetime
+    redelivery: bool = False
+    """The broker marked it as a redelivery (MQTT DUP): it may be in the quarantine already."""
 
 
 @dataclass(slots=True)
@@ -150,15 +155,17 @@ async def _write_readings(conn: Connection, rows: list[ReadingRow]) -> int:
     columns.append([r.extra_json for r in rows])
     inserted = int(await conn.fetchval(_Q["insert_readings"], *columns))
     newest: dict[str, ReadingRow] = {}
+    heard: dict[str, datetime] = {}
     for r in rows:
         seen = newest.get(r.device_id)
         if seen is None or (r.ts, r.seq) >= (seen.ts, seen.seq):
             newest[r.device_id] = r
-    latest = list(newest.values())
+        heard[r.device_id] = max(r.received_at, heard.get(r.device_id, r.received_at))
+    latest = [newest[d] for d in sorted(newest)]  # a stable order: concurrent gateways lock rows alike
     await conn.execute(
         _Q["upsert_state_from_readings"],
         [r.device_id for r in latest],
-        [max(r.received_at for r in rows)] * len(latest),
+        [heard[r.device_id] for r in latest],
         [r.ts for r in latest],
         [r.seq for r in latest],
         [r.payload_json for r in latest],
@@ -174,7 +181,7 @@ async def _invalidate_late(conn: Connection, rows: list[ReadingRow]) -> None:
     finished hour yet and skip the statement. The rest let the database decide against the watermark.
     """
     low = min(r.ts for r in rows)
-    clock = max(r.received_at for r in rows)
+    clock = datetime.now(UTC)  # not the receive time: a batch may have waited out a database outage
     hour_start = clock.replace(minute=0, second=0, microsecond=0)
     if low >= hour_start and clock + _HOUR_END_MARGIN < hour_start + timedelta(hours=1):
         return
@@ -203,7 +210,7 @@ async def _write_events(conn: Connection, rows: list[EventRow]) -> int:
         seen = newest.get(key)
         if seen is None or (r.ts, r.seq) >= (seen.ts, seen.seq):
             newest[key] = r
-    faults = list(newest.values())
+    faults = [newest[k] for k in sorted(newest)]
     await conn.execute(
         _Q["upsert_faults"],
         [r.device_id for r in faults],
@@ -215,7 +222,8 @@ async def _write_events(conn: Connection, rows: list[EventRow]) -> int:
     last_seen: dict[str, datetime] = {}
     for r in rows:
         last_seen[r.device_id] = max(r.received_at, last_seen.get(r.device_id, r.received_at))
-    await conn.execute(_Q["touch_last_seen"], list(last_seen), list(last_seen.values()))
+    devices = sorted(last_seen)
+    await conn.execute(_Q["touch_last_seen"], devices, [last_seen[d] for d in devices])
     return inserted
 
 
@@ -227,7 +235,7 @@ async def _write_statuses(conn: Connection, rows: list[StatusRow]) -> None:
         seen = newest.get(r.device_id)
         if seen is None or r.received_at >= seen.received_at:
             newest[r.device_id] = r
-    statuses = list(newest.values())
+    statuses = [newest[d] for d in sorted(newest)]
     await conn.execute(
         _Q["upsert_status"],
         [r.device_id for r in statuses],
@@ -242,21 +250,37 @@ async def _write_statuses(conn: Connection, rows: list[StatusRow]) -> None:
 async def _write_quarantine(conn: Connection, rows: list[QuarantineRow]) -> None:
     if not rows:
         return
-    merged: dict[tuple[str, bytes], tuple[QuarantineRow, int]] = {}
+    merged: dict[tuple[bytes, bytes], _QuarantineGroup] = {}
     for r in rows:
-        key = (r.topic, hashlib.sha256(r.payload).digest())
-        first, count = merged.get(key, (r, 0))
-        merged[key] = (first if first.received_at >= r.received_at else r, count + 1)
-    entries = list(merged.items())
+        key = (hashlib.sha256(r.topic.encode()).digest(), hashlib.sha256(r.payload).digest())
+        group = merged.get(key)
+        if group is None:
+            merged[key] = _QuarantineGroup(r, r.received_at, r.received_at, 0 if r.redelivery else 1)
+        else:
+            group.first_seen = min(group.first_seen, r.received_at)
+            group.last_seen = max(group.last_seen, r.received_at)
+            group.first_deliveries += 0 if r.redelivery else 1
+    keys = sorted(merged)  # a stable order: concurrent gateways lock rows in the same order
+    groups = [merged[k] for k in keys]
     await conn.execute(
         _Q["insert_quarantine"],
-        [topic for (topic, _), _ in entries],
-        [row.device_id for _, (row, _) in entries],
-        [row.reason for _, (row, _) in entries],
-        [row.detail for _, (row, _) in entries],
-        [row.payload[:MAX_QUARANTINED_PAYLOAD] for _, (row, _) in entries],
-        [len(row.payload) for _, (row, _) in entries],
-        [digest for (_, digest), _ in entries],
-        [row.received_at for _, (row, _) in entries],
-        [count for _, (_, count) in entries],
+        [g.row.topic[:MAX_QUARANTINED_TOPIC] for g in groups],
+        [topic for topic, _ in keys],
+        [g.row.device_id for g in groups],
+        [g.row.reason for g in groups],
+        [g.row.detail for g in groups],
+        [g.row.payload[:MAX_QUARANTINED_PAYLOAD] for g in groups],
+        [len(g.row.payload) for g in groups],
+        [payload for _, payload in keys],
+        [g.first_seen for g in groups],
+        [g.last_seen for g in groups],
+        [g.first_deliveries for g in groups],
     )
+
+
+@dataclass(slots=True)
+class _QuarantineGroup:
+    row: QuarantineRow
+    first_seen: datetime
+    last_seen: datetime
+    first_deliveries: int

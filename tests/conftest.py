@@ -120,3 +120,28 @@ async def empty_db_dsn(pg_server: PostgresServer) -> AsyncIterator[str]:
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     finally:
         await admin.close()
+
+
+@pytest.fixture(scope="module")
+def fuzz_dsn(pg_server: PostgresServer, pg_dsn: str) -> Iterator[str]:
+    """A migrated database with two devices, for synchronous property tests that run their own loop."""
+    name = f"fuzz_{os.getpid()}_{next(_db_numbers)}"
+
+    async def create() -> None:
+        admin = await asyncpg.connect(pg_server.dsn)
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+        await admin.close()
+        conn = await asyncpg.connect(_dsn_for(pg_server, name))
+        await conn.execute(
+            "INSERT INTO devices (device_id, model, serial) VALUES ('dev-1', 'M', '1'), ('dev-2', 'M', '2')"
+        )
+        await conn.close()
+
+    async def drop() -> None:
+        admin = await asyncpg.connect(pg_server.dsn)
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
+
+    asyncio.run(create())
+    yield _dsn_for(pg_server, name)
+    asyncio.run(drop())

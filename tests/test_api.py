@@ -242,7 +242,7 @@ async def test_register_creates_then_updates_a_device(client: httpx.AsyncClient)
     assert created.json()["contacts"][0]["preferred_channel"] == "sms"
 
     updated = await client.post("/v1/devices", json={**new, "region": "ulsan", "contacts": []})
-    assert updated.status_code == 201
+    assert updated.status_code == 200, "an update is not a creation"
     assert updated.json()["region"] == "ulsan"
     assert len(updated.json()["contacts"]) == 1, "an empty contact list keeps the stored contacts"
 
@@ -409,3 +409,14 @@ async def test_openapi_is_served(client: httpx.AsyncClient) -> None:
         "paths"
     ].keys()
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_nul_characters_and_absurd_dates_are_422_problems_not_500(client: httpx.AsyncClient) -> None:
+    nul_body = await client.post(
+        "/v1/devices", json={"device_id": "nul-1", "model": "M", "serial": "S", "address": "a\u0000b"}
+    )
+    assert_problem(nul_body, 422)
+    nul_query = await client.get("/v1/devices", params={"region": "seo\x00ul"})
+    assert_problem(nul_query, 422)
+    ancient = await client.get("/v1/devices/any-device/telemetry", params={"to": "0001-01-01T00:00:00Z"})
+    assert_problem(ancient, 422)

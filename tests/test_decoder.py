@@ -18,7 +18,15 @@ NOW = time.time()
 
 def message(topic: str, payload: bytes) -> RawMessage:
     return RawMessage(
-        topic=topic, payload=payload, qos=1, retain=False, dup=False, mid=1, delivery=1, received_at=NOW
+        topic=topic,
+        payload=payload,
+        qos=1,
+        retain=False,
+        dup=False,
+        mid=1,
+        delivery=1,
+        connection=1,
+        received_at=NOW,
     )
 
 

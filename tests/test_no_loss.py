@@ -64,7 +64,10 @@ async def test_gateway_killed_twice_loses_and_duplicates_nothing(
             kills += 1
             gateway = start_gateway(db_dsn, broker, log)
         stats = await publishing
-        assert stats.acknowledged >= TOTAL, f"the broker acknowledged only {stats.acknowledged} of {TOTAL}"
+        expected = TOTAL + DEVICES  # every report, and each device's birth message
+        assert stats.acknowledged == stats.published == expected, (
+            f"broker acknowledged {stats.acknowledged} of {expected}"
+        )
         await eventually(lambda: _at_least(stored, TOTAL), what=f"all {TOTAL} rows", timeout_s=180)
         await asyncio.sleep(1.0)  # anything redelivered late must still not add rows
     finally:

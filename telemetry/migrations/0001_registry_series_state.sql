@@ -104,10 +104,12 @@ CREATE TABLE device_faults (
 CREATE INDEX device_faults_active ON device_faults (device_id) WHERE active;
 
 -- Everything the gateway could not accept, with the raw payload and why. Identical payloads on the
--- same topic count occurrences instead of piling up rows.
+-- same topic count occurrences instead of piling up rows. Topic and payload are kept truncated; their
+-- hashes (of the whole) make the key, so no input is too large to be quarantined.
 CREATE TABLE quarantine (
     quarantine_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     topic text NOT NULL,
+    topic_sha256 bytea NOT NULL,
     device_id text,
     reason text NOT NULL,
     detail text NOT NULL,
@@ -117,7 +119,7 @@ CREATE TABLE quarantine (
     first_seen timestamptz NOT NULL,
     last_seen timestamptz NOT NULL,
     occurrences integer NOT NULL DEFAULT 1,
-    UNIQUE (topic, payload_sha256)
+    UNIQUE (topic_sha256, payload_sha256)
 );
 CREATE INDEX quarantine_last_seen ON quarantine (last_seen DESC);
 CREATE INDEX quarantine_reason ON quarantine (reason, last_seen DESC);

@@ -41,3 +41,11 @@ CREATE TABLE rollup_invalidation (
     low timestamptz NOT NULL,
     high timestamptz NOT NULL
 );
+
+-- The server keeps the aggregate current (the last 7 days, every 15 minutes; older hours stay
+-- materialised when raw chunks are dropped) and compresses raw readings after 7 days.
+SELECT add_continuous_aggregate_policy('readings_hourly',
+    start_offset => INTERVAL '7 days', end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '15 minutes');
+ALTER TABLE readings SET (timescaledb.compress, timescaledb.compress_segmentby = 'device_id',
+                          timescaledb.compress_orderby = 'ts DESC, seq DESC');
+SELECT add_compression_policy('readings', INTERVAL '7 days');

@@ -72,25 +72,34 @@ ON CONFLICT (device_id) DO UPDATE SET
     firmware = COALESCE(EXCLUDED.firmware, s.firmware);
 
 -- name: insert_quarantine
--- One row per (topic, payload); a repeat counts an occurrence.
-INSERT INTO quarantine AS q (topic, device_id, reason, detail, payload, payload_size, payload_sha256,
+-- One row per (topic, payload). $11 counts first deliveries among the merged messages: a broker's
+-- redelivery of a message already quarantined adds no occurrence, while a new row counts at least one.
+WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::int[],
+                         $8::bytea[], $9::timestamptz[], $10::timestamptz[], $11::int[])
+        AS i(topic, topic_sha256, device_id, reason, detail, payload, payload_size, payload_sha256,
+             first_seen, last_seen, first_deliveries)
+)
+INSERT INTO quarantine AS q (topic, topic_sha256, device_id, reason, detail, payload, payload_size, payload_sha256,
                              first_seen, last_seen, occurrences)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::int[], $7::bytea[],
-                     $8::timestamptz[], $8::timestamptz[], $9::int[])
-ON CONFLICT (topic, payload_sha256) DO UPDATE SET
-    last_seen = GREATEST(q.last_seen, EXCLUDED.last_seen),
-    occurrences = q.occurrences + EXCLUDED.occurrences;
+SELECT topic, topic_sha256, device_id, reason, detail, payload, payload_size, payload_sha256, first_seen, last_seen,
+       greatest(1, first_deliveries)
+FROM input
+ON CONFLICT (topic_sha256, payload_sha256) DO UPDATE SET
+    first_seen = least(q.first_seen, EXCLUDED.first_seen),
+    last_seen = greatest(q.last_seen, EXCLUDED.last_seen),
+    occurrences = q.occurrences + (SELECT i.first_deliveries FROM input AS i
+                                   WHERE i.topic_sha256 = EXCLUDED.topic_sha256
+                                     AND i.payload_sha256 = EXCLUDED.payload_sha256);
 
 -- name: known_devices
 SELECT device_id FROM devices WHERE device_id = ANY($1::text[]);
 
 -- name: invalidate_rollup
 -- Late readings in [$1, $2] that an hourly refresh has covered, or may cover before this transaction
--- commits (the last minutes of an hour), are recorded for recomputation; a pending range that
--- already covers them is enough.
+-- commits (the last minutes of an hour), are recorded for recomputation. (No "already covered by a
+-- pending range" shortcut: a running refresh may be about to delete that range.)
 INSERT INTO rollup_invalidation (rollup, low, high)
 SELECT 'readings_hourly', $1, $2
-WHERE ($1 < (SELECT watermark FROM rollup_watermark WHERE rollup = 'readings_hourly')
-       OR $1 < date_trunc('hour', clock_timestamp() + INTERVAL '5 minutes'))
-  AND NOT EXISTS (SELECT 1 FROM rollup_invalidation
-                  WHERE rollup = 'readings_hourly' AND low <= $1 AND high >= $2);
+WHERE $1 < (SELECT watermark FROM rollup_watermark WHERE rollup = 'readings_hourly')
+   OR $1 < date_trunc('hour', clock_timestamp() + INTERVAL '5 minutes');
