@@ -21,7 +21,7 @@ from diagnostics.warranty import warranty_on
 from telemetry import named_queries
 from telemetry.database import Connection
 
-__all__ = ["EngineConfig", "FaultEngine", "InboxEvent", "ticket_payload"]
+__all__ = ["EngineConfig", "FaultEngine", "InboxEvent"]
 
 _Q: Final = named_queries.load("engine", package="diagnostics")
 UNKNOWN_FAMILY: Final = "unknown"
@@ -50,25 +50,6 @@ class InboxEvent:
     @property
     def raised(self) -> bool:
         return self.state == "raised"
-
-
-def ticket_payload(row: Any) -> dict[str, Any]:
-    """The call-center view of a ticket for outbox events."""
-    return {
-        "ticket_id": row["ticket_id"],
-        "device_id": row["device_id"],
-        "code": row["code"],
-        "family": row["family"],
-        "kind": row["kind"],
-        "status": row["status"],
-        "priority": row["priority"],
-        "occurrences": row["occurrences"],
-        "opened_at": row["opened_at"].isoformat(),
-        "contact_due_at": row["contact_due_at"].isoformat(),
-        "service_point_id": row["service_point_id"],
-        "in_warranty": row["in_warranty"],
-        "rule": row["rule"],
-    }
 
 
 class FaultEngine:
@@ -123,10 +104,7 @@ class FaultEngine:
         elif decision.action is Action.OPEN_TICKET:
             await self._open_ticket(conn, event, entry, family, case, decision)
         elif decision.action is Action.REPEAT:
-            await conn.execute(_Q["repeat_case"], case["case_id"], event.code, event.ts)
-            if case["ticket_id"] is not None and case["status"] == "ticketed":
-                row = await conn.fetchrow(_Q["repeat_ticket"], case["ticket_id"], event.code, event.ts)
-                await self._outbox(conn, "ticket.updated", row)
+            await conn.execute(_Q["repeat"], case["case_id"], event.code, event.ts)
 
     async def ticket_overdue_guidance(self, conn: Connection, case: Any) -> None:
         """A guided case whose fault did not clear in time becomes an A/S ticket."""
@@ -155,27 +133,6 @@ class FaultEngine:
         case: Any,
         decision: Decision,
     ) -> None:
-        if case is None:
-            case_id = await conn.fetchval(
-                _Q["insert_case"],
-                event.device_id,
-                family,
-                event.code,
-                "ticketed",
-                event.ts,
-                None,
-                decision.rule,
-            )
-            raises, first_raised = 1, event.ts
-        else:
-            case_id = case["case_id"]
-            counted = 1 if event.raised else 0
-            promoted = _found(
-                await conn.fetchrow(
-                    _Q["case_to_ticket"], case_id, event.code, event.ts, decision.rule, counted
-                )
-            )
-            raises, first_raised = promoted["raises"], promoted["first_raised_at"]
         facts = _found(
             await conn.fetchrow(_Q["device_facts"], event.device_id, self.config.default_warranty_years)
         )
@@ -186,7 +143,6 @@ class FaultEngine:
             "why": decision.why,
             "policy": entry.dispatch.value if entry else None,
             "trigger": {"code": event.code, "state": event.state, "ts": event.ts.isoformat(), "seq": event.seq},
-            "raises_before_ticket": raises - 1,
             "telemetry": json.loads(facts["latest"]) if facts["latest"] else None,
             "service_point": None if assignment is None else {
                 "point_id": assignment.point.point_id, "name": assignment.point.name,
@@ -198,27 +154,19 @@ class FaultEngine:
         }  # fmt: skip
         assert decision.ticket_kind is not None
         assert decision.priority is not None
-        ticket = await conn.fetchrow(
-            _Q["insert_ticket"], case_id, event.device_id, family, event.code, decision.ticket_kind.value,
-            decision.priority, raises, first_raised, event.ts, self.config.contact_within,
-            assignment.point.point_id if assignment else None, assignment.distance_km if assignment else None,
-            facts["region"], warranty.in_warranty, warranty.ends_on, decision.rule, json.dumps(evidence, ensure_ascii=False),
+        opened = _found(
+            await conn.fetchrow(
+                _Q["open_ticket"], None if case is None else case["case_id"], event.device_id, family, event.code,
+                decision.ticket_kind.value, decision.priority, event.ts, self.config.contact_within,
+                assignment.point.point_id if assignment else None, assignment.distance_km if assignment else None,
+                facts["region"], warranty.in_warranty, warranty.ends_on, decision.rule,
+                json.dumps(evidence, ensure_ascii=False), decision.why, 1 if event.raised else 0,
+            )
         )  # fmt: skip
-        ticket = _found(ticket)
-        ticket_id = ticket["ticket_id"]
-        await conn.execute(_Q["attach_ticket"], case_id, ticket_id)
-        await conn.execute(_Q["insert_transition"], ticket_id, None, "open", "engine", decision.why)
-        payload = {
-            "ticket_id": ticket_id, "device_id": event.device_id, "code": event.code, "family": family,
-            "kind": decision.ticket_kind.value, "status": "open", "priority": decision.priority,
-            "occurrences": raises, "opened_at": ticket["opened_at"].isoformat(),
-            "contact_due_at": ticket["contact_due_at"].isoformat(),
-            "service_point_id": assignment.point.point_id if assignment else None,
-            "in_warranty": warranty.in_warranty, "rule": decision.rule,
-        }  # fmt: skip
-        await conn.execute(_Q["insert_outbox"], "ticket.opened", f"ticket/{ticket_id}", json.dumps(payload))
         if entry is not None and decision.alert:
-            await self._alert(conn, event, entry, decision, case_id=case_id, ticket_id=ticket_id)
+            await self._alert(
+                conn, event, entry, decision, case_id=opened["case_id"], ticket_id=opened["ticket_id"]
+            )
 
     async def _apply_clear(
         self,
@@ -237,9 +185,7 @@ class FaultEngine:
             await conn.execute(_Q["case_cleared"], case["case_id"], event.ts)
             if await self._family_still_active(conn, event.device_id, family):
                 return
-            row = await conn.fetchrow(_Q["ticket_fault_cleared"], case["ticket_id"], event.ts)
-            if row is not None:
-                await self._outbox(conn, "ticket.updated", row)
+            await conn.execute(_Q["ticket_fault_cleared"], case["ticket_id"], event.ts)
 
     async def _family_still_active(self, conn: Connection, device_id: str, family: str) -> bool:
         codes = [r["code"] for r in await conn.fetch(_Q["active_codes"], device_id)]
@@ -263,11 +209,6 @@ class FaultEngine:
             [(event.device_id, c["contact_id"], c["phone"], c["preferred_channel"], decision.alert, event.code,
               case_id, ticket_id, message.ko, message.en) for c in audience],
         )  # fmt: skip
-
-    async def _outbox(self, conn: Connection, event_type: str, row: Any) -> None:
-        await conn.execute(
-            _Q["insert_outbox"], event_type, f"ticket/{row['ticket_id']}", json.dumps(ticket_payload(row))
-        )
 
 
 def _found(row: Any) -> Any:

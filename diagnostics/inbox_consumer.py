@@ -50,6 +50,18 @@ class InboxConsumer:
         return DrainResult(handled, failed)
 
     async def _drain_lane(self, conn: Connection, lane: int) -> tuple[int, int]:
+        """Handle one chunk of a lane in one transaction; on a failure, again event by event."""
+        try:
+            return await self._chunk_of(conn, lane, careful=False)
+        except STORE_TRANSIENT:
+            raise
+        except Exception:
+            log.warning("lane %d: a chunk failed; handling its events one by one", lane)
+            return await self._chunk_of(conn, lane, careful=True)
+
+    async def _chunk_of(self, conn: Connection, lane: int, *, careful: bool) -> tuple[int, int]:
+        """The fast path handles a chunk with no savepoints; the careful one gives each event its own,
+        so that a failing event is recorded and skipped while the others are applied."""
         async with conn.transaction():
             if not await conn.fetchval(_Q["try_lane"], lane):
                 return 0, 0
@@ -59,12 +71,14 @@ class InboxConsumer:
             failed = 0
             for row in rows:
                 event = InboxEvent(**dict(row))
-                if not await self._handle(conn, event):
-                    failed += 1
+                if careful:
+                    failed += 0 if await self._handle_isolated(conn, event) else 1
+                else:
+                    await self._engine.handle(conn, event)
             await conn.execute(_Q["delete_inbox"], [row["inbox_id"] for row in rows])
         return len(rows) - failed, failed
 
-    async def _handle(self, conn: Connection, event: InboxEvent) -> bool:
+    async def _handle_isolated(self, conn: Connection, event: InboxEvent) -> bool:
         try:
             async with conn.transaction():
                 await self._engine.handle(conn, event)

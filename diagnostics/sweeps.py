@@ -6,12 +6,11 @@ row is handled by one of them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
-from diagnostics.engine import FaultEngine, ticket_payload
+from diagnostics.engine import FaultEngine
 from telemetry import named_queries
 from telemetry.database import Pool
 
@@ -36,20 +35,6 @@ async def run_sweeps(pool: Pool, engine: FaultEngine, stay_clear: timedelta) -> 
                 await engine.ticket_overdue_guidance(conn, case)
         async with conn.transaction():
             escalated = await conn.fetch(_Q["escalate_overdue_contacts"], _BATCH)
-            for row in escalated:
-                note = f"customer not contacted by {row['contact_due_at'].isoformat()}: priority raised to {row['priority']}"
-                await conn.execute(
-                    _Q["insert_transition"], row["ticket_id"], row["status"], row["status"], "engine", note
-                )
-                await conn.execute(_Q["insert_outbox"], "ticket.escalated", f"ticket/{row['ticket_id']}",
-                                   json.dumps(ticket_payload(row)))  # fmt: skip
         async with conn.transaction():
             proposed = await conn.fetch(_Q["propose_remote_resolution"], stay_clear, _BATCH)
-            for row in proposed:
-                note = f"fault clear for {stay_clear}: proposed for remote resolution"
-                await conn.execute(
-                    _Q["insert_transition"], row["ticket_id"], row["status"], row["status"], "engine", note
-                )
-                await conn.execute(_Q["insert_outbox"], "ticket.updated", f"ticket/{row['ticket_id']}",
-                                   json.dumps(ticket_payload(row) | {"remote_resolution_proposed": True}))  # fmt: skip
     return SweepResult(len(overdue), len(escalated), len(proposed))

@@ -8,12 +8,10 @@ entry, timestamps and call-center event in one transaction.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from diagnostics.engine import ticket_payload
 from telemetry import named_queries
 from telemetry.database import Connection
 
@@ -86,10 +84,9 @@ async def transition(
     current = Status(current_raw)
     if to not in ALLOWED[current]:
         raise InvalidTransitionError(current, to)
-    row = await conn.fetchrow(_Q["set_status"], ticket_id, to.value, to in TERMINAL)
+    event = "ticket.resolved" if to in (Status.RESOLVED, Status.RESOLVED_REMOTELY) else "ticket.updated"
+    await conn.execute(_Q["set_status"], ticket_id, to.value, to in TERMINAL, event)
     await conn.execute(_Q["insert_transition"], ticket_id, current.value, to.value, actor, note)
     if to in TERMINAL:
         await conn.execute(_Q["close_case_of_ticket"], ticket_id)
-    event = "ticket.resolved" if to in (Status.RESOLVED, Status.RESOLVED_REMOTELY) else "ticket.updated"
-    await conn.execute(_Q["insert_outbox"], event, f"ticket/{ticket_id}", json.dumps(ticket_payload(row)))
     return TransitionResult(ticket_id, current, to)

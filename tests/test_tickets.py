@@ -169,3 +169,21 @@ async def test_the_lifecycle_through_the_api_with_audit_trail_and_refusals(
     assert len(codes) == 41
     assert codes[0]["name"]["ko"]
     assert (await api.get("/v1/catalog/codes/E003")).json()["display"] == "03"
+
+
+async def test_an_event_the_engine_cannot_handle_is_recorded_and_the_rest_go_on(
+    db: asyncpg.Connection, db_dsn: str
+) -> None:
+    await setup_device(db)
+    # Queued as the gateway queues events; "ghost" was never registered (or was removed since).
+    await db.execute(
+        "INSERT INTO event_inbox (device_id, ts, seq, code, state, received_at) VALUES "
+        "('boiler-1', now(), 1, 'E205', 'raised', now()), ('ghost', now(), 1, 'E205', 'raised', now()), "
+        "('boiler-1', now(), 2, 'E218', 'raised', now())"
+    )
+    async with running_worker(db_dsn):
+        await eventually(lambda: db.fetchval("SELECT count(*) = 0 FROM event_inbox"), what="inbox drained")
+    failures = await db.fetch("SELECT device_id, error FROM diagnostic_failures")
+    assert [f["device_id"] for f in failures] == ["ghost"]
+    assert "missing" in failures[0]["error"]
+    assert await db.fetchval("SELECT occurrences FROM tickets WHERE device_id = 'boiler-1'") == 2

@@ -29,27 +29,6 @@ WHERE device_id = $1 AND family = $2 AND status = 'resolved_by_customer' AND las
 ORDER BY last_cleared_at DESC LIMIT 1
 FOR UPDATE;
 
--- name: insert_case
-INSERT INTO fault_cases (device_id, family, code, status, raises, first_raised_at, last_raised_at,
-                         guidance_deadline, rule)
-VALUES ($1, $2, $3, $4, 1, $5, $5, $6, $7)
-RETURNING case_id;
-
--- name: case_to_ticket
--- An open (or recently resolved) case gets its ticket; $5 is 1 when a new raise triggered it
--- (counted), 0 when the guidance wait ran out.
-UPDATE fault_cases SET status = 'ticketed', raises = raises + $5, code = $2, last_raised_at = greatest(last_raised_at, $3),
-                       guidance_deadline = NULL, closed_at = NULL, rule = $4
-WHERE case_id = $1
-RETURNING raises, first_raised_at;
-
--- name: attach_ticket
-UPDATE fault_cases SET ticket_id = $2 WHERE case_id = $1;
-
--- name: repeat_case
-UPDATE fault_cases SET raises = raises + 1, code = $2, last_raised_at = greatest(last_raised_at, $3)
-WHERE case_id = $1;
-
 -- name: close_case
 UPDATE fault_cases SET status = $2, last_cleared_at = $3, closed_at = clock_timestamp(), guidance_deadline = NULL
 WHERE case_id = $1;
@@ -73,38 +52,8 @@ WHERE device_id = $1 ORDER BY contact_id;
 -- name: active_codes
 SELECT code FROM device_faults WHERE device_id = $1 AND active;
 
--- name: insert_ticket
-INSERT INTO tickets (case_id, device_id, family, code, codes, kind, status, priority, occurrences,
-                     first_raised_at, last_raised_at, contact_due_at, service_point_id, service_point_distance_km,
-                     region, in_warranty, warranty_ends_on, rule, evidence)
-VALUES ($1, $2, $3, $4, ARRAY[$4], $5, 'open', $6, $7, $8, $9, clock_timestamp() + $10::interval, $11, $12,
-        $13, $14, $15, $16, $17::jsonb)
-RETURNING ticket_id, opened_at, contact_due_at;
-
--- name: repeat_ticket
-UPDATE tickets SET
-    occurrences = occurrences + 1,
-    code = $2,
-    codes = CASE WHEN $2 = ANY(codes) THEN codes ELSE codes || $2 END,
-    last_raised_at = greatest(last_raised_at, $3),
-    fault_cleared_at = NULL,
-    remote_resolution_proposed_at = NULL,
-    updated_at = clock_timestamp()
-WHERE ticket_id = $1
-RETURNING ticket_id, device_id, code, family, kind, status, priority, occurrences, opened_at, contact_due_at,
-          service_point_id, in_warranty, rule;
-
--- name: ticket_fault_cleared
-UPDATE tickets SET fault_cleared_at = $2, updated_at = clock_timestamp()
-WHERE ticket_id = $1 AND status NOT IN ('resolved', 'closed', 'resolved_remotely', 'cancelled')
-RETURNING ticket_id, device_id, code, family, kind, status, priority, occurrences, opened_at, contact_due_at,
-          service_point_id, in_warranty, rule;
-
 -- name: insert_transition
 INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note) VALUES ($1, $2, $3, $4, $5);
-
--- name: insert_outbox
-INSERT INTO outbox_events (event_type, subject, payload) VALUES ($1, $2, $3::jsonb);
 
 -- name: insert_alert
 INSERT INTO customer_alerts (device_id, contact_id, phone, channel, kind, code, case_id, ticket_id, message_ko, message_en)
@@ -117,28 +66,120 @@ WHERE status = 'guidance' AND guidance_deadline < clock_timestamp()
 ORDER BY guidance_deadline LIMIT $1
 FOR UPDATE SKIP LOCKED;
 
--- name: escalate_overdue_contacts
--- Tickets nobody contacted the customer about in time: one priority step up, once.
-UPDATE tickets SET priority = greatest(1, priority - 1), escalated_at = clock_timestamp(),
-                   escalations = escalations + 1, updated_at = clock_timestamp()
-WHERE ticket_id IN (
-    SELECT ticket_id FROM tickets
-    WHERE status = 'open' AND contact_due_at < clock_timestamp() AND escalated_at IS NULL
-    ORDER BY contact_due_at LIMIT $1
-    FOR UPDATE SKIP LOCKED
+
+-- name: insert_case
+INSERT INTO fault_cases (device_id, family, code, status, raises, first_raised_at, last_raised_at,
+                         guidance_deadline, rule)
+VALUES ($1, $2, $3, $4, 1, $5, $5, $6, $7)
+RETURNING case_id;
+
+-- name: open_ticket
+-- Everything a new ticket writes, in one statement: its case (a new one when $1 is NULL, else the
+-- device's open case promoted, counting the raise when $17 = 1), the ticket, the first audit entry
+-- and the ticket.opened call-center event.
+WITH ids AS (
+    SELECT nextval(pg_get_serial_sequence('tickets', 'ticket_id')) AS ticket_id
+), new_case AS (
+    INSERT INTO fault_cases (device_id, family, code, status, raises, first_raised_at, last_raised_at, ticket_id, rule)
+    SELECT $2, $3, $4, 'ticketed', 1, $7, $7, ids.ticket_id, $14 FROM ids WHERE $1::bigint IS NULL
+    RETURNING case_id, raises, first_raised_at
+), promoted AS (
+    UPDATE fault_cases SET status = 'ticketed', raises = raises + $17, code = $4,
+                           last_raised_at = greatest(last_raised_at, $7), guidance_deadline = NULL,
+                           closed_at = NULL, rule = $14, ticket_id = (SELECT ticket_id FROM ids)
+    WHERE case_id = $1::bigint
+    RETURNING case_id, raises, first_raised_at
+), c AS (
+    SELECT * FROM new_case UNION ALL SELECT * FROM promoted
+), t AS (
+    INSERT INTO tickets (ticket_id, case_id, device_id, family, code, codes, kind, status, priority, occurrences,
+                         first_raised_at, last_raised_at, contact_due_at, service_point_id,
+                         service_point_distance_km, region, in_warranty, warranty_ends_on, rule, evidence)
+    OVERRIDING SYSTEM VALUE
+    SELECT ids.ticket_id, c.case_id, $2, $3, $4, ARRAY[$4], $5, 'open', $6, c.raises, c.first_raised_at, $7,
+           clock_timestamp() + $8::interval, $9, $10, $11, $12, $13, $14,
+           $15::jsonb || jsonb_build_object('raises_before_ticket', c.raises - 1)
+    FROM ids, c
+    RETURNING *
+), audit AS (
+    INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note)
+    SELECT ticket_id, NULL, 'open', 'engine', $16 FROM t
+), announced AS (
+    INSERT INTO outbox_events (event_type, subject, payload)
+    SELECT 'ticket.opened', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t
 )
-RETURNING ticket_id, device_id, code, family, kind, status, priority, occurrences, opened_at, contact_due_at,
-          service_point_id, in_warranty, rule;
+SELECT t.ticket_id, t.case_id FROM t;
+
+-- name: repeat
+-- The fault came back while its case is open: count it on the case, and on its ticket if it has one
+-- (the fault is active again: no longer cleared, no remote resolution), with a ticket.updated event.
+WITH c AS (
+    UPDATE fault_cases SET raises = raises + 1, code = $2, last_raised_at = greatest(last_raised_at, $3)
+    WHERE case_id = $1
+    RETURNING ticket_id, status
+), t AS (
+    UPDATE tickets SET
+        occurrences = occurrences + 1,
+        code = $2,
+        codes = CASE WHEN $2 = ANY(codes) THEN codes ELSE codes || $2 END,
+        last_raised_at = greatest(last_raised_at, $3),
+        fault_cleared_at = NULL,
+        remote_resolution_proposed_at = NULL,
+        updated_at = clock_timestamp()
+    WHERE ticket_id = (SELECT ticket_id FROM c WHERE status = 'ticketed')
+    RETURNING *
+)
+INSERT INTO outbox_events (event_type, subject, payload)
+SELECT 'ticket.updated', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t;
+
+-- name: ticket_fault_cleared
+WITH t AS (
+    UPDATE tickets SET fault_cleared_at = $2, updated_at = clock_timestamp()
+    WHERE ticket_id = $1 AND status NOT IN ('resolved', 'closed', 'resolved_remotely', 'cancelled')
+    RETURNING *
+)
+INSERT INTO outbox_events (event_type, subject, payload)
+SELECT 'ticket.updated', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t;
+
+-- name: escalate_overdue_contacts
+-- Tickets nobody contacted the customer about in time: one priority step up, once, with an audit
+-- entry and a ticket.escalated event.
+WITH t AS (
+    UPDATE tickets SET priority = greatest(1, priority - 1), escalated_at = clock_timestamp(),
+                       escalations = escalations + 1, updated_at = clock_timestamp()
+    WHERE ticket_id IN (
+        SELECT ticket_id FROM tickets
+        WHERE status = 'open' AND contact_due_at < clock_timestamp() AND escalated_at IS NULL
+        ORDER BY contact_due_at LIMIT $1
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING *
+), audit AS (
+    INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note)
+    SELECT ticket_id, status, status, 'engine',
+           'customer not contacted by ' || contact_due_at || ': priority raised to ' || priority FROM t
+)
+INSERT INTO outbox_events (event_type, subject, payload)
+SELECT 'ticket.escalated', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t
+RETURNING 1;
 
 -- name: propose_remote_resolution
 -- Tickets whose fault cleared and stayed clear for $1: an agent can close them without a visit.
-UPDATE tickets SET remote_resolution_proposed_at = clock_timestamp(), updated_at = clock_timestamp()
-WHERE ticket_id IN (
-    SELECT ticket_id FROM tickets
-    WHERE status IN ('open', 'contacted', 'scheduled') AND fault_cleared_at < clock_timestamp() - $1::interval
-      AND remote_resolution_proposed_at IS NULL
-    ORDER BY fault_cleared_at LIMIT $2
-    FOR UPDATE SKIP LOCKED
+WITH t AS (
+    UPDATE tickets SET remote_resolution_proposed_at = clock_timestamp(), updated_at = clock_timestamp()
+    WHERE ticket_id IN (
+        SELECT ticket_id FROM tickets
+        WHERE status IN ('open', 'contacted', 'scheduled') AND fault_cleared_at < clock_timestamp() - $1::interval
+          AND remote_resolution_proposed_at IS NULL
+        ORDER BY fault_cleared_at LIMIT $2
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING *
+), audit AS (
+    INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note)
+    SELECT ticket_id, status, status, 'engine', 'fault clear for ' || $1::interval || ': proposed for remote resolution'
+    FROM t
 )
-RETURNING ticket_id, device_id, code, family, kind, status, priority, occurrences, opened_at, contact_due_at,
-          service_point_id, in_warranty, rule;
+INSERT INTO outbox_events (event_type, subject, payload)
+SELECT 'ticket.updated', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t
+RETURNING 1;

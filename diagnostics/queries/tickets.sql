@@ -4,15 +4,18 @@
 SELECT status FROM tickets WHERE ticket_id = $1 FOR UPDATE;
 
 -- name: set_status
--- $3: the new status is terminal (resolved, closed, resolved_remotely, cancelled).
-UPDATE tickets SET
-    status = $2,
-    contacted_at = CASE WHEN $2 = 'contacted' AND contacted_at IS NULL THEN clock_timestamp() ELSE contacted_at END,
-    closed_at = CASE WHEN $3 THEN coalesce(closed_at, clock_timestamp()) ELSE closed_at END,
-    updated_at = clock_timestamp()
-WHERE ticket_id = $1
-RETURNING ticket_id, device_id, code, family, kind, status, priority, occurrences, opened_at, contact_due_at,
-          service_point_id, in_warranty, rule;
+-- $3: the new status is terminal (resolved, closed, resolved_remotely, cancelled); $4 the event type.
+WITH t AS (
+    UPDATE tickets SET
+        status = $2,
+        contacted_at = CASE WHEN $2 = 'contacted' AND contacted_at IS NULL THEN clock_timestamp() ELSE contacted_at END,
+        closed_at = CASE WHEN $3 THEN coalesce(closed_at, clock_timestamp()) ELSE closed_at END,
+        updated_at = clock_timestamp()
+    WHERE ticket_id = $1
+    RETURNING *
+)
+INSERT INTO outbox_events (event_type, subject, payload)
+SELECT $4, 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t;
 
 -- name: insert_transition
 INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note) VALUES ($1, $2, $3, $4, $5);
@@ -20,9 +23,6 @@ INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note) 
 -- name: close_case_of_ticket
 UPDATE fault_cases SET status = 'closed', closed_at = clock_timestamp(), guidance_deadline = NULL
 WHERE ticket_id = $1 AND status = 'ticketed';
-
--- name: insert_outbox
-INSERT INTO outbox_events (event_type, subject, payload) VALUES ($1, $2, $3::jsonb);
 
 -- name: list_tickets
 -- Newest first (keyset on ticket_id); every filter optional. SLA breached: not contacted within the

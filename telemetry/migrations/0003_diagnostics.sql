@@ -150,3 +150,18 @@ CREATE TABLE customer_alerts (
 );
 CREATE INDEX customer_alerts_device ON customer_alerts (device_id, created_at DESC);
 CREATE INDEX customer_alerts_pending ON customer_alerts (alert_id) WHERE status = 'pending';
+
+-- The call-center view of a ticket, as every ticket event (opened, updated, escalated, resolved)
+-- carries it: one definition for every statement that writes an outbox event.
+CREATE FUNCTION ticket_event_payload(t tickets) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'ticket_id', t.ticket_id, 'device_id', t.device_id, 'code', t.code, 'codes', t.codes,
+        'family', t.family, 'kind', t.kind, 'status', t.status, 'priority', t.priority,
+        'occurrences', t.occurrences, 'opened_at', t.opened_at, 'updated_at', t.updated_at,
+        'contact_due_at', t.contact_due_at, 'escalations', t.escalations,
+        'fault_cleared_at', t.fault_cleared_at,
+        'remote_resolution_proposed', t.remote_resolution_proposed_at IS NOT NULL,
+        'service_point_id', t.service_point_id, 'region', t.region, 'in_warranty', t.in_warranty,
+        'rule', t.rule)
+$$;
