@@ -20,6 +20,7 @@ lint: venv
 
 bench: system venv
 	$(PY) bench/ingest.py
+	$(PY) bench/diagnostics.py
 
 system:
 	bash scripts/install-system.sh
