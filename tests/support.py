@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.mqtt_edge import EdgeConfig
 from gateway.protocol import BrokerAddress
 from gateway.service import GatewayConfig, run_gateway
+from telemetry.ingest_store import MEASUREMENT_COLUMNS, IngestBatch, ReadingRow, write_batch
 
 T = TypeVar("T")
 
@@ -155,3 +157,25 @@ async def register_full(db: Any, device_id: str, *, latitude: float, longitude: 
                           "고객", 60, people)  # fmt: skip
     async with db.transaction():
         await register_devices(db, devices=[record])
+
+
+def floor_hour(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def reading(device_id: str, ts: datetime, seq: int, **values: float) -> ReadingRow:
+    """A stored-reading row as the decoder would make it (received when stamped)."""
+    return ReadingRow(
+        device_id=device_id,
+        ts=ts,
+        seq=seq,
+        received_at=ts,
+        values=tuple(values.get(c) for c in MEASUREMENT_COLUMNS),
+        extra_json=None,
+        payload_json=json.dumps({"seq": seq, "ts": ts.isoformat(), **values}),
+    )
+
+
+async def store(db: Any, *rows: ReadingRow) -> None:
+    async with db.transaction():
+        await write_batch(db, IngestBatch(readings=list(rows)))

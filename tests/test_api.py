@@ -4,7 +4,6 @@ always RFC 9457 problem documents."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,8 +15,9 @@ import pytest
 from api.app import ApiConfig, create_app
 from ondol.local_servers import free_port
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
-from telemetry.ingest_store import MEASUREMENT_COLUMNS, IngestBatch, QuarantineRow, ReadingRow, write_batch
+from telemetry.ingest_store import IngestBatch, QuarantineRow, write_batch
 from telemetry.rollups import refresh_hourly
+from tests.support import floor_hour, reading, store
 
 HOUR = timedelta(hours=1)
 PROBLEM = "application/problem+json"
@@ -46,10 +46,6 @@ class ApiClient:
         await self.lifespan.__aexit__(None, None, None)
 
 
-def floor_hour(t: datetime) -> datetime:
-    return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
 def device(device_id: str, *, region: str = "seoul", interval: int = 60) -> DeviceRecord:
     return DeviceRecord(
         device_id, "NCB-300", f"SN-{device_id}", None, None, region, None, None, None, interval
@@ -75,23 +71,6 @@ async def fault(db: asyncpg.Connection, device_id: str, code: str, *, active: bo
         "INSERT INTO device_faults (device_id, code, active, raised_at, changed_at, seq) VALUES ($1, $2, $3, now(), now(), 1)",
         device_id, code, active,
     )  # fmt: skip
-
-
-def reading(device_id: str, ts: datetime, seq: int, **values: float) -> ReadingRow:
-    return ReadingRow(
-        device_id=device_id,
-        ts=ts,
-        seq=seq,
-        received_at=ts,
-        values=tuple(values.get(c) for c in MEASUREMENT_COLUMNS),
-        extra_json=None,
-        payload_json=json.dumps({"seq": seq, "ts": ts.isoformat(), **values}),
-    )
-
-
-async def store(db: asyncpg.Connection, *rows: ReadingRow) -> None:
-    async with db.transaction():
-        await write_batch(db, IngestBatch(readings=list(rows)))
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:

@@ -3,7 +3,6 @@ data through invalidations, one worker at a time) and retention by whole chunks.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -11,31 +10,11 @@ import asyncpg
 import pytest
 
 from telemetry.device_registry import DeviceRecord, register_devices
-from telemetry.ingest_store import MEASUREMENT_COLUMNS, IngestBatch, QuarantineRow, ReadingRow, write_batch
+from telemetry.ingest_store import IngestBatch, QuarantineRow, write_batch
 from telemetry.rollups import RefreshResult, apply_retention, refresh_hourly
+from tests.support import floor_hour, reading, store
 
 HOUR = timedelta(hours=1)
-
-
-def floor_hour(t: datetime) -> datetime:
-    return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def reading(device_id: str, ts: datetime, seq: int, **values: float) -> ReadingRow:
-    return ReadingRow(
-        device_id=device_id,
-        ts=ts,
-        seq=seq,
-        received_at=ts,
-        values=tuple(values.get(c) for c in MEASUREMENT_COLUMNS),
-        extra_json=None,
-        payload_json=json.dumps({"seq": seq, "ts": ts.isoformat(), **values}),
-    )
-
-
-async def store(db: asyncpg.Connection, *rows: ReadingRow) -> None:
-    async with db.transaction():
-        await write_batch(db, IngestBatch(readings=list(rows)))
 
 
 async def register(db: asyncpg.Connection, *device_ids: str) -> None:
