@@ -67,21 +67,29 @@ def pg_dsn(pg_server: PostgresServer) -> str:
     return _dsn_for(pg_server, TEMPLATE_DB)
 
 
-@pytest.fixture
-async def db_dsn(pg_server: PostgresServer, pg_dsn: str) -> AsyncIterator[str]:
-    """A fresh, migrated, empty database for one test."""
-    name = f"test_{os.getpid()}_{next(_db_numbers)}"
-    admin = await asyncpg.connect(pg_server.dsn)
+async def _create_database(server: PostgresServer, name: str, template: str | None) -> str:
+    admin = await asyncpg.connect(server.dsn)
     try:
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+        await admin.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
     finally:
         await admin.close()
-    yield _dsn_for(pg_server, name)
-    admin = await asyncpg.connect(pg_server.dsn)
+    return _dsn_for(server, name)
+
+
+async def _drop_database(server: PostgresServer, name: str) -> None:
+    admin = await asyncpg.connect(server.dsn)
     try:
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def db_dsn(pg_server: PostgresServer, pg_dsn: str) -> AsyncIterator[str]:
+    """A fresh, migrated, empty database for one test."""
+    name = f"test_{os.getpid()}_{next(_db_numbers)}"
+    yield await _create_database(pg_server, name, TEMPLATE_DB)
+    await _drop_database(pg_server, name)
 
 
 @pytest.fixture
@@ -109,17 +117,8 @@ def broker(mosquitto: MosquittoServer) -> BrokerAddress:
 async def empty_db_dsn(pg_server: PostgresServer) -> AsyncIterator[str]:
     """A database with nothing in it, not even the schema."""
     name = f"empty_{os.getpid()}_{next(_db_numbers)}"
-    admin = await asyncpg.connect(pg_server.dsn)
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-    finally:
-        await admin.close()
-    yield _dsn_for(pg_server, name)
-    admin = await asyncpg.connect(pg_server.dsn)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await admin.close()
+    yield await _create_database(pg_server, name, None)
+    await _drop_database(pg_server, name)
 
 
 @pytest.fixture(scope="module")
@@ -128,19 +127,14 @@ def fuzz_dsn(pg_server: PostgresServer, pg_dsn: str) -> Iterator[str]:
     name = f"fuzz_{os.getpid()}_{next(_db_numbers)}"
 
     async def create() -> None:
-        admin = await asyncpg.connect(pg_server.dsn)
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
-        await admin.close()
-        conn = await asyncpg.connect(_dsn_for(pg_server, name))
+        conn = await asyncpg.connect(await _create_database(pg_server, name, TEMPLATE_DB))
         await conn.execute(
             "INSERT INTO devices (device_id, model, serial) VALUES ('dev-1', 'M', '1'), ('dev-2', 'M', '2')"
         )
         await conn.close()
 
     async def drop() -> None:
-        admin = await asyncpg.connect(pg_server.dsn)
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await admin.close()
+        await _drop_database(pg_server, name)
 
     asyncio.run(create())
     yield _dsn_for(pg_server, name)
