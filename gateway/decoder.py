@@ -7,6 +7,7 @@ what the fuzz tests check. Validation happens once, here, with the wire contract
 from __future__ import annotations
 
 import json
+import operator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -28,6 +29,8 @@ from telemetry.ingest_store import MEASUREMENT_COLUMNS, EventRow, QuarantineRow,
 __all__ = ["DecodeLimits", "Decoded", "Reason", "decode"]
 
 _MAX_DETAIL: Final = 1000
+_measurements: Final = operator.attrgetter(*MEASUREMENT_COLUMNS)
+"""A report's measurements in column order, in one C call (this runs for every message)."""
 MAX_TOPIC_LENGTH: Final = 128
 """Longer than any contract topic (root, a 64-character id and a kind)."""
 
@@ -137,7 +140,7 @@ def _reading(message: RawMessage, device_id: str, received_at: datetime, limits:
         ts=report.ts,
         seq=report.seq,
         received_at=received_at,
-        values=tuple(getattr(report, column) for column in MEASUREMENT_COLUMNS),
+        values=_measurements(report),
         extra_json=extra_json,
         payload_json=message.payload.decode(),
     )

@@ -52,7 +52,7 @@ MAX_QUARANTINED_PAYLOAD: Final = 64 * 1024
 """Bytes of a rejected payload kept for inspection; the size and hash always cover the whole."""
 
 _Q: Final = named_queries.load("ingest").require(
-    "insert_readings", "insert_events", "upsert_state_from_readings", "touch_last_seen",
+    "create_reading_stage", "insert_readings", "insert_events", "upsert_state_from_readings", "touch_last_seen",
     "upsert_faults", "upsert_status", "insert_quarantine", "known_devices", "invalidate_rollup", "notify_events",
 )  # fmt: skip
 
@@ -145,15 +145,13 @@ async def write_batch(conn: Connection, batch: IngestBatch) -> WriteResult:
 async def _write_readings(conn: Connection, rows: list[ReadingRow]) -> int:
     if not rows:
         return 0
-    columns: list[list[Any]] = [
-        [r.device_id for r in rows],
-        [r.ts for r in rows],
-        [r.seq for r in rows],
-        [r.received_at for r in rows],
-    ]
-    columns.extend(list(col) for col in zip(*(r.values for r in rows), strict=True))
-    columns.append([r.extra_json for r in rows])
-    inserted = int(await conn.fetchval(_Q["insert_readings"], *columns))
+    await conn.execute(_Q["create_reading_stage"])
+    await conn.copy_records_to_table(
+        "reading_stage",
+        records=[(r.device_id, r.ts, r.seq, r.received_at, *r.values, r.extra_json) for r in rows],
+        columns=READING_COLUMNS,
+    )
+    inserted = int(await conn.fetchval(_Q["insert_readings"]))
     newest: dict[str, ReadingRow] = {}
     heard: dict[str, datetime] = {}
     for r in rows:

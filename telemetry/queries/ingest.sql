@@ -1,10 +1,14 @@
 -- Named queries of the ingest path: one batch, one transaction, set-based statements only.
 
+-- name: create_reading_stage
+-- Readings arrive by binary COPY into this per-session staging table (far cheaper to encode than one
+-- array parameter per column), then move to the hypertable in one statement.
+CREATE TEMP TABLE IF NOT EXISTS reading_stage (LIKE readings) ON COMMIT DELETE ROWS;
+
 -- name: insert_readings
--- Columns follow telemetry.ingest_store.READING_COLUMNS; duplicates (redeliveries) are skipped.
+-- Duplicates (redeliveries) are skipped.
 WITH inserted AS (
-    INSERT INTO readings (device_id, ts, seq, received_at, ch_flow_c, ch_return_c, ch_setpoint_c, dhw_c, dhw_setpoint_c, outdoor_c, room_c, room_setpoint_c, flue_c, ch_pressure_bar, auto_refill_count, modulation_pct, flame_current_ua, fan_rpm, burner_starts, failed_starts, flame_loss_count, burner_hours, dhw_flow_lpm, gas_total_m3, water_level_low, flame_on, mode, extra)
-    SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::timestamptz[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[], $14::float8[], $15::bigint[], $16::float8[], $17::float8[], $18::float8[], $19::bigint[], $20::bigint[], $21::bigint[], $22::float8[], $23::float8[], $24::float8[], $25::bool[], $26::bool[], $27::text[], $28::jsonb[])
+    INSERT INTO readings SELECT * FROM reading_stage
     ON CONFLICT DO NOTHING
     RETURNING 1
 )
