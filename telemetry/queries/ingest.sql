@@ -3,7 +3,7 @@
 -- name: create_reading_stage
 -- Readings arrive by binary COPY into this per-session staging table (far cheaper to encode than one
 -- array parameter per column), then move to the hypertable in one statement.
-CREATE TEMP TABLE IF NOT EXISTS reading_stage (LIKE readings) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS reading_stage (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
 
 -- name: insert_readings
 -- Duplicates (redeliveries) are skipped.
