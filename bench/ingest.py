@@ -1,15 +1,21 @@
-"""Ingest benchmark: sustained published→committed messages/s and latency, beside the raw broker rate.
+"""Ingest benchmark: sustained published→committed messages/s, gateway CPU per message and latency,
+each beside its baseline measured in the same run.
 
-Runs on private servers it starts itself (durable PostgreSQL settings, as in production):
-1. raw broker: the load generator publishes N QoS-1 messages; `mosquitto_sub -q 1` drains them to
-   /dev/null. Rate = N / time until the subscriber has received all N.
-2. gateway: the same generator, the same N, one gateway process; rate = N / time until all N rows
-   are committed. The ratio of the two is the cost of decoding, storing and acknowledging.
-3. latency: the fleet paced at half the rate measured in 2; each payload carries its publish time
-   (`sent_at`) and the bench's private copy of the schema stamps each row when it is inserted, a few
-   milliseconds before its batch commits; p50/p99 of the difference.
+Private servers (durable PostgreSQL settings, as in production); the load comes from
+`bench/loadgen.c` (libmosquitto, per-device contract topics, QoS 1, a bounded in-flight window),
+which reports its own send rate so that it is seen not to be the bottleneck.
+1. raw broker: the generator → Mosquitto → `mosquitto_sub -q 1` > /dev/null; rate = N / time until
+   the subscriber has all N.
+2. paho floor: the same N into a bare paho subscriber that only acknowledges each message (manual
+   ack and MQTT 3.1.1, like the gateway): its CPU per message is the floor of any Python gateway.
+3. gateway: the same N through one gateway process; rate = N / time until all N rows are committed;
+   the gateway's CPU per message, and its ratio to the paho floor.
+4. latency: the generator paced at half the rate of 3; each payload carries its publish time
+   (`sent_at`) and the bench's private copy of the schema stamps each row as it is written (a few
+   milliseconds before its batch commits); p50/p99 of the difference.
 
-Usage: python bench/ingest.py [--devices 500] [--messages 60000] [--latency-seconds 20]
+Usage: python bench/ingest.py [--devices 1000] [--messages 100000] [--latency-seconds 15]
+Prints a Markdown table; with --output FILE also writes it there.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -30,90 +35,124 @@ import asyncpg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from firmware_sim.fleet import plan_fleet  # noqa: E402
-from firmware_sim.runner import FleetRun, run_fleet  # noqa: E402
-from gateway.protocol import BrokerAddress  # noqa: E402
 from ondol.local_servers import MosquittoServer, PostgresServer, free_port  # noqa: E402
 from telemetry.migrations import migrate  # noqa: E402
+
+CONNECTIONS = 4
+WINDOW = 1000
 
 
 def log(message: str) -> None:
     print(f"[bench] {message}", flush=True)
 
 
-def raw_broker_rate(broker: BrokerAddress, devices: int, messages: int) -> float:
-    fleet = plan_fleet(devices, seed=11, prefix="raw")
-    sub = subprocess.Popen(
-        ["mosquitto_sub", "-h", broker.host, "-p", str(broker.port), "-q", "1", "-t", "ondol/v1/+/telemetry",
-         "-C", str(messages), "-i", "bench-raw-sub"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+def build_loadgen(workdir: Path) -> Path:
+    binary = workdir / "loadgen"
+    result = subprocess.run(["gcc", "-O2", "-o", str(binary), str(ROOT / "bench" / "loadgen.c"), "-lmosquitto"],
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    if result.returncode != 0:
+        raise SystemExit(
+            f"cannot build bench/loadgen.c (is libmosquitto-dev installed? run make system):\n{result.stderr}"
+        )
+    return binary
+
+
+def loadgen(
+    binary: Path, port: int, devices: int, per_device: int, prefix: str, rate: float = 0
+) -> dict[str, float]:
+    out = subprocess.run(
+        [str(binary), "127.0.0.1", str(port), str(CONNECTIONS), str(devices), str(per_device), str(WINDOW), prefix, str(rate)],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    return {out[i]: float(out[i + 1]) for i in range(0, len(out), 2)}
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def raw_broker(binary: Path, port: int, devices: int, per_device: int) -> tuple[float, float]:
+    total = devices * per_device
+    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-t", "ondol/v1/+/telemetry",
+                            "-C", str(total), "-i", "bench-raw-sub"], stdout=subprocess.DEVNULL)  # fmt: skip
     time.sleep(0.5)
-    run = FleetRun(report_interval_s=60, acceleration=0, reports_per_device=messages // devices)
     started = time.monotonic()
-    threading.Thread(target=run_fleet, args=(fleet, broker, run), daemon=True).start()
+    sent = loadgen(binary, port, devices, per_device, "raw")
     sub.wait(timeout=600)
-    return messages / (time.monotonic() - started)
+    return total / (time.monotonic() - started), sent["rate"]
 
 
-async def gateway_rate(
-    dsn: str, broker: BrokerAddress, devices: int, messages: int, gateway_env: dict[str, str]
-) -> float:
-    fleet = plan_fleet(devices, seed=12, prefix="gw")
+def paho_floor(binary: Path, port: int, devices: int, per_device: int) -> tuple[float, float]:
+    total = devices * per_device
+    floor = subprocess.Popen([sys.executable, str(ROOT / "bench" / "paho_floor.py"), "127.0.0.1", str(port), str(total)],
+                             stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert floor.stdout is not None
+    floor.stdout.readline()  # ready
+    time.sleep(0.3)
+    loadgen(binary, port, devices, per_device, "floor")
+    words = floor.stdout.readline().split()
+    floor.wait(60)
+    values = {words[i]: float(words[i + 1]) for i in range(0, len(words), 2)}
+    return values["received"] / values["seconds"], values["cpu_us_per_message"]
+
+
+async def count(dsn: str, prefix: str) -> int:
     conn = await asyncpg.connect(dsn)
-    await register(conn, [d.device_id for d in fleet])
-    run = FleetRun(report_interval_s=60, acceleration=0, reports_per_device=messages // devices)
-    started = time.monotonic()
-    threading.Thread(target=run_fleet, args=(fleet, broker, run), daemon=True).start()
-    last = 0
-    while True:
-        stored = int(await conn.fetchval("SELECT count(*) FROM readings WHERE device_id LIKE 'gw-%'"))
-        if stored >= messages:
-            break
-        if time.monotonic() - started > 600:
-            raise SystemExit(f"only {stored} of {messages} rows after 600 s")
-        if stored - last >= messages // 5:
-            log(f"  {stored}/{messages} committed")
-            last = stored
-        await asyncio.sleep(0.02)
-    elapsed = time.monotonic() - started
+    try:
+        return int(
+            await conn.fetchval("SELECT count(*) FROM readings WHERE device_id LIKE $1", f"{prefix}-%")
+        )
+    finally:
+        await conn.close()
+
+
+async def register(dsn: str, prefix: str, devices: int) -> None:
+    conn = await asyncpg.connect(dsn)
+    await conn.executemany("INSERT INTO devices (device_id, model, serial) VALUES ($1, 'BENCH', $1)",
+                           [(f"{prefix}-{i:06d}",) for i in range(devices)])  # fmt: skip
     await conn.close()
-    return messages / elapsed
 
 
-async def latency(
-    dsn: str, broker: BrokerAddress, devices: int, rate: float, seconds: float
+def gateway_run(
+    binary: Path, dsn: str, port: int, gateway_pid: int, devices: int, per_device: int
+) -> tuple[float, float, float]:
+    total = devices * per_device
+    asyncio.run(register(dsn, "gw", devices))
+    cpu0 = cpu_seconds(gateway_pid)
+    started = time.monotonic()
+    sent = loadgen(binary, port, devices, per_device, "gw")
+    while (stored := asyncio.run(count(dsn, "gw"))) < total:
+        if time.monotonic() - started > 600:
+            raise SystemExit(f"only {stored} of {total} rows after 600 s")
+        time.sleep(0.05)
+    elapsed = time.monotonic() - started
+    cpu = cpu_seconds(gateway_pid) - cpu0
+    return total / elapsed, cpu / total * 1e6, sent["rate"]
+
+
+def latency_run(
+    binary: Path, dsn: str, port: int, devices: int, rate: float, seconds: float
 ) -> tuple[float, float, int]:
-    fleet = plan_fleet(devices, seed=13, prefix="lat")
-    conn = await asyncpg.connect(dsn)
-    await register(conn, [d.device_id for d in fleet])
-    interval = 60.0
-    acceleration = rate * interval / devices  # devices × acceleration / interval = messages/s
-    reports = max(1, int(seconds * rate / devices))
-    run = FleetRun(
-        report_interval_s=interval, acceleration=acceleration, reports_per_device=reports, stamp_sent_at=True
-    )
-    await asyncio.get_running_loop().run_in_executor(None, lambda: run_fleet(fleet, broker, run))
-    expected = devices * reports
+    per_device = max(1, int(rate * seconds / devices))
+    asyncio.run(register(dsn, "lat", devices))
+    loadgen(binary, port, devices, per_device, "lat", rate)
+    total = devices * per_device
     deadline = time.monotonic() + 120
-    while await conn.fetchval("SELECT count(*) FROM readings WHERE device_id LIKE 'lat-%'") < expected:
+    while asyncio.run(count(dsn, "lat")) < total:
         if time.monotonic() > deadline:
             raise SystemExit("latency run did not complete")
-        await asyncio.sleep(0.1)
-    rows = await conn.fetch(
-        "SELECT extract(epoch FROM bench_stored_at) - (extra->>'sent_at')::float8 AS seconds "
-        "FROM readings WHERE device_id LIKE 'lat-%'"
-    )
-    await conn.close()
-    values = sorted(float(r["seconds"]) for r in rows)
+        time.sleep(0.1)
+
+    async def fetch() -> list[float]:
+        conn = await asyncpg.connect(dsn)
+        rows = await conn.fetch("SELECT extract(epoch FROM bench_stored_at) - (extra->>'sent_at')::float8 AS s "
+                                "FROM readings WHERE device_id LIKE 'lat-%'")  # fmt: skip
+        await conn.close()
+        return sorted(float(r["s"]) for r in rows)
+
+    values = asyncio.run(fetch())
     return statistics.median(values), values[min(len(values) - 1, int(0.99 * len(values)))], len(values)
-
-
-async def register(conn: asyncpg.Connection, ids: list[str]) -> None:
-    await conn.executemany(
-        "INSERT INTO devices (device_id, model, serial) VALUES ($1, 'BENCH', $1) ON CONFLICT DO NOTHING",
-        [(i,) for i in ids],
-    )
 
 
 async def prepare(dsn: str) -> None:
@@ -130,39 +169,53 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--devices", type=int, default=500)
-    parser.add_argument("--messages", type=int, default=60_000)
-    parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument("--devices", type=int, default=1000)
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--latency-seconds", type=float, default=15.0)
+    parser.add_argument("--output", type=Path)
     args = parser.parse_args()
+    per_device = max(1, args.messages // args.devices)
     base = Path(tempfile.mkdtemp(prefix="ondol-bench-"))
     os.chmod(base, 0o755)
+    binary = build_loadgen(base)
     pg = PostgresServer(base / "postgres", free_port(), durable=True)
     mq = MosquittoServer(base / "mosquitto", free_port())
     pg.initialise()
     pg.start()
     mq.start()
-    broker = BrokerAddress(mq.host, mq.port)
     gateway = None
     try:
         asyncio.run(prepare(pg.dsn))
-        log(f"machine: {os.cpu_count()} cores; broker, database, gateway and load generator share them")
-        raw = raw_broker_rate(broker, args.devices, args.messages)
-        log(f"raw broker (QoS 1, mosquitto_sub -q 1 > /dev/null): {raw:,.0f} msg/s")
-        env = dict(os.environ, ONDOL_DATABASE_URL=pg.dsn, ONDOL_MQTT_URL=f"mqtt://{mq.host}:{mq.port}",
+        log(f"{os.cpu_count()} cores shared by broker, database, gateway and load generator")
+        raw, raw_sent = raw_broker(binary, mq.port, args.devices, per_device)
+        log(f"raw broker: {raw:,.0f} msg/s (generator sent {raw_sent:,.0f}/s)")
+        floor_rate, floor_cpu = paho_floor(binary, mq.port, args.devices, per_device)
+        log(f"paho floor: {floor_rate:,.0f} msg/s, {floor_cpu:.1f} µs CPU/message")
+        env = dict(os.environ, ONDOL_DATABASE_URL=pg.dsn, ONDOL_MQTT_URL=f"mqtt://127.0.0.1:{mq.port}",
                    ONDOL_GATEWAY_METRICS_PORT="0")  # fmt: skip
         gateway = subprocess.Popen([sys.executable, "-m", "ondol", "gateway"], env=env, cwd=ROOT,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        time.sleep(2.0)
-        rate = asyncio.run(gateway_rate(pg.dsn, broker, args.devices, args.messages, env))
-        log(f"gateway, published → committed:                 {rate:,.0f} msg/s")
-        p50, p99, n = asyncio.run(latency(pg.dsn, broker, args.devices, rate / 2, args.latency_seconds))
+        time.sleep(2.5)
+        rate, gw_cpu, gw_sent = gateway_run(binary, pg.dsn, mq.port, gateway.pid, args.devices, per_device)
+        log(f"gateway: {rate:,.0f} msg/s, {gw_cpu:.1f} µs CPU/message (generator sent {gw_sent:,.0f}/s)")
+        p50, p99, n = latency_run(binary, pg.dsn, mq.port, args.devices, rate / 2, args.latency_seconds)
+        n_total = args.devices * per_device
+        table = "\n".join([
+            f"Ingest, {n_total:,} QoS-1 messages from {args.devices:,} devices; {os.cpu_count()} cores shared by everything.",
+            "",
+            "| figure | value | baseline (same run) | ratio |",
+            "|---|---|---|---|",
+            f"| end to end, published → committed, 1 gateway | {rate:,.0f} msg/s | raw broker, `mosquitto_sub -q 1`: {raw:,.0f} msg/s | {rate / raw:.2f} |",
+            f"| gateway CPU per message | {gw_cpu:.1f} µs | paho alone (manual ack): {floor_cpu:.1f} µs | {gw_cpu / floor_cpu:.2f} |",
+            f"| load generator send rate | {gw_sent:,.0f} msg/s (gateway run) | {raw_sent:,.0f} msg/s (raw run) | |",
+            f"| latency p50 at {rate / 2:,.0f} msg/s ({n:,} messages) | {p50 * 1000:.1f} ms | | |",
+            f"| latency p99 at {rate / 2:,.0f} msg/s | {p99 * 1000:.1f} ms | | |",
+        ])  # fmt: skip
         print()
-        print(f"{'figure':<52}{'value':>14}")
-        print(f"{'raw broker rate, QoS 1 (baseline, same run)':<52}{raw:>10,.0f} /s")
-        print(f"{'end-to-end published → committed, 1 gateway':<52}{rate:>10,.0f} /s")
-        print(f"{'ratio gateway / raw broker':<52}{rate / raw:>14.2f}")
-        print(f"{f'latency p50 at {rate / 2:,.0f} msg/s ({n} messages)':<52}{p50 * 1000:>11.1f} ms")
-        print(f"{f'latency p99 at {rate / 2:,.0f} msg/s':<52}{p99 * 1000:>11.1f} ms")
+        print(table)
+        if args.output:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(table + "\n")
     finally:
         if gateway is not None:
             gateway.terminate()

@@ -303,9 +303,10 @@ class MosquittoServer:
                     f"persistence_location {self.persistence_dir}/",
                     "autosave_interval 30",
                     "persistent_client_expiration 14d",
-                    # Unacknowledged messages in flight per client; MQTT 5 clients lower it with
-                    # their Receive Maximum (the gateway asks for 65,535).
-                    "max_inflight_messages 0",
+                    # Unacknowledged messages in flight per client: the gateway acknowledges after
+                    # commit, so it needs thousands in flight to fill a batch while the last commits.
+                    # (MQTT 5 clients may lower it with their Receive Maximum.)
+                    "max_inflight_messages 65535",
                     f"max_queued_messages {self.max_queued_messages}",
                     "max_queued_bytes 0",
                     f"message_size_limit {self.message_size_limit}",

@@ -45,6 +45,7 @@ def gateway_config(settings: Settings) -> GatewayConfig:
             client_id=settings.gateway_client_id,
             share_group=settings.gateway_share_group or None,
             session_expiry_s=settings.gateway_session_expiry_s,
+            mqtt5=settings.gateway_mqtt5,
         ),
         batch=BatchPolicy(max_rows=settings.batch_max_rows, max_delay_s=settings.batch_max_delay_ms / 1000),
         limits=DecodeLimits(

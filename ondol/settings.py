@@ -36,7 +36,10 @@ class Settings(BaseSettings):
 
     gateway_client_id: str = "ondol-gateway-1"
     gateway_share_group: str = "ondol-gateway"
-    gateway_session_expiry_s: int = Field(7 * 24 * 3600, ge=60)
+    gateway_session_expiry_s: int = Field(7 * 24 * 3600, ge=60, description="MQTT 5 only")
+    gateway_mqtt5: bool = Field(
+        False, description="MQTT 5 for the gateway (3.1.1 costs less CPU per message)"
+    )
     batch_max_rows: int = Field(5000, ge=1, le=100_000)
     batch_max_delay_ms: int = Field(50, ge=1, le=10_000)
     max_payload_bytes: int = Field(16 * 1024, ge=256, le=1024 * 1024)

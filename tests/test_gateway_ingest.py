@@ -237,3 +237,18 @@ async def test_metrics_endpoint_serves_the_counters(
     assert 'ondol_gateway_quarantined_total{reason="bad_json"} 1.0' in text
     assert 'ondol_gateway_written_total{kind="readings"} 1.0' in text
     assert "ondol_gateway_batch_seconds_bucket" in text
+
+
+async def test_the_gateway_also_speaks_mqtt5(
+    db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress
+) -> None:
+    await register(db, "boiler-1")
+    config = gateway_config(db_dsn, broker)
+    config = replace(config, edge=replace(config.edge, mqtt5=True))
+    pub = Publisher(broker)
+    async with running_gateway(config) as metrics:
+        for seq in range(1, 11):
+            pub.publish("ondol/v1/boiler-1/telemetry", reading(seq, room_c=20.0))
+        await eventually(lambda: db.fetchval("SELECT count(*) = 10 FROM readings"), what="10 rows")
+        await eventually(lambda: _async(sample(metrics, "ondol_gateway_acked_total") == 10), what="10 acks")
+    pub.close()
