@@ -9,7 +9,9 @@ which reports its own send rate so that it is seen not to be the bottleneck.
 2. paho floor: the same N into a bare paho subscriber that only acknowledges each message (manual
    ack and MQTT 3.1.1, like the gateway): its CPU per message is the floor of any Python gateway.
 3. gateway: the same N through one gateway process; rate = N / time until all N rows are committed;
-   the gateway's CPU per message, and its ratio to the paho floor.
+   the gateway's CPU per message, and its ratio to the paho floor. Then two gateway processes on
+   the shared subscription: rate, CPU per message, how many each took (from their /metrics) and
+   how many were handled twice. Then bytes per stored reading on disk.
 4. latency: the generator paced at half the rate of 3; each payload carries its publish time
    (`sent_at`) and the bench's private copy of the schema stamps each row as it is written (a few
    milliseconds before its batch commits); p50/p99 of the difference.
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import asyncpg
@@ -115,20 +118,58 @@ async def register(dsn: str, prefix: str, devices: int) -> None:
 
 
 def gateway_run(
-    binary: Path, dsn: str, port: int, gateway_pid: int, devices: int, per_device: int
-) -> tuple[float, float, float]:
+    binary: Path, dsn: str, port: int, gateways: list[Gateway], devices: int, per_device: int, prefix: str
+) -> tuple[float, float, float, list[float]]:
+    """Rate, gateway CPU per message (all processes), generator rate, and each process's message count."""
     total = devices * per_device
-    asyncio.run(register(dsn, "gw", devices))
-    cpu0 = cpu_seconds(gateway_pid)
+    asyncio.run(register(dsn, prefix, devices))
+    received0 = [g.received() for g in gateways]
+    cpu0 = sum(cpu_seconds(g.process.pid) for g in gateways)
     started = time.monotonic()
-    sent = loadgen(binary, port, devices, per_device, "gw")
-    while (stored := asyncio.run(count(dsn, "gw"))) < total:
+    sent = loadgen(binary, port, devices, per_device, prefix)
+    while (stored := asyncio.run(count(dsn, prefix))) < total:
         if time.monotonic() - started > 600:
             raise SystemExit(f"only {stored} of {total} rows after 600 s")
         time.sleep(0.05)
     elapsed = time.monotonic() - started
-    cpu = cpu_seconds(gateway_pid) - cpu0
-    return total / elapsed, cpu / total * 1e6, sent["rate"]
+    cpu = sum(cpu_seconds(g.process.pid) for g in gateways) - cpu0
+    time.sleep(0.5)  # counters are updated right after each batch's acknowledgements
+    handled = [g.received() - r0 for g, r0 in zip(gateways, received0, strict=True)]
+    return total / elapsed, cpu / total * 1e6, sent["rate"], handled
+
+
+class Gateway:
+    """One gateway process with its own client id and metrics port."""
+
+    def __init__(self, dsn: str, mqtt_port: int, number: int) -> None:
+        self.metrics_port = free_port()
+        env = dict(os.environ, ONDOL_DATABASE_URL=dsn, ONDOL_MQTT_URL=f"mqtt://127.0.0.1:{mqtt_port}",
+                   ONDOL_GATEWAY_METRICS_PORT=str(self.metrics_port), ONDOL_GATEWAY_CLIENT_ID=f"bench-gateway-{number}")  # fmt: skip
+        self.process = subprocess.Popen([sys.executable, "-m", "ondol", "gateway"], env=env, cwd=ROOT,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+
+    def received(self) -> float:
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+        for line in text.splitlines():
+            if line.startswith("ondol_gateway_received_total "):
+                return float(line.split()[1])
+        return 0.0
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+
+
+async def storage(dsn: str) -> tuple[float, int]:
+    """Bytes per reading on disk (heap, indexes and TOAST of every chunk) and the row count."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        size = await conn.fetchval("SELECT hypertable_size('readings')")
+        rows = await conn.fetchval("SELECT count(*) FROM readings")
+        return float(size) / rows, int(rows)
+    finally:
+        await conn.close()
 
 
 def latency_run(
@@ -183,7 +224,7 @@ def main() -> None:
     pg.initialise()
     pg.start()
     mq.start()
-    gateway = None
+    gateways: list[Gateway] = []
     try:
         asyncio.run(prepare(pg.dsn))
         log(f"{os.cpu_count()} cores shared by broker, database, gateway and load generator")
@@ -191,14 +232,23 @@ def main() -> None:
         log(f"raw broker: {raw:,.0f} msg/s (generator sent {raw_sent:,.0f}/s)")
         floor_rate, floor_cpu = paho_floor(binary, mq.port, args.devices, per_device)
         log(f"paho floor: {floor_rate:,.0f} msg/s, {floor_cpu:.1f} µs CPU/message")
-        env = dict(os.environ, ONDOL_DATABASE_URL=pg.dsn, ONDOL_MQTT_URL=f"mqtt://127.0.0.1:{mq.port}",
-                   ONDOL_GATEWAY_METRICS_PORT="0")  # fmt: skip
-        gateway = subprocess.Popen([sys.executable, "-m", "ondol", "gateway"], env=env, cwd=ROOT,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        gateways.append(Gateway(pg.dsn, mq.port, 1))
         time.sleep(2.5)
-        rate, gw_cpu, gw_sent = gateway_run(binary, pg.dsn, mq.port, gateway.pid, args.devices, per_device)
-        log(f"gateway: {rate:,.0f} msg/s, {gw_cpu:.1f} µs CPU/message (generator sent {gw_sent:,.0f}/s)")
+        rate, gw_cpu, gw_sent, _ = gateway_run(
+            binary, pg.dsn, mq.port, gateways, args.devices, per_device, "gw"
+        )
+        log(f"1 gateway: {rate:,.0f} msg/s, {gw_cpu:.1f} µs CPU/message (generator sent {gw_sent:,.0f}/s)")
         p50, p99, n = latency_run(binary, pg.dsn, mq.port, args.devices, rate / 2, args.latency_seconds)
+        gateways.append(Gateway(pg.dsn, mq.port, 2))
+        time.sleep(2.5)
+        rate2, gw_cpu2, _, handled = gateway_run(
+            binary, pg.dsn, mq.port, gateways, args.devices, per_device, "gw2"
+        )
+        twice = sum(handled) - args.devices * per_device
+        log(
+            f"2 gateways: {rate2:,.0f} msg/s, {gw_cpu2:.1f} µs CPU/message, split {handled}, handled twice {twice:.0f}"
+        )
+        bytes_per_reading, stored_rows = asyncio.run(storage(pg.dsn))
         n_total = args.devices * per_device
         table = "\n".join([
             f"Ingest, {n_total:,} QoS-1 messages from {args.devices:,} devices; {os.cpu_count()} cores shared by everything.",
@@ -207,6 +257,10 @@ def main() -> None:
             "|---|---|---|---|",
             f"| end to end, published → committed, 1 gateway | {rate:,.0f} msg/s | raw broker, `mosquitto_sub -q 1`: {raw:,.0f} msg/s | {rate / raw:.2f} |",
             f"| gateway CPU per message | {gw_cpu:.1f} µs | paho alone (manual ack): {floor_cpu:.1f} µs | {gw_cpu / floor_cpu:.2f} |",
+            f"| end to end, 2 gateway processes (shared subscription) | {rate2:,.0f} msg/s | 1 gateway: {rate:,.0f} msg/s | {rate2 / rate:.2f} |",
+            f"| CPU per message, 2 gateway processes | {gw_cpu2:.1f} µs | 1 gateway: {gw_cpu:.1f} µs | {gw_cpu2 / gw_cpu:.2f} |",
+            f"| messages handled by each of the 2 / handled twice | {handled[0]:,.0f} + {handled[1]:,.0f} / {twice:.0f} | | |",
+            f"| bytes per reading on disk (heap + indexes, {stored_rows:,} rows) | {bytes_per_reading:,.0f} B | compression: not on the Apache edition | |",
             f"| load generator send rate | {gw_sent:,.0f} msg/s (gateway run) | {raw_sent:,.0f} msg/s (raw run) | |",
             f"| latency p50 at {rate / 2:,.0f} msg/s ({n:,} messages) | {p50 * 1000:.1f} ms | | |",
             f"| latency p99 at {rate / 2:,.0f} msg/s | {p99 * 1000:.1f} ms | | |",
@@ -217,9 +271,8 @@ def main() -> None:
             args.output.parent.mkdir(parents=True, exist_ok=True)
             args.output.write_text(table + "\n")
     finally:
-        if gateway is not None:
-            gateway.terminate()
-            gateway.wait(30)
+        for gateway in gateways:
+            gateway.stop()
         mq.stop()
         pg.stop()
 
