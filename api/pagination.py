@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Final
+from collections.abc import Sequence
+from typing import Final, TypeVar
 
 from api.problems import ProblemError
 
-__all__ = ["decode_id_cursor", "decode_text_cursor", "encode_id_cursor", "encode_text_cursor"]
+__all__ = ["decode_id_cursor", "decode_text_cursor", "encode_id_cursor", "encode_text_cursor", "split_page"]
+
+T = TypeVar("T")
 
 _TEXT: Final = "t1:"
 _ID: Final = "i1:"
@@ -49,3 +52,9 @@ def decode_id_cursor(cursor: str) -> int:
             400, "bad-cursor", "The cursor is not one this API returned; start again without it."
         )
     return int(value)
+
+
+def split_page(rows: Sequence[T], limit: int) -> tuple[Sequence[T], T | None]:
+    """Rows fetched with `limit + 1`: the page, and its last row when another page follows."""
+    page = rows[:limit]
+    return page, (page[-1] if len(rows) > limit else None)

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import AwareDatetime
 
 from api.dependencies import DbConnection
-from api.pagination import decode_text_cursor, encode_text_cursor
+from api.pagination import decode_text_cursor, encode_text_cursor, split_page
 from api.problems import ProblemError, invalid_parameter, problem_responses
 from api.schemas import (
     DEVICE_ID_PATTERN,
@@ -70,11 +70,10 @@ async def list_devices(
     views = await device_registry.list_devices(
         conn, status=status, region=region, after=after, limit=limit + 1
     )
-    page = views[:limit]
-    more = len(views) > limit
+    page, last = split_page(views, limit)
     return DevicePage(
         items=[DeviceSummary.model_validate(v) for v in page],
-        next_cursor=encode_text_cursor(page[-1].device_id) if more else None,
+        next_cursor=encode_text_cursor(last.device_id) if last else None,
     )
 
 

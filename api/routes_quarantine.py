@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.dependencies import DbConnection
-from api.pagination import decode_id_cursor, encode_id_cursor
+from api.pagination import decode_id_cursor, encode_id_cursor, split_page
 from api.problems import problem_responses
 from api.schemas import DEVICE_ID_PATTERN, QuarantineItem, QuarantinePage
 from telemetry import quarantine_log
@@ -33,9 +33,8 @@ async def list_quarantine(
     views = await quarantine_log.list_quarantine(
         conn, reason=reason, device_id=device_id, before_id=before_id, limit=limit + 1
     )
-    page = views[:limit]
-    more = len(views) > limit
+    page, last = split_page(views, limit)
     return QuarantinePage(
         items=[QuarantineItem.model_validate(v) for v in page],
-        next_cursor=encode_id_cursor(page[-1].quarantine_id) if more else None,
+        next_cursor=encode_id_cursor(last.quarantine_id) if last else None,
     )

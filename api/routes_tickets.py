@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from api.dependencies import DbConnection
-from api.pagination import decode_id_cursor, encode_id_cursor
+from api.pagination import decode_id_cursor, encode_id_cursor, split_page
 from api.problems import ProblemError, problem_responses
 from api.ticket_schemas import TicketDetailOut, TicketOut, TicketPage, TransitionIn
 from diagnostics import ticket_queries
@@ -44,10 +44,10 @@ async def list_tickets(
         region=region, code=code, sla_breached=sla_breached, device_id=device_id,
     )  # fmt: skip
     views = await ticket_queries.list_tickets(conn, where=where, before_id=before, limit=limit + 1)
-    page = views[:limit]
+    page, last = split_page(views, limit)
     return TicketPage(
         items=[TicketOut.model_validate(v) for v in page],
-        next_cursor=encode_id_cursor(page[-1].ticket_id) if len(views) > limit else None,
+        next_cursor=encode_id_cursor(last.ticket_id) if last else None,
     )
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
@@ -203,11 +202,6 @@ class StatusPayload(BaseModel):
 def encode(payload: BaseModel) -> bytes:
     """Serialise a payload as the contract's JSON (no nulls, RFC 3339 times)."""
     return payload.model_dump_json(exclude_none=True).encode()
-
-
-def rfc3339(ts: datetime) -> str:
-    """A timestamp in the contract's text form."""
-    return ts.isoformat()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,6 @@ SELECT pg_try_advisory_xact_lock(8201, $1::int);
 SELECT inbox_id, device_id, ts, seq, code, state, received_at
 FROM event_inbox WHERE lane = $1 ORDER BY inbox_id LIMIT $2;
 
--- name: busy_lanes
-SELECT DISTINCT lane FROM event_inbox;
-
 -- name: delete_inbox
 DELETE FROM event_inbox WHERE inbox_id = ANY($1::bigint[]);
 
@@ -51,9 +48,6 @@ WHERE device_id = $1 ORDER BY contact_id;
 
 -- name: active_codes
 SELECT code FROM device_faults WHERE device_id = $1 AND active;
-
--- name: insert_transition
-INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note) VALUES ($1, $2, $3, $4, $5);
 
 -- name: insert_alert
 INSERT INTO customer_alerts (device_id, contact_id, phone, channel, kind, code, case_id, ticket_id, message_ko, message_en)
