@@ -142,7 +142,6 @@ def _reading(message: RawMessage, device_id: str, received_at: datetime, limits:
         received_at=received_at,
         values=_measurements(report),
         extra_json=extra_json,
-        payload_json=message.payload.decode(),
     )
 
 

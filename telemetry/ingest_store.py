@@ -67,8 +67,6 @@ class ReadingRow:
     """One value per MEASUREMENT_COLUMNS entry."""
     extra_json: str | None
     """Unknown fields the device sent, as a JSON object, or None."""
-    payload_json: str
-    """The report as received; becomes the device's latest values."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +164,6 @@ async def _write_readings(conn: Connection, rows: list[ReadingRow]) -> int:
         [heard[r.device_id] for r in latest],
         [r.ts for r in latest],
         [r.seq for r in latest],
-        [r.payload_json for r in latest],
     )
     await _invalidate_late(conn, rows)
     return inserted

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -172,7 +171,6 @@ def reading(device_id: str, ts: datetime, seq: int, **values: float) -> ReadingR
         received_at=ts,
         values=tuple(values.get(c) for c in MEASUREMENT_COLUMNS),
         extra_json=None,
-        payload_json=json.dumps({"seq": seq, "ts": ts.isoformat(), **values}),
     )
 
 

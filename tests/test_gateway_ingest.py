@@ -32,7 +32,10 @@ async def test_valid_telemetry_is_stored_with_its_values_and_state(
             lambda: db.fetchrow("SELECT * FROM readings WHERE device_id = 'boiler-1'"), what="reading stored"
         )
         state = await eventually(
-            lambda: db.fetchrow("SELECT * FROM device_state WHERE device_id = 'boiler-1'")
+            lambda: db.fetchrow(
+                "SELECT *, latest_reading(device_id, last_reading_at, last_seq) AS latest "
+                "FROM device_state WHERE device_id = 'boiler-1'"
+            )
         )
     pub.close()
     assert row["seq"] == 1
@@ -40,7 +43,10 @@ async def test_valid_telemetry_is_stored_with_its_values_and_state(
     assert row["room_c"] == 20.25
     assert row["flame_on"] is True
     assert json.loads(row["extra"]) == {"firmware_note": "x"}, "unknown fields are kept, not rejected"
-    assert json.loads(state["latest"])["ch_flow_c"] == 61.5
+    latest = json.loads(state["latest"])
+    assert latest["ch_flow_c"] == 61.5
+    assert latest["firmware_note"] == "x", "the latest values show unknown fields as the device sent them"
+    assert "received_at" not in latest
     assert state["last_seq"] == 1
     assert state["last_seen"] is not None
 

@@ -41,7 +41,7 @@ SELECT EXISTS (SELECT 1 FROM devices WHERE device_id = $1);
 -- $5 limit. Ordered by device_id for keyset pagination.
 SELECT d.device_id, d.model, d.serial, d.installed_on, d.address, d.region, d.latitude, d.longitude,
        d.customer_name, d.report_interval_s, d.registered_at, d.updated_at,
-       s.last_seen, s.last_reading_at, s.latest::text AS latest_json, s.connected, s.firmware, s.reported_model,
+       s.last_seen, s.last_reading_at, latest_reading(s.device_id, s.last_reading_at, s.last_seq)::text AS latest_json, s.connected, s.firmware, s.reported_model,
        f.codes AS active_codes, c.contacts::text AS contacts_json, o.online, st.status
 FROM devices AS d
 LEFT JOIN device_state AS s ON s.device_id = d.device_id

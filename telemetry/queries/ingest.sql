@@ -33,16 +33,16 @@ SELECT count(*) FROM queued;
 SELECT pg_notify('ondol_event_inbox', '');
 
 -- name: upsert_state_from_readings
--- One row per device: its newest reading in the batch. A late (older) reading never replaces a newer one.
-INSERT INTO device_state AS s (device_id, last_seen, last_reading_at, last_seq, latest)
-SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::jsonb[])
+-- One row per device: the key of its newest reading in the batch (the values stay in readings; see
+-- latest_reading()). A late (older) reading never replaces a newer one.
+INSERT INTO device_state AS s (device_id, last_seen, last_reading_at, last_seq)
+SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::bigint[])
 ON CONFLICT (device_id) DO UPDATE SET
     last_seen = GREATEST(s.last_seen, EXCLUDED.last_seen),
     last_reading_at = GREATEST(s.last_reading_at, EXCLUDED.last_reading_at),
-    last_seq = CASE WHEN s.last_reading_at IS NULL OR EXCLUDED.last_reading_at >= s.last_reading_at
-                    THEN EXCLUDED.last_seq ELSE s.last_seq END,
-    latest = CASE WHEN s.last_reading_at IS NULL OR EXCLUDED.last_reading_at >= s.last_reading_at
-                  THEN EXCLUDED.latest ELSE s.latest END;
+    last_seq = CASE WHEN s.last_reading_at IS NULL OR (EXCLUDED.last_reading_at, EXCLUDED.last_seq)
+                                                       >= (s.last_reading_at, s.last_seq)
+                    THEN EXCLUDED.last_seq ELSE s.last_seq END;
 
 -- name: touch_last_seen
 INSERT INTO device_state AS s (device_id, last_seen)

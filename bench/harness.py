@@ -1,0 +1,223 @@
+"""What every ingest-driven benchmark shares: private servers, the C load generator, gateway
+processes watched through /proc and /metrics, and row counts.
+
+The benchmarks are scripts, not part of the product: they start the product's own processes
+(`python -m ondol gateway`, `python -m ondol api`) exactly as an operator would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ondol.local_servers import MosquittoServer, PostgresServer, free_port  # noqa: E402
+from telemetry.migrations import migrate  # noqa: E402
+
+CONNECTIONS = 4
+WINDOW = 1000
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+@dataclass
+class Servers:
+    """A private PostgreSQL (durable settings, as in production) and Mosquitto, and the load generator."""
+
+    base: Path
+    pg: PostgresServer
+    mq: MosquittoServer
+    loadgen_binary: Path
+
+    @property
+    def dsn(self) -> str:
+        return self.pg.dsn
+
+
+@contextmanager
+def servers(pg_settings: dict[str, str] | None = None) -> Iterator[Servers]:
+    base = Path(tempfile.mkdtemp(prefix="ondol-bench-"))
+    os.chmod(base, 0o755)
+    binary = build_loadgen(base)
+    pg = PostgresServer(base / "postgres", free_port(), durable=True, extra_settings=pg_settings or {})
+    mq = MosquittoServer(base / "mosquitto", free_port())
+    pg.initialise()
+    pg.start()
+    try:
+        mq.start()
+        try:
+            asyncio.run(_migrate(pg.dsn))
+            yield Servers(base, pg, mq, binary)
+        finally:
+            mq.stop()
+    finally:
+        pg.stop()
+
+
+async def _migrate(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+
+
+def build_loadgen(workdir: Path) -> Path:
+    binary = workdir / "loadgen"
+    result = subprocess.run(["gcc", "-O2", "-o", str(binary), str(ROOT / "bench" / "loadgen.c"), "-lmosquitto"],
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    if result.returncode != 0:
+        raise SystemExit(
+            f"cannot build bench/loadgen.c (is libmosquitto-dev installed? run make system):\n{result.stderr}"
+        )
+    return binary
+
+
+def loadgen_command(
+    binary: Path, port: int, devices: int, per_device: int, prefix: str, rate: float = 0
+) -> list[str]:
+    return [str(binary), "127.0.0.1", str(port), str(CONNECTIONS), str(devices), str(per_device), str(WINDOW),
+            prefix, str(rate)]  # fmt: skip
+
+
+def parse_loadgen(output: str) -> dict[str, float]:
+    words = output.split()
+    return {words[i]: float(words[i + 1]) for i in range(0, len(words), 2)}
+
+
+def loadgen(
+    binary: Path, port: int, devices: int, per_device: int, prefix: str, rate: float = 0
+) -> dict[str, float]:
+    """Publish `devices` × `per_device` telemetry messages (paced at `rate`/s if given); its report."""
+    command = loadgen_command(binary, port, devices, per_device, prefix, rate)
+    return parse_loadgen(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def device_ids(prefix: str, devices: int) -> list[str]:
+    """The ids the load generator publishes for: prefix-000000, prefix-000001, ..."""
+    return [f"{prefix}-{i:06d}" for i in range(devices)]
+
+
+async def register(dsn: str, prefix: str, devices: int) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.copy_records_to_table(
+            "devices", records=[(d, "BENCH", d) for d in device_ids(prefix, devices)],
+            columns=["device_id", "model", "serial"],
+        )  # fmt: skip
+    finally:
+        await conn.close()
+
+
+async def count(dsn: str, prefix: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(
+            await conn.fetchval("SELECT count(*) FROM readings WHERE device_id LIKE $1", f"{prefix}-%")
+        )
+    finally:
+        await conn.close()
+
+
+def wait_for_rows(dsn: str, prefix: str, total: int, timeout_s: float = 600) -> None:
+    deadline = time.monotonic() + timeout_s
+    while (stored := asyncio.run(count(dsn, prefix))) < total:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {stored} of {total} rows for {prefix} after {timeout_s:.0f} s")
+        time.sleep(0.05)
+
+
+class Gateway:
+    """One gateway process with its own client id and metrics port."""
+
+    def __init__(self, dsn: str, mqtt_port: int, number: int) -> None:
+        self.metrics_port = free_port()
+        env = dict(os.environ, ONDOL_DATABASE_URL=dsn, ONDOL_MQTT_URL=f"mqtt://127.0.0.1:{mqtt_port}",
+                   ONDOL_GATEWAY_METRICS_PORT=str(self.metrics_port), ONDOL_GATEWAY_CLIENT_ID=f"bench-gateway-{number}")  # fmt: skip
+        self.process = subprocess.Popen([sys.executable, "-m", "ondol", "gateway"], env=env, cwd=ROOT,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        self._wait_ready()
+
+    def _wait_ready(self, timeout_s: float = 30) -> None:
+        """Ready once /metrics answers and the subscription is in place (a short settle after)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.received()
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("the gateway did not start") from None
+                time.sleep(0.2)
+        time.sleep(2.0)  # the subscription follows the connection; a shared group must exist before load
+
+    def received(self) -> float:
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+        for line in text.splitlines():
+            if line.startswith("ondol_gateway_received_total "):
+                return float(line.split()[1])
+        return 0.0
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.process.pid)
+
+    def resident_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+
+
+@dataclass(frozen=True)
+class Run:
+    rate: float  # committed messages/s
+    cpu_us: float  # gateway CPU per message, all processes
+    sent_rate: float  # the load generator's own send rate
+    handled: list[float]  # messages each gateway process took, from its /metrics
+
+
+def gateway_run(servers: Servers, gateways: list[Gateway], devices: int, per_device: int, prefix: str) -> Run:
+    """Publish devices × per_device messages as fast as possible; time until all are committed
+    (rows already stored under `prefix`, from a warm-up round, are counted first)."""
+    total = devices * per_device + asyncio.run(count(servers.dsn, prefix))
+    received0 = [g.received() for g in gateways]
+    cpu0 = sum(g.cpu() for g in gateways)
+    started = time.monotonic()
+    sent = loadgen(servers.loadgen_binary, servers.mq.port, devices, per_device, prefix)
+    wait_for_rows(servers.dsn, prefix, total)
+    elapsed = time.monotonic() - started
+    cpu = sum(g.cpu() for g in gateways) - cpu0
+    time.sleep(0.5)  # counters are updated right after each batch's acknowledgements
+    handled = [g.received() - r0 for g, r0 in zip(gateways, received0, strict=True)]
+    published = devices * per_device
+    return Run(published / elapsed, cpu / published * 1e6, sent["rate"], handled)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
