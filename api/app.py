@@ -32,7 +32,11 @@ def create_app(config: ApiConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await create_pool(
-            config.database_url, application_name="ondol-api", min_size=0, max_size=config.pool_max_size
+            config.database_url,
+            application_name="ondol-api",
+            min_size=0,  # the API starts, and answers 503, while the database is down
+            max_size=config.pool_max_size,
+            stateless=True,  # request handlers only run queries and transactions
         )
         try:
             yield

@@ -1,6 +1,6 @@
 """The device registry: registering boilers and reading them back together with their live state.
 
-Whether a device is online, and its status, are computed by the query `devices_with_state` only, so
+Whether a device is online, and its status, are computed by the view `device_status` (migration 0004) only, so
 the list, the detail view and every later reader agree. The caller owns the transaction; nothing here
 commits, and no asyncpg record leaves this module.
 """
@@ -35,7 +35,12 @@ DeviceStatus = Literal["online", "offline", "fault"]
 DEVICE_STATUSES: Final[tuple[DeviceStatus, ...]] = ("online", "offline", "fault")
 
 _Q: Final = named_queries.load("devices").require(
-    "upsert_devices", "delete_contacts", "insert_contacts", "device_exists", "devices_with_state"
+    "upsert_devices",
+    "delete_contacts",
+    "insert_contacts",
+    "device_exists",
+    "device_with_state",
+    "devices_with_state",
 )
 
 
@@ -161,8 +166,8 @@ async def device_exists(conn: Connection, *, device_id: str) -> bool:
 
 async def get_device(conn: Connection, *, device_id: str) -> DeviceView | None:
     """One device with its state, or None when it is not registered."""
-    rows = await conn.fetch(_Q["devices_with_state"], device_id, None, None, None, 1)
-    return _view(rows[0]) if rows else None
+    row = await conn.fetchrow(_Q["device_with_state"], device_id)
+    return _view(row) if row is not None else None
 
 
 async def list_devices(
@@ -178,7 +183,7 @@ async def list_devices(
         raise ValueError(f"unknown device status {status!r}")
     if limit < 1:
         raise ValueError("limit must be at least 1")
-    rows = await conn.fetch(_Q["devices_with_state"], None, status, region, after, limit)
+    rows = await conn.fetch(_Q["devices_with_state"], status, region, after, limit)
     return [_view(r) for r in rows]
 
 
@@ -195,7 +200,7 @@ def _view(row: Any) -> DeviceView:
         longitude=row["longitude"],
         customer_name=row["customer_name"],
         report_interval_s=row["report_interval_s"],
-        contacts=tuple(ContactRecord(**c) for c in json.loads(row["contacts_json"])),
+        contacts=tuple(ContactRecord(**c) for c in json.loads(row["contacts"])),
         registered_at=row["registered_at"],
         updated_at=row["updated_at"],
         last_seen=row["last_seen"],
