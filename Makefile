@@ -19,8 +19,7 @@ lint: venv
 	$(PY) scripts/check_library_owners.py
 
 bench: system venv
-	$(PY) bench/ingest.py
-	$(PY) bench/diagnostics.py
+	PY=$(PY) bash bench/run_all.sh
 
 system:
 	bash scripts/install-system.sh
