@@ -33,8 +33,9 @@ async def test_valid_telemetry_is_stored_with_its_values_and_state(
         )
         state = await eventually(
             lambda: db.fetchrow(
-                "SELECT *, latest_reading(device_id, last_reading_at, last_seq) AS latest "
-                "FROM device_state WHERE device_id = 'boiler-1'"
+                "SELECT s.*, reading_json(r) AS latest FROM device_state AS s "
+                "JOIN readings AS r ON (r.device_id, r.ts, r.seq) = (s.device_id, s.last_reading_at, s.last_seq) "
+                "WHERE s.device_id = 'boiler-1'"
             )
         )
     pub.close()

@@ -35,7 +35,7 @@ UPDATE fault_cases SET last_cleared_at = $2 WHERE case_id = $1;
 
 -- name: device_facts
 -- What routing, warranty and the evidence need to know about the device.
-SELECT d.model, d.installed_on, d.latitude, d.longitude, d.region, latest_reading(s.device_id, s.last_reading_at, s.last_seq)::text AS latest,
+SELECT d.model, d.installed_on, d.latitude, d.longitude, d.region, reading_json_by_key(s.device_id, s.last_reading_at, s.last_seq)::text AS latest,
        coalesce(w.years, $2) AS warranty_years
 FROM devices AS d
 LEFT JOIN device_state AS s USING (device_id)

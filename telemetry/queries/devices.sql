@@ -33,11 +33,10 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
 SELECT EXISTS (SELECT 1 FROM devices WHERE device_id = $1);
 
 -- name: device_with_state
--- One device from the device_status view (migration 0004) with its newest reading. A query of its
+-- One device from the device_status view (migration 0004), with its newest reading. A query of its
 -- own: a catch-all "($1 IS NULL OR device_id = $1)" turns into a scan of every device once the
 -- server caches a generic plan for the prepared statement.
-SELECT v.*,
-       latest_reading(v.device_id, v.last_reading_at, v.last_seq)::text AS latest_json
+SELECT v.*, reading_json_by_key(v.device_id, v.last_reading_at, v.last_seq)::text AS latest_json
 FROM device_status AS v
 WHERE v.device_id = $1;
 
@@ -45,8 +44,7 @@ WHERE v.device_id = $1;
 -- A page of devices in device_id order after $3 ('' for the first page), filtered by status ($1) and
 -- region ($2) when given; $4 rows at most. "device_id > coalesce($3, '')" stays an index range in a
 -- generic plan, so a page costs the rows walked to fill it, not the whole fleet.
-SELECT v.*,
-       latest_reading(v.device_id, v.last_reading_at, v.last_seq)::text AS latest_json
+SELECT v.*, reading_json_by_key(v.device_id, v.last_reading_at, v.last_seq)::text AS latest_json
 FROM device_status AS v
 WHERE v.device_id > coalesce($3::text, '')
   AND ($1::text IS NULL OR v.status = $1)

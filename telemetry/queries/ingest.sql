@@ -34,7 +34,7 @@ SELECT pg_notify('ondol_event_inbox', '');
 
 -- name: upsert_state_from_readings
 -- One row per device: the key of its newest reading in the batch (the values stay in readings; see
--- latest_reading()). A late (older) reading never replaces a newer one.
+-- reading_json_by_key() in migration 0004). A late (older) reading never replaces a newer one.
 INSERT INTO device_state AS s (device_id, last_seen, last_reading_at, last_seq)
 SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::bigint[])
 ON CONFLICT (device_id) DO UPDATE SET
