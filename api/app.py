@@ -13,7 +13,15 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from api import routes_catalog, routes_devices, routes_health, routes_quarantine, routes_tickets
+from api import (
+    routes_catalog,
+    routes_devices,
+    routes_health,
+    routes_quarantine,
+    routes_tickets,
+    routes_webhooks,
+)
+from api.outbound_guard import OutboundPolicy
 from api.problems import install_problem_handlers
 from telemetry.database import create_pool
 
@@ -24,10 +32,13 @@ __all__ = ["ApiConfig", "create_app"]
 class ApiConfig:
     database_url: str
     pool_max_size: int = 8
+    webhook_allowed_networks: tuple[str, ...] = ()
+    """Non-public networks a webhook URL may lead to (checked at subscription and at delivery)."""
 
 
 def create_app(config: ApiConfig) -> FastAPI:
     """The API app for `config`; its lifespan owns the database pool (in `app.state.pool`)."""
+    webhook_policy = OutboundPolicy.allowing(config.webhook_allowed_networks)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,10 +60,12 @@ def create_app(config: ApiConfig) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.webhook_policy = webhook_policy
     install_problem_handlers(app)
     app.include_router(routes_health.router)
     app.include_router(routes_devices.router)
     app.include_router(routes_quarantine.router)
     app.include_router(routes_tickets.router)
     app.include_router(routes_catalog.router)
+    app.include_router(routes_webhooks.router)
     return app

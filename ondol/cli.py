@@ -112,6 +112,15 @@ def diagnostics(database_url: DatabaseUrl = None) -> None:
 
 
 @app.command()
+def webhooks(database_url: DatabaseUrl = None) -> None:
+    """Run the webhook delivery worker (signed events to the call center's systems)."""
+    from ondol.processes import run_webhooks
+
+    _logging()
+    run_webhooks(_settings(database_url=database_url))
+
+
+@app.command()
 def api(database_url: DatabaseUrl = None) -> None:
     """Run the HTTP API."""
     from ondol.processes import run_api

@@ -21,7 +21,14 @@ if TYPE_CHECKING:
     from firmware_sim.runner import FleetRun, FleetStats
     from gateway.service import GatewayConfig
 
-__all__ = ["gateway_config", "run_api", "run_diagnostics", "run_gateway_process", "run_simulator"]
+__all__ = [
+    "gateway_config",
+    "run_api",
+    "run_diagnostics",
+    "run_gateway_process",
+    "run_simulator",
+    "run_webhooks",
+]
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +113,26 @@ def run_api(settings: Settings) -> None:
 
     from api.app import ApiConfig, create_app
 
-    app = create_app(ApiConfig(database_url=require_database(settings)))
+    config = ApiConfig(
+        database_url=require_database(settings),
+        webhook_allowed_networks=tuple(settings.webhook_allowed_networks),
+    )
+    app = create_app(config)
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning", access_log=False)
+
+
+def run_webhooks(settings: Settings) -> None:
+    from api.outbound_guard import OutboundPolicy
+    from api.webhook_delivery import DeliveryConfig, run_deliverer
+
+    config = DeliveryConfig(
+        policy=OutboundPolicy.allowing(settings.webhook_allowed_networks),
+        timeout_s=settings.webhook_timeout_s,
+        lease_s=settings.webhook_lease_s,
+        safety_backoff_cap_s=settings.webhook_safety_retry_s,
+    )
+    database_url = require_database(settings)
+    _run_until_signalled(lambda stop: run_deliverer(database_url, config, stop))
 
 
 def run_simulator(

@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     quarantine_retention_days: int = Field(30, ge=1)
     maintenance_interval_s: int = Field(300, ge=5)
 
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="non-public networks webhooks may still be sent to, e.g. 127.0.0.1/32 for a local receiver",
+    )
+    webhook_timeout_s: float = Field(5.0, gt=0, le=60)
+    webhook_lease_s: float = Field(
+        30.0, gt=0, le=3600, description="a claimed delivery is resent after this if its worker died"
+    )
+    webhook_safety_retry_s: float = Field(
+        5.0, gt=0, le=300, description="the longest wait between attempts of a safety-critical event"
+    )
+
     guidance_wait_s: float = Field(1800, gt=0, description="how long a guided customer has to clear a fault")
     recurrence_window_h: float = Field(24, gt=0, description="a fault back within this opens a ticket")
     contact_within_s: float = Field(

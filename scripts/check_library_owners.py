@@ -23,7 +23,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "typer": ("ondol/cli.py",),
     "asyncpg": ("telemetry/*",),
     "pydantic_settings": ("ondol/settings.py",),
-    "httpx": ("ondol/local_stack.py",),
+    "httpx": ("ondol/local_stack.py", "api/outbound_http.py"),
 }
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import httpx
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
@@ -177,3 +178,22 @@ def reading(device_id: str, ts: datetime, seq: int, **values: float) -> ReadingR
 async def store(db: Any, *rows: ReadingRow) -> None:
     async with db.transaction():
         await write_batch(db, IngestBatch(readings=list(rows)))
+
+
+class ApiClient:
+    """An HTTP client for an app on `dsn`, with the app's lifespan (its database pool) running."""
+
+    def __init__(self, dsn: str, **config: Any) -> None:
+        from api.app import ApiConfig, create_app
+
+        self.app = create_app(ApiConfig(database_url=dsn, pool_max_size=2, **config))
+        self.lifespan = self.app.router.lifespan_context(self.app)
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://api.test")
+
+    async def __aenter__(self) -> httpx.AsyncClient:
+        await self.lifespan.__aenter__()
+        return await self.http.__aenter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.__aexit__(None, None, None)
+        await self.lifespan.__aexit__(None, None, None)

@@ -12,12 +12,11 @@ import asyncpg
 import httpx
 import pytest
 
-from api.app import ApiConfig, create_app
 from ondol.local_servers import free_port
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
 from telemetry.ingest_store import IngestBatch, QuarantineRow, write_batch
 from telemetry.rollups import refresh_hourly
-from tests.support import floor_hour, reading, store
+from tests.support import ApiClient, floor_hour, reading, store
 
 HOUR = timedelta(hours=1)
 PROBLEM = "application/problem+json"
@@ -27,23 +26,6 @@ PROBLEM = "application/problem+json"
 async def client(db_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
     async with ApiClient(db_dsn) as c:
         yield c
-
-
-class ApiClient:
-    """An HTTP client for an app on `dsn`, with the app's lifespan (its database pool) running."""
-
-    def __init__(self, dsn: str) -> None:
-        self.app = create_app(ApiConfig(database_url=dsn, pool_max_size=2))
-        self.lifespan = self.app.router.lifespan_context(self.app)
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://api.test")
-
-    async def __aenter__(self) -> httpx.AsyncClient:
-        await self.lifespan.__aenter__()
-        return await self.http.__aenter__()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.http.__aexit__(None, None, None)
-        await self.lifespan.__aexit__(None, None, None)
 
 
 def device(device_id: str, *, region: str = "seoul", interval: int = 60) -> DeviceRecord:
