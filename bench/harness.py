@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -67,6 +68,7 @@ def servers(pg_settings: dict[str, str] | None = None) -> Iterator[Servers]:
             mq.stop()
     finally:
         pg.stop()
+        shutil.rmtree(base, ignore_errors=True)  # tens of GB after the 50-million-reading run
 
 
 async def _migrate(dsn: str) -> None:
