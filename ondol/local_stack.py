@@ -2,8 +2,8 @@
 
 Starts (or reuses, when URLs are given) PostgreSQL with TimescaleDB and Mosquitto, applies the
 migrations, registers the simulated fleet, then supervises the gateway, the diagnostics worker, the
-API and the simulator as child processes: a child that dies is restarted, and Ctrl-C stops them all,
-newest first, then the servers.
+webhook delivery worker, the API and the simulator as child processes: a child that dies is
+restarted, and Ctrl-C stops them all, newest first, then the servers.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from telemetry.migrations import migrate
 
 __all__ = ["LocalStack", "up"]
 
-_CHILDREN = ("diagnostics", "gateway", "api", "sim")
+_CHILDREN = ("diagnostics", "gateway", "webhooks", "api", "sim")
 
 
 def say(message: str) -> None:
@@ -142,6 +142,8 @@ class LocalStack:
         env["ONDOL_MQTT_URL"] = self.mqtt_url
         env["ONDOL_STATE_DIR"] = str(self.settings.state_dir)
         env["PYTHONUNBUFFERED"] = "1"
+        # Everything runs on loopback here, so webhooks may go to a receiver on this machine.
+        env.setdefault("ONDOL_WEBHOOK_ALLOWED_NETWORKS", '["127.0.0.1/32", "::1/128"]')
         return env
 
     def start_children(self) -> None:
@@ -276,6 +278,7 @@ def _where_to_look(stack: LocalStack, api: str) -> None:
         f"  API            {api}   (OpenAPI: {api}/docs)",
         f"  online boilers {api}/v1/devices?status=online",
         f"  quarantine     {api}/v1/quarantine",
+        f"  webhooks       {api}/v1/webhooks   (subscribe a receiver; loopback allowed here)",
         f"  MQTT broker    {stack.mqtt_url}",
     ]
     if s.gateway_metrics_port:

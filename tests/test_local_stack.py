@@ -78,6 +78,8 @@ def test_ondol_up_brings_200_boilers_online_within_90_seconds_and_stops_cleanly(
         output = log.read_text()
         assert "Where to look" in output
         assert "TimescaleDB apache edition" in output
+        webhooks_log = state / "logs" / "webhooks.log"
+        assert "webhook delivery worker started" in webhooks_log.read_text(), "the webhook worker runs too"
     finally:
         stack.send_signal(signal.SIGINT)
         code = stack.wait(90)
