@@ -25,6 +25,7 @@ from api.schemas import (
     DeviceDetail,
     DeviceIn,
     DevicePage,
+    DeviceSearchResult,
     DeviceSummary,
     FieldStatsOut,
     TelemetryBucket,
@@ -74,6 +75,47 @@ async def list_devices(
     return DevicePage(
         items=[DeviceSummary.model_validate(v) for v in page],
         next_cursor=encode_text_cursor(last.device_id) if last else None,
+    )
+
+
+@router.get("/search", response_model=DeviceSearchResult, responses=problem_responses(422, 503))
+async def search_devices(
+    conn: DbConnection,
+    phone: Annotated[
+        str | None,
+        Query(
+            min_length=6,
+            max_length=24,
+            pattern=r"^\+?[0-9 ()-]+$",
+            description="A contact's phone, written any way: +82 10-1234-5678, 01012345678.",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        Query(min_length=2, max_length=100, description="Part of the customer's or a contact's name."),
+    ] = None,
+    address: Annotated[
+        str | None, Query(min_length=2, max_length=200, description="Part of the address.")
+    ] = None,
+    device_id: Annotated[
+        str | None, Query(min_length=1, max_length=64, description="The start of the device id.")
+    ] = None,
+    model: Annotated[str | None, Query(max_length=64)] = None,
+    region: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[DeviceStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> DeviceSearchResult:
+    """Find a caller's device from what they say: every given criterion must match. At most
+    `limit` devices by device_id; `truncated` says there were more (narrow the search)."""
+    search = device_registry.DeviceSearch(phone=phone, name=name, address=address, device_id_prefix=device_id,
+                                          model=model, region=region, status=status)  # fmt: skip
+    if search.is_empty():
+        raise invalid_parameter(
+            "query", "criteria", "give at least one of phone, name, address, device_id, model, region, status"
+        )
+    views = await device_registry.search_devices(conn, search, limit=limit + 1)
+    return DeviceSearchResult(
+        items=[DeviceSummary.model_validate(v) for v in views[:limit]], truncated=len(views) > limit
     )
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "DeviceDetail",
     "DeviceIn",
     "DevicePage",
+    "DeviceSearchResult",
     "DeviceSummary",
     "FieldStatsOut",
     "HealthOut",
@@ -114,6 +115,11 @@ class DeviceSummary(_Out):
     last_seen: datetime | None
     last_reading_at: datetime | None = Field(description="device time of the newest report")
     active_codes: list[str]
+
+
+class DeviceSearchResult(BaseModel):
+    items: list[DeviceSummary]
+    truncated: bool = Field(description="More devices matched than were returned.")
 
 
 class DeviceDetail(_Out):

@@ -23,12 +23,14 @@ __all__ = [
     "ContactRecord",
     "DeviceConflictError",
     "DeviceRecord",
+    "DeviceSearch",
     "DeviceStatus",
     "DeviceView",
     "device_exists",
     "get_device",
     "list_devices",
     "register_devices",
+    "search_devices",
 ]
 
 DeviceStatus = Literal["online", "offline", "fault"]
@@ -41,6 +43,8 @@ _Q: Final = named_queries.load("devices").require(
     "device_exists",
     "device_with_state",
     "devices_with_state",
+    "search_devices",
+    "custom_plans",
 )
 
 
@@ -184,6 +188,47 @@ async def list_devices(
     if limit < 1:
         raise ValueError("limit must be at least 1")
     rows = await conn.fetch(_Q["devices_with_state"], status, region, after, limit)
+    return [_view(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class DeviceSearch:
+    """What a caller may tell an agent; every given field must match. Names and addresses match
+    anywhere in the text, case-insensitively; the phone matches any contact's, however written."""
+
+    phone: str | None = None
+    name: str | None = None
+    address: str | None = None
+    device_id_prefix: str | None = None
+    model: str | None = None
+    region: str | None = None
+    status: DeviceStatus | None = None
+
+    def is_empty(self) -> bool:
+        return all(v is None for v in (self.phone, self.name, self.address, self.device_id_prefix,
+                                        self.model, self.region, self.status))  # fmt: skip
+
+
+def _literal(text: str | None) -> str | None:
+    """`text` for LIKE, matched literally: its %, _ and backslash are not wildcards."""
+    if text is None:
+        return None
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def search_devices(conn: Connection, search: DeviceSearch, *, limit: int) -> list[DeviceView]:
+    """Devices matching `search`, by device_id (without their newest values). Each search is planned
+    for its own criteria: a cached generic plan would scan every device whatever was given."""
+    if search.is_empty():
+        raise ValueError("give at least one search criterion")
+    if search.status is not None and search.status not in DEVICE_STATUSES:
+        raise ValueError(f"unknown device status {search.status!r}")
+    async with conn.transaction():
+        await conn.execute(_Q["custom_plans"])
+        rows = await conn.fetch(
+            _Q["search_devices"], search.phone, _literal(search.name), _literal(search.address),
+            _literal(search.device_id_prefix), search.model, search.region, search.status, limit,
+        )  # fmt: skip
     return [_view(r) for r in rows]
 
 

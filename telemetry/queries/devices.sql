@@ -51,3 +51,27 @@ WHERE v.device_id > coalesce($3::text, '')
   AND ($2::text IS NULL OR v.region = $2)
 ORDER BY v.device_id
 LIMIT $4;
+
+-- name: search_devices
+-- Devices matching every given criterion, by device_id; run with custom plans (see search_devices in
+-- device_registry), so each search uses the indexes its criteria need. $1 phone (any contact's,
+-- compared as national digits), $2 name (part of the customer's or a contact's name), $3 address (part of it),
+-- $4 device_id prefix, $5 model, $6 region, $7 status, $8 limit.
+SELECT v.*, NULL::text AS latest_json
+FROM device_status AS v
+WHERE ($1::text IS NULL OR EXISTS (SELECT 1 FROM device_contacts AS c
+                                   WHERE c.device_id = v.device_id AND c.phone_national = national_phone($1)))
+  AND ($2::text IS NULL OR v.customer_name ILIKE '%' || $2 || '%'
+       OR EXISTS (SELECT 1 FROM device_contacts AS c
+                  WHERE c.device_id = v.device_id AND c.name ILIKE '%' || $2 || '%'))
+  AND ($3::text IS NULL OR v.address ILIKE '%' || $3 || '%')
+  AND ($4::text IS NULL OR v.device_id LIKE $4 || '%')
+  AND ($5::text IS NULL OR v.model = $5)
+  AND ($6::text IS NULL OR v.region = $6)
+  AND ($7::text IS NULL OR v.status = $7)
+ORDER BY v.device_id
+LIMIT $8;
+
+-- name: custom_plans
+-- For the rest of the transaction: plan each statement for its parameters (no cached generic plan).
+SET LOCAL plan_cache_mode = force_custom_plan;
