@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Gateway, gateway_run, log, register, servers
+from bench.harness import Gateway, gateway_run, log, register, report, servers
 
 
 @dataclass(frozen=True)
@@ -74,11 +74,7 @@ def main() -> None:
         for r in results
     ]
     table = "\n".join(lines)
-    print()
-    print(table)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(table + "\n")
+    report(table, args.output)
 
 
 if __name__ == "__main__":

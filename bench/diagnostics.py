@@ -29,6 +29,7 @@ import asyncpg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import percentile, report  # noqa: E402
 from diagnostics.service_points import seed_service_points  # noqa: E402
 from firmware_sim.mqtt_link import LinkPool  # noqa: E402
 from gateway.protocol import BrokerAddress, MessageKind, device_topic  # noqa: E402
@@ -89,11 +90,6 @@ async def observe(
             last = max(last, float(row["k"]))
         await asyncio.sleep(0.02)
     await conn.close()
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
 
 async def run_phase(
@@ -180,11 +176,7 @@ def main() -> None:
             *(f"| {label} | {percentile(v, 0.5) * 1000:.0f} ms | {percentile(v, 0.99) * 1000:.0f} ms | "
               f"{max(v) * 1000:.0f} ms |" for label, v in rows),
         ])  # fmt: skip
-        print()
-        print(table)
-        if args.output:
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(table + "\n")
+        report(table, args.output)
     finally:
         for process in reversed(processes):
             process.terminate()

@@ -220,6 +220,15 @@ def gateway_run(servers: Servers, gateways: list[Gateway], devices: int, per_dev
     return Run(published / elapsed, cpu / published * 1e6, sent["rate"], handled)
 
 
+def report(table: str, output: Path | None) -> None:
+    """Print a benchmark's Markdown table, and write it to `output` when given."""
+    print()
+    print(table)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(table + "\n")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]

@@ -44,6 +44,7 @@ from bench.harness import (
     log,
     percentile,
     register,
+    report,
     servers,
 )
 
@@ -172,11 +173,7 @@ def main() -> None:
         f"| latency p50 at {rate / 2:,.0f} msg/s ({n:,} messages) | {p50 * 1000:.1f} ms | | |",
         f"| latency p99 at {rate / 2:,.0f} msg/s | {p99 * 1000:.1f} ms | | |",
     ])  # fmt: skip
-    print()
-    print(table)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(table + "\n")
+    report(table, args.output)
 
 
 if __name__ == "__main__":

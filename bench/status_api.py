@@ -46,6 +46,7 @@ from bench.harness import (
     parse_loadgen,
     percentile,
     register,
+    report,
     servers,
 )
 
@@ -259,11 +260,7 @@ def main() -> None:
         for s in samples
     ]
     table = "\n".join(lines)
-    print()
-    print(table)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(table + "\n")
+    report(table, args.output)
 
 
 if __name__ == "__main__":
