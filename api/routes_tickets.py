@@ -1,4 +1,5 @@
-"""Ticket endpoints: the queue with filters, one ticket with its evidence, lifecycle transitions."""
+"""Ticket endpoints: the queue with filters, one ticket with its evidence, lifecycle transitions,
+notes and assignment."""
 
 from __future__ import annotations
 
@@ -8,10 +9,28 @@ from fastapi import APIRouter, Path, Query
 
 from api.dependencies import DbConnection
 from api.pagination import decode_id_cursor, encode_id_cursor, split_page
-from api.problems import ProblemError, problem_responses
-from api.ticket_schemas import TicketDetailOut, TicketOut, TicketPage, TransitionIn
+from api.problems import ProblemError, invalid_parameter, problem_responses
+from api.ticket_schemas import (
+    AssignmentIn,
+    NoteIn,
+    NoteOut,
+    TicketDetailOut,
+    TicketOut,
+    TicketPage,
+    TransitionIn,
+)
 from diagnostics import ticket_queries
-from diagnostics.ticket_lifecycle import InvalidTransitionError, Status, TicketNotFoundError, transition
+from diagnostics.ticket_lifecycle import (
+    InvalidTransitionError,
+    Status,
+    TicketClosedError,
+    TicketNotFoundError,
+    UnknownServicePointError,
+    add_note,
+    assign,
+    transition,
+)
+from telemetry.database import Connection
 
 __all__ = ["router"]
 
@@ -22,6 +41,13 @@ TicketId = Annotated[int, Path(ge=1, le=2**62)]
 
 def _not_found(ticket_id: int) -> ProblemError:
     return ProblemError(404, "ticket-not-found", f"No ticket {ticket_id}.", title="Unknown ticket")
+
+
+async def _detail(conn: Connection, ticket_id: int) -> TicketDetailOut:
+    detail = await ticket_queries.get_ticket(conn, ticket_id=ticket_id)
+    if detail is None:
+        raise _not_found(ticket_id)
+    return TicketDetailOut.model_validate(detail, from_attributes=True)
 
 
 @router.get("", response_model=TicketPage, responses=problem_responses(400, 422, 503))
@@ -54,10 +80,7 @@ async def list_tickets(
 @router.get("/{ticket_id}", response_model=TicketDetailOut, responses=problem_responses(404, 422, 503))
 async def get_ticket(conn: DbConnection, ticket_id: TicketId) -> TicketDetailOut:
     """One ticket with the evidence the engine recorded, its audit trail, its events and alerts."""
-    detail = await ticket_queries.get_ticket(conn, ticket_id=ticket_id)
-    if detail is None:
-        raise _not_found(ticket_id)
-    return TicketDetailOut.model_validate(detail, from_attributes=True)
+    return await _detail(conn, ticket_id)
 
 
 @router.post(
@@ -74,7 +97,35 @@ async def post_transition(conn: DbConnection, ticket_id: TicketId, body: Transit
         raise _not_found(ticket_id) from exc
     except InvalidTransitionError as exc:
         raise ProblemError(409, "invalid-transition", str(exc), title="Transition not allowed") from exc
-    detail = await ticket_queries.get_ticket(conn, ticket_id=ticket_id)
-    if detail is None:
-        raise _not_found(ticket_id)
-    return TicketDetailOut.model_validate(detail, from_attributes=True)
+    return await _detail(conn, ticket_id)
+
+
+@router.post(
+    "/{ticket_id}/notes", status_code=201, response_model=NoteOut, responses=problem_responses(404, 422, 503)
+)
+async def post_note(conn: DbConnection, ticket_id: TicketId, body: NoteIn) -> NoteOut:
+    """Write a note on the ticket (what the customer said, what the technician found)."""
+    try:
+        async with conn.transaction():
+            note = await add_note(conn, ticket_id=ticket_id, author=body.author, body=body.body)
+    except TicketNotFoundError as exc:
+        raise _not_found(ticket_id) from exc
+    return NoteOut.model_validate(note)
+
+
+@router.post(
+    "/{ticket_id}/assignment", response_model=TicketDetailOut, responses=problem_responses(404, 409, 422, 503)
+)
+async def post_assignment(conn: DbConnection, ticket_id: TicketId, body: AssignmentIn) -> TicketDetailOut:
+    """Assign the visit to a service point and/or a technician; 409 once the ticket is final."""
+    try:
+        async with conn.transaction():
+            await assign(conn, ticket_id=ticket_id, service_point_id=body.service_point_id,
+                         technician=body.technician, actor=body.actor)  # fmt: skip
+    except TicketNotFoundError as exc:
+        raise _not_found(ticket_id) from exc
+    except TicketClosedError as exc:
+        raise ProblemError(409, "ticket-closed", str(exc), title="Ticket is final") from exc
+    except UnknownServicePointError as exc:
+        raise invalid_parameter("body", "service_point_id", str(exc)) from exc
+    return await _detail(conn, ticket_id)

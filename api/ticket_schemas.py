@@ -9,7 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from diagnostics.ticket_lifecycle import Status
 
-__all__ = ["CatalogCodeOut", "TicketDetailOut", "TicketOut", "TicketPage", "TransitionIn"]
+__all__ = [
+    "AssignmentIn",
+    "CatalogCodeOut",
+    "NoteIn",
+    "NoteOut",
+    "TicketDetailOut",
+    "TicketOut",
+    "TicketPage",
+    "TransitionIn",
+]
 
 
 class _Out(BaseModel):
@@ -40,6 +49,8 @@ class TicketOut(_Out):
     service_point_id: str | None
     service_point_distance_km: float | None
     technician: str | None
+    assigned_at: datetime | None
+    assigned_by: str | None
     region: str | None
     in_warranty: bool | None
     warranty_ends_on: date | None
@@ -75,6 +86,31 @@ class AlertOut(_Out):
     created_at: datetime
 
 
+class NoteOut(_Out):
+    note_id: int
+    at: datetime
+    author: str
+    kind: Literal["note", "assignment"]
+    body: str
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    author: str = Field(min_length=1, max_length=100, description="Who writes it (agent or technician id)")
+    body: str = Field(min_length=1, max_length=4000)
+
+
+class AssignmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_point_id: str | None = Field(
+        None, min_length=1, max_length=64, description="Omit to keep the current one"
+    )
+    technician: str | None = Field(None, min_length=1, max_length=100, description="Omit to clear")
+    actor: str = Field(min_length=1, max_length=100, description="Who assigns (agent id)")
+
+
 class TicketDetailOut(BaseModel):
     ticket: TicketOut
     evidence: dict[str, Any] = Field(
@@ -83,6 +119,7 @@ class TicketDetailOut(BaseModel):
     transitions: list[TransitionOut]
     events: list[EvidenceEventOut]
     alerts: list[AlertOut]
+    notes: list[NoteOut]
 
 
 class TicketPage(BaseModel):

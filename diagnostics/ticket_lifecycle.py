@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from telemetry import named_queries
 from telemetry.database import Connection
@@ -20,8 +20,12 @@ __all__ = [
     "TERMINAL",
     "InvalidTransitionError",
     "Status",
+    "TicketClosedError",
     "TicketNotFoundError",
     "TransitionResult",
+    "UnknownServicePointError",
+    "add_note",
+    "assign",
     "transition",
 ]
 
@@ -78,10 +82,7 @@ async def transition(
     conn: Connection, *, ticket_id: int, to: Status, actor: str, note: str | None
 ) -> TransitionResult:
     """Move a ticket to `to`; call inside a transaction."""
-    current_raw = await conn.fetchval(_Q["lock_ticket"], ticket_id)
-    if current_raw is None:
-        raise TicketNotFoundError(f"no ticket {ticket_id}")
-    current = Status(current_raw)
+    current = await _lock(conn, ticket_id)
     if to not in ALLOWED[current]:
         raise InvalidTransitionError(current, to)
     event = "ticket.resolved" if to in (Status.RESOLVED, Status.RESOLVED_REMOTELY) else "ticket.updated"
@@ -90,3 +91,48 @@ async def transition(
     if to in TERMINAL:
         await conn.execute(_Q["close_case_of_ticket"], ticket_id)
     return TransitionResult(ticket_id, current, to)
+
+
+class UnknownServicePointError(ValueError):
+    pass
+
+
+class TicketClosedError(ValueError):
+    def __init__(self, status: Status) -> None:
+        super().__init__(f"the ticket is '{status}': a final status, nothing left to assign")
+
+
+async def _lock(conn: Connection, ticket_id: int) -> Status:
+    current = await conn.fetchval(_Q["lock_ticket"], ticket_id)
+    if current is None:
+        raise TicketNotFoundError(f"no ticket {ticket_id}")
+    return Status(current)
+
+
+async def add_note(conn: Connection, *, ticket_id: int, author: str, body: str) -> dict[str, Any]:
+    """Write a note on a ticket (any status: a closed ticket may still need a word); the note."""
+    await _lock(conn, ticket_id)
+    row = await conn.fetchrow(_Q["insert_note"], ticket_id, author, "note", body)
+    return dict(row) if row is not None else {}
+
+
+async def assign(
+    conn: Connection, *, ticket_id: int, service_point_id: str | None, technician: str | None, actor: str
+) -> None:
+    """Assign an open ticket's visit to a service point and/or technician; call inside a transaction.
+
+    Recorded as an 'assignment' note and told to the call center as ticket.updated. A ticket in a
+    final status cannot be assigned (TicketClosedError)."""
+    current = await _lock(conn, ticket_id)
+    if current in TERMINAL:
+        raise TicketClosedError(current)
+    if service_point_id is not None and not await conn.fetchval(_Q["service_point_exists"], service_point_id):
+        raise UnknownServicePointError(f"no service point {service_point_id!r}")
+    await conn.execute(_Q["assign"], ticket_id, service_point_id, technician, actor)
+    what = ", ".join(
+        part for part in (
+            f"service point {service_point_id}" if service_point_id else None,
+            f"technician {technician}" if technician else "no technician",
+        ) if part
+    )  # fmt: skip
+    await conn.execute(_Q["insert_note"], ticket_id, actor, "assignment", f"assigned to {what}")

@@ -47,6 +47,8 @@ class TicketView:
     service_point_id: str | None
     service_point_distance_km: float | None
     technician: str | None
+    assigned_at: datetime | None
+    assigned_by: str | None
     region: str | None
     in_warranty: bool | None
     warranty_ends_on: date | None
@@ -86,12 +88,22 @@ class AlertView:
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    note_id: int
+    at: datetime
+    author: str
+    kind: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
 class TicketDetail:
     ticket: TicketView
     evidence: dict[str, Any]
     transitions: list[Transition]
     events: list[EvidenceEvent]
     alerts: list[AlertView]
+    notes: list[Note]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +144,8 @@ async def get_ticket(conn: Connection, *, ticket_id: int) -> TicketDetail | None
         EvidenceEvent(**dict(r)) for r in await conn.fetch(_Q["ticket_events"], ticket_id, ticket.codes)
     ]
     alerts = [AlertView(**dict(r)) for r in await conn.fetch(_Q["ticket_alerts"], ticket_id)]
-    return TicketDetail(ticket, json.loads(row["evidence"]), transitions, events, alerts)
+    notes = [Note(**dict(r)) for r in await conn.fetch(_Q["ticket_notes"], ticket_id)]
+    return TicketDetail(ticket, json.loads(row["evidence"]), transitions, events, alerts, notes)
 
 
 async def open_tickets_of_device(conn: Connection, *, device_id: str) -> list[TicketView]:

@@ -187,3 +187,56 @@ async def test_an_event_the_engine_cannot_handle_is_recorded_and_the_rest_go_on(
     assert [f["device_id"] for f in failures] == ["ghost"]
     assert "missing" in failures[0]["error"]
     assert await db.fetchval("SELECT occurrences FROM tickets WHERE device_id = 'boiler-1'") == 2
+
+
+async def test_agents_write_notes_and_assign_the_visit(
+    db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress, api: httpx.AsyncClient
+) -> None:
+    await setup_device(db)
+    async with running_gateway(gateway_config(db_dsn, broker)), running_worker(db_dsn):
+        await asyncio.to_thread(inject, broker, [Injection("boiler-1", "E004", "raised")])
+        ticket_id = await eventually(lambda: db.fetchval("SELECT ticket_id FROM tickets"), what="ticket")
+    routed = await db.fetchval("SELECT service_point_id FROM tickets")
+    other = await db.fetchval(
+        "SELECT point_id FROM service_points WHERE point_id <> $1 ORDER BY point_id LIMIT 1", routed
+    )
+
+    note = await api.post(
+        f"/v1/tickets/{ticket_id}/notes", json={"author": "agent-7", "body": "고객: 난방이 안 됨"}
+    )
+    assert note.status_code == 201, note.text
+    assert note.json()["kind"] == "note"
+    assigned = await api.post(
+        f"/v1/tickets/{ticket_id}/assignment",
+        json={"service_point_id": other, "technician": "tech-31", "actor": "agent-7"},
+    )
+    assert assigned.status_code == 200, assigned.text
+    detail = assigned.json()
+    assert detail["ticket"]["service_point_id"] == other
+    assert detail["ticket"]["technician"] == "tech-31"
+    assert detail["ticket"]["assigned_by"] == "agent-7"
+    assert [(n["kind"], n["body"]) for n in detail["notes"]] == [
+        ("note", "고객: 난방이 안 됨"),
+        ("assignment", f"assigned to service point {other}, technician tech-31"),
+    ]
+    told = json.loads(await db.fetchval(
+        "SELECT payload FROM outbox_events WHERE event_type = 'ticket.updated' ORDER BY event_id DESC LIMIT 1"
+    ))  # fmt: skip
+    assert (told["service_point_id"], told["technician"]) == (other, "tech-31"), "the call center hears of it"
+
+    unknown = await api.post(
+        f"/v1/tickets/{ticket_id}/assignment", json={"service_point_id": "SP-NOPE", "actor": "a"}
+    )
+    assert unknown.status_code == 422
+    assert (await api.post("/v1/tickets/999999/notes", json={"author": "a", "body": "x"})).status_code == 404
+    assert (
+        await api.post(f"/v1/tickets/{ticket_id}/notes", json={"author": "a", "body": ""})
+    ).status_code == 422
+    await api.post(f"/v1/tickets/{ticket_id}/transitions", json={"to": "cancelled", "actor": "agent-7"})
+    closed = await api.post(
+        f"/v1/tickets/{ticket_id}/assignment", json={"technician": "tech-9", "actor": "a"}
+    )
+    assert closed.status_code == 409
+    assert (
+        await api.post(f"/v1/tickets/{ticket_id}/notes", json={"author": "a", "body": "called back"})
+    ).status_code == 201

@@ -70,3 +70,29 @@ SELECT t.*, coalesce((t.contacted_at IS NULL AND t.status = 'open' AND t.contact
 FROM tickets AS t
 WHERE t.device_id = $1 AND t.status NOT IN ('resolved', 'closed', 'resolved_remotely', 'cancelled')
 ORDER BY t.priority, t.ticket_id;
+
+-- name: insert_note
+INSERT INTO ticket_notes (ticket_id, author, kind, body) VALUES ($1, $2, $3, $4)
+RETURNING note_id, at, author, kind, body;
+
+-- name: ticket_notes
+SELECT note_id, at, author, kind, body FROM ticket_notes WHERE ticket_id = $1 ORDER BY note_id;
+
+-- name: service_point_exists
+SELECT EXISTS (SELECT 1 FROM service_points WHERE point_id = $1);
+
+-- name: assign
+-- $2 service point (NULL keeps the current one), $3 technician (NULL clears it), $4 who assigned.
+-- The call center hears of it as ticket.updated.
+WITH t AS (
+    UPDATE tickets SET
+        service_point_id = coalesce($2, service_point_id),
+        technician = $3,
+        assigned_at = clock_timestamp(),
+        assigned_by = $4,
+        updated_at = clock_timestamp()
+    WHERE ticket_id = $1
+    RETURNING *
+)
+INSERT INTO outbox_events (event_type, subject, payload)
+SELECT 'ticket.updated', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t;
