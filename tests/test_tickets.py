@@ -33,6 +33,15 @@ async def setup_device(db: asyncpg.Connection, device_id: str = "boiler-1") -> N
                         installed_on=date.today() - timedelta(days=400))  # fmt: skip
 
 
+async def safety_ticket(db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress) -> int:
+    """A gas-valve fault (E004) on boiler-1, through the gateway and the worker: its ticket's id."""
+    await setup_device(db)
+    async with running_gateway(gateway_config(db_dsn, broker)), running_worker(db_dsn):
+        await asyncio.to_thread(inject, broker, [Injection("boiler-1", "E004", "raised")])
+        ticket_id: int = await eventually(lambda: db.fetchval("SELECT ticket_id FROM tickets"), what="ticket")
+    return ticket_id
+
+
 @pytest.fixture
 async def api(db_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(ApiConfig(database_url=db_dsn))
@@ -127,10 +136,7 @@ async def test_uncontacted_ticket_escalates_and_a_fault_that_stays_clear_is_prop
 async def test_the_lifecycle_through_the_api_with_audit_trail_and_refusals(
     db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress, api: httpx.AsyncClient
 ) -> None:
-    await setup_device(db)
-    async with running_gateway(gateway_config(db_dsn, broker)), running_worker(db_dsn):
-        await asyncio.to_thread(inject, broker, [Injection("boiler-1", "E004", "raised")])
-        ticket_id = await eventually(lambda: db.fetchval("SELECT ticket_id FROM tickets"), what="ticket")
+    ticket_id = await safety_ticket(db, db_dsn, broker)
 
     device = (await api.get("/v1/devices/boiler-1")).json()
     assert [t["ticket_id"] for t in device["open_tickets"]] == [ticket_id]
@@ -192,10 +198,7 @@ async def test_an_event_the_engine_cannot_handle_is_recorded_and_the_rest_go_on(
 async def test_agents_write_notes_and_assign_the_visit(
     db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress, api: httpx.AsyncClient
 ) -> None:
-    await setup_device(db)
-    async with running_gateway(gateway_config(db_dsn, broker)), running_worker(db_dsn):
-        await asyncio.to_thread(inject, broker, [Injection("boiler-1", "E004", "raised")])
-        ticket_id = await eventually(lambda: db.fetchval("SELECT ticket_id FROM tickets"), what="ticket")
+    ticket_id = await safety_ticket(db, db_dsn, broker)
     routed = await db.fetchval("SELECT service_point_id FROM tickets")
     other = await db.fetchval(
         "SELECT point_id FROM service_points WHERE point_id <> $1 ORDER BY point_id LIMIT 1", routed
