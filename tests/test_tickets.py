@@ -34,7 +34,7 @@ async def setup_device(db: asyncpg.Connection, device_id: str = "boiler-1") -> N
 
 
 async def safety_ticket(db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress) -> int:
-    """A gas-valve fault (E004) on boiler-1, through the gateway and the worker: its ticket's id."""
+    """A false-flame fault (E004, safety-critical) on boiler-1, through the gateway and the worker: its ticket's id."""
     await setup_device(db)
     async with running_gateway(gateway_config(db_dsn, broker)), running_worker(db_dsn):
         await asyncio.to_thread(inject, broker, [Injection("boiler-1", "E004", "raised")])
