@@ -24,7 +24,8 @@ from api.webhook_schemas import (
     SubscriptionOut,
     SubscriptionPage,
 )
-from api.webhook_subscriptions import (
+from api.webhook_signing import new_secret
+from telemetry.webhook_store import (
     create_subscription,
     disable_subscription,
     get_subscription,
@@ -61,8 +62,13 @@ async def subscribe(
         await resolve(body.url, policy)
     except BlockedDestinationError as exc:
         raise ProblemError(422, "webhook-url-refused", str(exc), title="Webhook URL refused") from exc
-    row, secret = await create_subscription(
-        conn, url=body.url, event_types=sorted(set(body.event_types)), description=body.description
+    secret = new_secret()
+    row = await create_subscription(
+        conn,
+        url=body.url,
+        secret=secret,
+        event_types=sorted(set(body.event_types)),
+        description=body.description,
     )
     response.headers["Location"] = f"{router.prefix}/{row['subscription_id']}"
     return SubscriptionCreated(**row, secret=secret)

@@ -19,21 +19,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any
 
 from api.outbound_guard import BlockedDestinationError, OutboundPolicy, resolve
 from api.outbound_http import Answer, OutboundClient
 from api.webhook_signing import signature_header
-from telemetry import named_queries
+from telemetry import webhook_store
 from telemetry.database import STORE_UNAVAILABLE, Pool, create_pool_when_ready
 
 __all__ = ["DeliveryConfig", "WebhookDeliverer", "backoff_s", "cloud_event", "run_deliverer"]
 
 log = logging.getLogger(__name__)
-
-_Q: Final = named_queries.load("webhooks", package="api").require(
-    "claim_due", "record_attempt", "mark_delivered", "mark_failed"
-)
 
 
 @dataclass(frozen=True)
@@ -111,7 +107,7 @@ class WebhookDeliverer:
     async def deliver_due(self) -> int:
         """One pass: claim what is due, send it, record the answers. How many were attempted."""
         async with self._pool.acquire() as conn:
-            rows = await conn.fetch(_Q["claim_due"], self._config.batch, self._config.lease_s)
+            rows = await webhook_store.claim_due(conn, batch=self._config.batch, lease_s=self._config.lease_s)
         if rows:
             await asyncio.gather(*(self._deliver(row) for row in rows))
         return len(rows)
@@ -138,24 +134,17 @@ class WebhookDeliverer:
     async def _record(self, row: Any, attempted_at: datetime, answer: Answer) -> None:
         ok = answer.status_code is not None and 200 <= answer.status_code < 300
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                _Q["record_attempt"], row["delivery_id"], attempted_at, answer.duration_ms,
-                answer.status_code, answer.error, answer.excerpt or None,
+            await webhook_store.record_outcome(
+                conn, row, attempted_at=attempted_at, duration_ms=answer.duration_ms,
+                status_code=answer.status_code, error=answer.error, excerpt=answer.excerpt or None,
+                next_attempt=None if ok else self._next_attempt(row),
             )  # fmt: skip
-            if ok:
-                await conn.execute(
-                    _Q["mark_delivered"], row["delivery_id"], row["attempts"], answer.status_code
-                )
-                self.delivered += 1
-                return
-            self.failed_attempts += 1
-            error = answer.error or f"HTTP {answer.status_code}"
-            await conn.execute(
-                _Q["mark_failed"], row["delivery_id"], row["attempts"], answer.status_code,
-                self._next_attempt(row), error,
-            )  # fmt: skip
-        log.info("webhook %s to subscription %s failed (attempt %d): %s",
-                 row["delivery_id"], row["subscription_id"], row["attempts"], error)  # fmt: skip
+        if ok:
+            self.delivered += 1
+            return
+        self.failed_attempts += 1
+        log.info("webhook %s to subscription %s failed (attempt %d): %s", row["delivery_id"],
+                 row["subscription_id"], row["attempts"], answer.error or f"HTTP {answer.status_code}")  # fmt: skip
 
     def _next_attempt(self, row: Any) -> datetime | None:
         """When to try again; None once the delivery is older than the give-up age."""

@@ -19,8 +19,8 @@ import pytest
 from api.outbound_guard import OutboundPolicy
 from api.webhook_delivery import DeliveryConfig, WebhookDeliverer, backoff_s
 from api.webhook_signing import WebhookVerificationError, new_secret, signature_header, verify
-from api.webhook_subscriptions import create_subscription
 from telemetry.database import create_pool
+from telemetry.webhook_store import create_subscription
 from tests.support import ApiClient, eventually
 from tests.webhook_receiver import WebhookReceiver
 
@@ -37,10 +37,10 @@ def receiver() -> Iterator[WebhookReceiver]:
 async def subscribe(
     db: asyncpg.Connection, receiver: WebhookReceiver, types: list[str] = TICKET_EVENTS
 ) -> int:
-    row, secret = await create_subscription(
-        db, url=receiver.url, event_types=types, description="call center"
+    receiver.secret = new_secret()
+    row = await create_subscription(
+        db, url=receiver.url, secret=receiver.secret, event_types=types, description="call center"
     )
-    receiver.secret = secret
     return int(row["subscription_id"])
 
 

@@ -1,47 +1,44 @@
-"""Webhook subscriptions and their delivery log: the reads and writes behind /v1/webhooks.
+"""Webhook subscriptions, deliveries and their log (migration 0005): the reads and writes behind
+/v1/webhooks and the delivery worker. Sending, signing and the address guard are the API's.
 
-The caller owns the transaction; rows leave as plain dicts for the route's schemas.
+Rows leave as plain dicts (delivery rows as asyncpg records read by key only).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Final
 
-from api.webhook_signing import new_secret
 from telemetry import named_queries
 from telemetry.database import Connection
 
 __all__ = [
-    "EVENT_TYPES",
+    "claim_due",
     "create_subscription",
     "disable_subscription",
     "get_subscription",
     "list_attempts",
     "list_deliveries",
     "list_subscriptions",
+    "record_outcome",
     "replay_delivery",
     "replay_failed",
 ]
 
-EVENT_TYPES: Final = (
-    "ticket.opened", "ticket.updated", "ticket.escalated", "ticket.resolved",
-    "inspection.planned", "inspection.updated", "device.offline",
-)  # fmt: skip
-
-_Q: Final = named_queries.load("webhooks", package="api").require(
+_Q: Final = named_queries.load("webhooks").require(
     "insert_subscription", "list_subscriptions", "get_subscription", "disable_subscription",
     "list_deliveries", "list_attempts", "replay_delivery", "replay_failed",
+    "claim_due", "record_attempt", "mark_delivered", "mark_failed",
 )  # fmt: skip
 
 
 async def create_subscription(
-    conn: Connection, *, url: str, event_types: list[str], description: str
-) -> tuple[dict[str, Any], str]:
-    """The new subscription and its signing secret (returned here only)."""
-    secret = new_secret()
+    conn: Connection, *, url: str, secret: str, event_types: list[str], description: str
+) -> dict[str, Any]:
+    """The new subscription (without its secret: reads never show it)."""
     row = await conn.fetchrow(_Q["insert_subscription"], url, secret, event_types, description)
     assert row is not None  # INSERT ... RETURNING
-    return dict(row), secret
+    return dict(row)
 
 
 async def list_subscriptions(conn: Connection, *, after: int, limit: int) -> list[dict[str, Any]]:
@@ -80,3 +77,31 @@ async def replay_failed(conn: Connection, subscription_id: int) -> int:
     """How many failed deliveries are pending again."""
     status = await conn.execute(_Q["replay_failed"], subscription_id)
     return int(status.split()[-1])
+
+
+async def claim_due(conn: Connection, *, batch: int, lease_s: float) -> list[Any]:
+    """Up to `batch` due deliveries (the oldest pending one per subject), each counted as an attempt
+    and leased for `lease_s`; with the subscription's url and secret and the event."""
+    return list(await conn.fetch(_Q["claim_due"], batch, lease_s))
+
+
+async def record_outcome(
+    conn: Connection,
+    delivery: Any,
+    *,
+    attempted_at: datetime,
+    duration_ms: float,
+    status_code: int | None,
+    error: str | None,
+    excerpt: str | None,
+    next_attempt: datetime | None,
+) -> None:
+    """Log one attempt and settle the delivery: delivered on a 2xx, else due again at `next_attempt`
+    (None: given up). A delivery another worker took meanwhile is left to it. Call in a transaction."""
+    await conn.execute(_Q["record_attempt"], delivery["delivery_id"], attempted_at, duration_ms, status_code,
+                       error, excerpt)  # fmt: skip
+    if status_code is not None and 200 <= status_code < 300:
+        await conn.execute(_Q["mark_delivered"], delivery["delivery_id"], delivery["attempts"], status_code)
+    else:
+        await conn.execute(_Q["mark_failed"], delivery["delivery_id"], delivery["attempts"], status_code,
+                           next_attempt, error or f"HTTP {status_code}")  # fmt: skip
