@@ -146,7 +146,21 @@ def wait_for_rows(dsn: str, prefix: str, total: int, timeout_s: float = 600) -> 
     while (stored := asyncio.run(count(dsn, prefix))) < total:
         if time.monotonic() > deadline:
             raise SystemExit(f"only {stored} of {total} rows for {prefix} after {timeout_s:.0f} s")
-        time.sleep(0.05)
+        time.sleep(0.5)
+
+
+def wait_for_acks(gateways: list["Gateway"], acked0: float, published: int, timeout_s: float = 600) -> None:
+    """Wait until the gateways have acknowledged `published` messages since `acked0`.
+
+    A gateway acknowledges a message only after its batch is committed, so this is the commit
+    clock. It reads the gateways' /metrics every 0.1 s: polling the database instead (a count over
+    the growing table) cost enough CPU on two cores to distort the figure it was measuring.
+    """
+    deadline = time.monotonic() + timeout_s
+    while sum(g.acked() for g in gateways) - acked0 < published:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gateways acknowledged fewer than {published} messages in {timeout_s:.0f} s")
+        time.sleep(0.1)
 
 
 class Gateway:
@@ -174,10 +188,16 @@ class Gateway:
         time.sleep(2.0)  # the subscription follows the connection; a shared group must exist before load
 
     def received(self) -> float:
+        return self._counter("ondol_gateway_received_total")
+
+    def acked(self) -> float:
+        return self._counter("ondol_gateway_acked_total")
+
+    def _counter(self, name: str) -> float:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
         text = urllib.request.urlopen(url, timeout=5).read().decode()
         for line in text.splitlines():
-            if line.startswith("ondol_gateway_received_total "):
+            if line.startswith(f"{name} "):
                 return float(line.split()[1])
         return 0.0
 
@@ -208,15 +228,16 @@ def gateway_run(servers: Servers, gateways: list[Gateway], devices: int, per_dev
     (rows already stored under `prefix`, from a warm-up round, are counted first)."""
     total = devices * per_device + asyncio.run(count(servers.dsn, prefix))
     received0 = [g.received() for g in gateways]
+    acked0 = sum(g.acked() for g in gateways)
     cpu0 = sum(g.cpu() for g in gateways)
+    published = devices * per_device
     started = time.monotonic()
     sent = loadgen(servers.loadgen_binary, servers.mq.port, devices, per_device, prefix)
-    wait_for_rows(servers.dsn, prefix, total)
+    wait_for_acks(gateways, acked0, published)
     elapsed = time.monotonic() - started
     cpu = sum(g.cpu() for g in gateways) - cpu0
-    time.sleep(0.5)  # counters are updated right after each batch's acknowledgements
+    wait_for_rows(servers.dsn, prefix, total)  # every acknowledged message is stored
     handled = [g.received() - r0 for g, r0 in zip(gateways, received0, strict=True)]
-    published = devices * per_device
     return Run(published / elapsed, cpu / published * 1e6, sent["rate"], handled)
 
 
