@@ -149,7 +149,7 @@ def wait_for_rows(dsn: str, prefix: str, total: int, timeout_s: float = 600) -> 
         time.sleep(0.5)
 
 
-def wait_for_acks(gateways: list["Gateway"], acked0: float, published: int, timeout_s: float = 600) -> None:
+def wait_for_acks(gateways: list[Gateway], acked0: float, published: int, timeout_s: float = 600) -> None:
     """Wait until the gateways have acknowledged `published` messages since `acked0`.
 
     A gateway acknowledges a message only after its batch is committed, so this is the commit
