@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Final
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from api import (
+    routes_api_keys,
     routes_catalog,
     routes_devices,
     routes_health,
@@ -21,11 +24,27 @@ from api import (
     routes_tickets,
     routes_webhooks,
 )
+from api.access import document_roles
 from api.outbound_guard import OutboundPolicy
 from api.problems import install_problem_handlers
 from telemetry.database import create_pool
 
-__all__ = ["ApiConfig", "create_app"]
+__all__ = ["ROUTERS", "ApiConfig", "api_routes", "create_app"]
+
+ROUTERS: Final[tuple[APIRouter, ...]] = (
+    routes_health.router,
+    routes_devices.router,
+    routes_quarantine.router,
+    routes_tickets.router,
+    routes_catalog.router,
+    routes_webhooks.router,
+    routes_api_keys.router,
+)
+
+
+def api_routes() -> list[APIRoute]:
+    """Every endpoint of the API, as its router declares it."""
+    return [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +81,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     )
     app.state.webhook_policy = webhook_policy
     install_problem_handlers(app)
-    app.include_router(routes_health.router)
-    app.include_router(routes_devices.router)
-    app.include_router(routes_quarantine.router)
-    app.include_router(routes_tickets.router)
-    app.include_router(routes_catalog.router)
-    app.include_router(routes_webhooks.router)
+    document_roles(api_routes())
+    for router in ROUTERS:
+        app.include_router(router)
     return app

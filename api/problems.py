@@ -78,12 +78,21 @@ class ProblemOut(BaseModel):
 class ProblemError(Exception):
     """Raise to answer with a problem document."""
 
-    def __init__(self, status: int, slug: str, detail: str, *, title: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        detail: str,
+        *,
+        title: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.slug = slug
         self.detail = detail
         self.title = title or HTTPStatus(status).phrase
+        self.headers = dict(headers) if headers else None
 
 
 def invalid_parameter(location: str, name: str, message: str) -> RequestValidationError:
@@ -131,7 +140,9 @@ def problem_response(
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
-    return problem_response(request, status=exc.status, slug=exc.slug, detail=exc.detail, title=exc.title)
+    return problem_response(
+        request, status=exc.status, slug=exc.slug, detail=exc.detail, title=exc.title, headers=exc.headers
+    )
 
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 
+from api.access import ANY_ROLE, Allow
 from api.problems import ProblemError, problem_responses
 from api.ticket_schemas import CatalogCodeOut
 from diagnostics.catalog import CatalogEntry, load_catalog
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
+router = APIRouter(prefix="/v1/catalog", tags=["catalog"], dependencies=[Depends(Allow(*ANY_ROLE))])
 
 
 def _out(entry: CatalogEntry) -> CatalogCodeOut:

@@ -3,8 +3,8 @@
 Routes only translate HTTP to calls of the telemetry layer and back; status rules, pagination keys
 and rollup use live there.
 
-No authentication yet: every caller may read and register devices. A later issue adds roles
-(call-center agent, installer, admin); registration in particular must then require the installer role.
+Agents and admins see every device; a technician sees the devices their service point has a ticket
+for, a customer the devices they are a contact of (and, of the contacts, only themselves).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import AwareDatetime
 
+from api.access import Principal, Role, allow, ensure_device_visible
 from api.dependencies import DbConnection
 from api.pagination import decode_text_cursor, encode_text_cursor, split_page
 from api.problems import ProblemError, invalid_parameter, problem_responses
@@ -34,7 +35,7 @@ from api.schemas import (
 from api.ticket_schemas import TicketOut
 from diagnostics import ticket_queries
 from telemetry import device_registry, series
-from telemetry.device_registry import DeviceStatus
+from telemetry.device_registry import DeviceStatus, national_phone
 
 __all__ = ["MAX_BUCKETS", "parse_bucket", "router"]
 
@@ -50,6 +51,9 @@ _BUCKET_RE: Final = re.compile(r"^([1-9][0-9]{0,6})([smhd])$")
 _UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 DeviceId = Annotated[str, Path(pattern=DEVICE_ID_PATTERN, description="The device's id.")]
+Staff = Annotated[Principal, allow(Role.ADMIN, Role.AGENT)]
+DeviceReader = Annotated[Principal, allow(Role.ADMIN, Role.AGENT, Role.TECHNICIAN, Role.CUSTOMER)]
+Provisioner = Annotated[Principal, allow(Role.ADMIN, Role.DEVICE_PROVISIONER)]
 
 
 def _not_found(device_id: str) -> ProblemError:
@@ -61,6 +65,7 @@ def _not_found(device_id: str) -> ProblemError:
 @router.get("", response_model=DevicePage, responses=problem_responses(400, 422, 503))
 async def list_devices(
     conn: DbConnection,
+    _: Staff,
     status: Annotated[DeviceStatus | None, Query(description="Only devices with this status.")] = None,
     region: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -81,6 +86,7 @@ async def list_devices(
 @router.get("/search", response_model=DeviceSearchResult, responses=problem_responses(422, 503))
 async def search_devices(
     conn: DbConnection,
+    _: Staff,
     phone: Annotated[
         str | None,
         Query(
@@ -120,14 +126,17 @@ async def search_devices(
 
 
 @router.get("/{device_id}", response_model=DeviceDetail, responses=problem_responses(404, 422, 503))
-async def get_device(conn: DbConnection, device_id: DeviceId) -> DeviceDetail:
+async def get_device(conn: DbConnection, caller: DeviceReader, device_id: DeviceId) -> DeviceDetail:
     """One device with its status, latest values and active error codes."""
+    await ensure_device_visible(conn, caller, device_id, _not_found(device_id))
     view = await device_registry.get_device(conn, device_id=device_id)
     if view is None:
         raise _not_found(device_id)
     tickets = await ticket_queries.open_tickets_of_device(conn, device_id=device_id)
     detail = DeviceDetail.model_validate(view)
     detail.open_tickets = [TicketOut.model_validate(t) for t in tickets]
+    if caller.role is Role.CUSTOMER:  # the other contacts' numbers are not theirs to see
+        detail.contacts = [c for c in detail.contacts if national_phone(c.phone) == caller.customer_phone]
     return detail
 
 
@@ -135,11 +144,10 @@ async def get_device(conn: DbConnection, device_id: DeviceId) -> DeviceDetail:
     "", status_code=201, response_model=DeviceDetail,
     responses={**problem_responses(409, 422, 503), 200: {"description": "An existing registration was updated"}},
 )  # fmt: skip
-async def register_device(conn: DbConnection, device: DeviceIn, response: Response) -> DeviceDetail:
-    """Register a device (201), or update the registration of an existing device_id (200).
-
-    Unauthenticated for now: a later issue restricts this to the installer role.
-    """
+async def register_device(
+    conn: DbConnection, _: Provisioner, device: DeviceIn, response: Response
+) -> DeviceDetail:
+    """Register a device (201), or update the registration of an existing device_id (200)."""
     existed = await device_registry.device_exists(conn, device_id=device.device_id)
     try:
         async with conn.transaction():
@@ -195,6 +203,7 @@ def _window(
 @router.get("/{device_id}/telemetry", response_model=TelemetryOut, responses=problem_responses(404, 422, 503))
 async def device_telemetry(
     conn: DbConnection,
+    caller: DeviceReader,
     device_id: DeviceId,
     from_: Annotated[
         AwareDatetime | None, Query(alias="from", description="ISO 8601 with offset; default to - 24h.")
@@ -210,6 +219,7 @@ async def device_telemetry(
     """Average, minimum and maximum of each numeric field per time bucket (empty buckets left out)."""
     start, end, width = _window(from_, to, bucket)
     names = _fields(fields)
+    await ensure_device_visible(conn, caller, device_id, _not_found(device_id))
     if not await device_registry.device_exists(conn, device_id=device_id):
         raise _not_found(device_id)
     rows = await series.bucketed(conn, device_id=device_id, start=start, end=end, bucket=width, fields=names)

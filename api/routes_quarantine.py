@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from api.access import Allow, Role
 from api.dependencies import DbConnection
 from api.pagination import decode_id_cursor, encode_id_cursor, split_page
 from api.problems import problem_responses
@@ -17,7 +18,7 @@ from telemetry import quarantine_log
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/quarantine", tags=["quarantine"])
+router = APIRouter(prefix="/v1/quarantine", tags=["quarantine"], dependencies=[Depends(Allow(Role.ADMIN))])
 
 
 @router.get("", response_model=QuarantinePage, responses=problem_responses(400, 422, 503))

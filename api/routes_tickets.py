@@ -1,5 +1,10 @@
 """Ticket endpoints: the queue with filters, one ticket with its evidence, lifecycle transitions,
-notes and assignment."""
+notes and assignment.
+
+Agents and admins work every ticket. A technician reads and works the tickets of their service point
+and may name the technician but not move the ticket to another service point. A customer reads the
+tickets of their own devices, without the internal notes and engine evidence.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from api.access import Principal, Role, allow, ensure_ticket_visible
 from api.dependencies import DbConnection
 from api.pagination import decode_id_cursor, encode_id_cursor, split_page
 from api.problems import ProblemError, invalid_parameter, problem_responses
@@ -37,22 +43,38 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
 TicketId = Annotated[int, Path(ge=1, le=2**62)]
+Reader = Annotated[Principal, allow(Role.ADMIN, Role.AGENT, Role.TECHNICIAN, Role.CUSTOMER)]
+Worker = Annotated[Principal, allow(Role.ADMIN, Role.AGENT, Role.TECHNICIAN)]
 
 
 def _not_found(ticket_id: int) -> ProblemError:
     return ProblemError(404, "ticket-not-found", f"No ticket {ticket_id}.", title="Unknown ticket")
 
 
-async def _detail(conn: Connection, ticket_id: int) -> TicketDetailOut:
+async def _detail(conn: Connection, caller: Principal, ticket_id: int) -> TicketDetailOut:
+    """The ticket as `caller` may see it; 404 when it does not exist or lies outside their scope."""
     detail = await ticket_queries.get_ticket(conn, ticket_id=ticket_id)
     if detail is None:
         raise _not_found(ticket_id)
-    return TicketDetailOut.model_validate(detail, from_attributes=True)
+    await ensure_ticket_visible(conn, caller, device_id=detail.ticket.device_id,
+                                service_point_id=detail.ticket.service_point_id, not_found=_not_found(ticket_id))  # fmt: skip
+    out = TicketDetailOut.model_validate(detail, from_attributes=True)
+    if caller.role is Role.CUSTOMER:  # staff notes and the engine's evidence are internal
+        out.notes, out.evidence = [], {}
+    return out
+
+
+def _actor(caller: Principal, named: str | None) -> str:
+    """Who the audit trail records: staff integrations may name the person; scoped keys are personal."""
+    if caller.role in (Role.ADMIN, Role.AGENT) and named:
+        return named
+    return caller.label
 
 
 @router.get("", response_model=TicketPage, responses=problem_responses(400, 422, 503))
 async def list_tickets(
     conn: DbConnection,
+    caller: Reader,
     status: Status | None = None,
     priority: Annotated[int | None, Query(ge=1, le=4)] = None,
     service_point: Annotated[str | None, Query(max_length=40)] = None,
@@ -65,9 +87,15 @@ async def list_tickets(
 ) -> TicketPage:
     """Tickets, newest first, filtered."""
     before = decode_id_cursor(cursor) if cursor is not None else None
+    if caller.role is Role.TECHNICIAN:
+        if service_point not in (None, caller.service_point_id):
+            raise ProblemError(403, "forbidden", "Technicians see only their own service point's tickets.",
+                               title="Not allowed for this role")  # fmt: skip
+        service_point = caller.service_point_id
     where = ticket_queries.TicketFilter(
         status=status.value if status else None, priority=priority, service_point_id=service_point,
         region=region, code=code, sla_breached=sla_breached, device_id=device_id,
+        contact_phone=caller.customer_phone if caller.role is Role.CUSTOMER else None,
     )  # fmt: skip
     views = await ticket_queries.list_tickets(conn, where=where, before_id=before, limit=limit + 1)
     page, last = split_page(views, limit)
@@ -78,9 +106,9 @@ async def list_tickets(
 
 
 @router.get("/{ticket_id}", response_model=TicketDetailOut, responses=problem_responses(404, 422, 503))
-async def get_ticket(conn: DbConnection, ticket_id: TicketId) -> TicketDetailOut:
+async def get_ticket(conn: DbConnection, caller: Reader, ticket_id: TicketId) -> TicketDetailOut:
     """One ticket with the evidence the engine recorded, its audit trail, its events and alerts."""
-    return await _detail(conn, ticket_id)
+    return await _detail(conn, caller, ticket_id)
 
 
 @router.post(
@@ -88,26 +116,34 @@ async def get_ticket(conn: DbConnection, ticket_id: TicketId) -> TicketDetailOut
     response_model=TicketDetailOut,
     responses=problem_responses(404, 409, 422, 503),
 )
-async def post_transition(conn: DbConnection, ticket_id: TicketId, body: TransitionIn) -> TicketDetailOut:
+async def post_transition(
+    conn: DbConnection, caller: Worker, ticket_id: TicketId, body: TransitionIn
+) -> TicketDetailOut:
     """Move the ticket along its lifecycle; 409 when the move is not allowed from its current status."""
+    await _detail(conn, caller, ticket_id)
     try:
         async with conn.transaction():
-            await transition(conn, ticket_id=ticket_id, to=body.to, actor=body.actor, note=body.note)
+            await transition(
+                conn, ticket_id=ticket_id, to=body.to, actor=_actor(caller, body.actor), note=body.note
+            )
     except TicketNotFoundError as exc:
         raise _not_found(ticket_id) from exc
     except InvalidTransitionError as exc:
         raise ProblemError(409, "invalid-transition", str(exc), title="Transition not allowed") from exc
-    return await _detail(conn, ticket_id)
+    return await _detail(conn, caller, ticket_id)
 
 
 @router.post(
     "/{ticket_id}/notes", status_code=201, response_model=NoteOut, responses=problem_responses(404, 422, 503)
 )
-async def post_note(conn: DbConnection, ticket_id: TicketId, body: NoteIn) -> NoteOut:
+async def post_note(conn: DbConnection, caller: Worker, ticket_id: TicketId, body: NoteIn) -> NoteOut:
     """Write a note on the ticket (what the customer said, what the technician found)."""
+    await _detail(conn, caller, ticket_id)
     try:
         async with conn.transaction():
-            note = await add_note(conn, ticket_id=ticket_id, author=body.author, body=body.body)
+            note = await add_note(
+                conn, ticket_id=ticket_id, author=_actor(caller, body.author), body=body.body
+            )
     except TicketNotFoundError as exc:
         raise _not_found(ticket_id) from exc
     return NoteOut.model_validate(note)
@@ -116,16 +152,22 @@ async def post_note(conn: DbConnection, ticket_id: TicketId, body: NoteIn) -> No
 @router.post(
     "/{ticket_id}/assignment", response_model=TicketDetailOut, responses=problem_responses(404, 409, 422, 503)
 )
-async def post_assignment(conn: DbConnection, ticket_id: TicketId, body: AssignmentIn) -> TicketDetailOut:
+async def post_assignment(
+    conn: DbConnection, caller: Worker, ticket_id: TicketId, body: AssignmentIn
+) -> TicketDetailOut:
     """Assign the visit to a service point and/or a technician; 409 once the ticket is final."""
+    await _detail(conn, caller, ticket_id)
+    if caller.role is Role.TECHNICIAN and body.service_point_id not in (None, caller.service_point_id):
+        raise ProblemError(403, "forbidden", "A technician cannot move a ticket to another service point.",
+                           title="Not allowed for this role")  # fmt: skip
     try:
         async with conn.transaction():
             await assign(conn, ticket_id=ticket_id, service_point_id=body.service_point_id,
-                         technician=body.technician, actor=body.actor)  # fmt: skip
+                         technician=body.technician, actor=_actor(caller, body.actor))  # fmt: skip
     except TicketNotFoundError as exc:
         raise _not_found(ticket_id) from exc
     except TicketClosedError as exc:
         raise ProblemError(409, "ticket-closed", str(exc), title="Ticket is final") from exc
     except UnknownServicePointError as exc:
         raise invalid_parameter("body", "service_point_id", str(exc)) from exc
-    return await _detail(conn, ticket_id)
+    return await _detail(conn, caller, ticket_id)

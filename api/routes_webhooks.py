@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from api.access import Allow, Role
 from api.dependencies import DbConnection
 from api.outbound_guard import BlockedDestinationError, OutboundPolicy, resolve
 from api.pagination import decode_id_cursor, encode_id_cursor, split_page
@@ -38,7 +39,7 @@ from telemetry.webhook_store import (
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], dependencies=[Depends(Allow(Role.ADMIN))])
 
 SubscriptionId = Annotated[int, Path(ge=1, le=2**62, description="The subscription's id.")]
 DeliveryId = Annotated[int, Path(ge=1, le=2**62, description="The delivery's id.")]

@@ -97,7 +97,13 @@ class NoteOut(_Out):
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    author: str = Field(min_length=1, max_length=100, description="Who writes it (agent or technician id)")
+    author: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="The person acting, for the audit trail (an agent id); default: the API key's name. "
+        "Technician and customer keys always act as themselves.",
+    )
     body: str = Field(min_length=1, max_length=4000)
 
 
@@ -108,7 +114,13 @@ class AssignmentIn(BaseModel):
         None, min_length=1, max_length=64, description="Omit to keep the current one"
     )
     technician: str | None = Field(None, min_length=1, max_length=100, description="Omit to clear")
-    actor: str = Field(min_length=1, max_length=100, description="Who assigns (agent id)")
+    actor: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="The person acting, for the audit trail (an agent id); default: the API key's name. "
+        "Technician and customer keys always act as themselves.",
+    )
 
 
 class TicketDetailOut(BaseModel):
@@ -131,7 +143,13 @@ class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: Status
-    actor: str = Field(min_length=1, max_length=100, description="Who makes the change (agent id)")
+    actor: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="The person acting, for the audit trail (an agent id); default: the API key's name. "
+        "Technician and customer keys always act as themselves.",
+    )
     note: str | None = Field(default=None, max_length=2000)
 
 

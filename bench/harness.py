@@ -131,6 +131,17 @@ async def register(dsn: str, prefix: str, devices: int) -> None:
         await conn.close()
 
 
+async def api_key(dsn: str, role: str = "agent") -> str:
+    """A new API key of `role`, as a benchmark's client presents it."""
+    from telemetry.access_keys import issue_key
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        return (await issue_key(conn, name=f"bench-{role}", role=role, created_by="bench")).token
+    finally:
+        await conn.close()
+
+
 async def count(dsn: str, prefix: str) -> int:
     conn = await asyncpg.connect(dsn)
     try:

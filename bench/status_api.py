@@ -39,6 +39,7 @@ from bench.harness import (
     ROOT,
     Gateway,
     Servers,
+    api_key,
     free_port,
     gateway_run,
     loadgen_command,
@@ -151,10 +152,13 @@ class Api:
                    ONDOL_API_PORT=str(self.port))  # fmt: skip
         self.process = subprocess.Popen([sys.executable, "-m", "ondol", "api"], env=env, cwd=ROOT,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        self.headers = {"Authorization": f"Bearer {asyncio.run(api_key(dsn))}"}
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(f"{self.base}/v1/devices?limit=1", timeout=2).raise_for_status()
+                httpx.get(
+                    f"{self.base}/v1/devices?limit=1", headers=self.headers, timeout=2
+                ).raise_for_status()
                 return
             except httpx.HTTPError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
@@ -170,13 +174,13 @@ class Api:
         self.process.wait(30)
 
 
-async def paced_requests(base: str, ids: list[str], rps: float, seconds: float) -> tuple[list[float], int]:
+async def paced_requests(api: Api, ids: list[str], rps: float, seconds: float) -> tuple[list[float], int]:
     """GET /v1/devices/{id} for random ids at `rps`; latencies (s) from each request's due time."""
     latencies: list[float] = []
     errors = 0
     rng = random.Random(7)
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=api.base, headers=api.headers, limits=limits, timeout=10) as client:
 
         async def one(due: float, device_id: str) -> None:
             nonlocal errors
@@ -203,8 +207,8 @@ def measure(srv: Servers, api: Api, rate: float, rps: float, seconds: float) -> 
     per_device = max(1, int(rate * (seconds + 5) / LIVE_DEVICES))
     command = loadgen_command(srv.loadgen_binary, srv.mq.port, LIVE_DEVICES, per_device, "live", rate)
     load = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    asyncio.run(paced_requests(api.base, ids, rps, 3))  # warm-up: pool connections, caches; not counted
-    latencies, errors = asyncio.run(paced_requests(api.base, ids, rps, seconds))
+    asyncio.run(paced_requests(api, ids, rps, 3))  # warm-up: pool connections, caches; not counted
+    latencies, errors = asyncio.run(paced_requests(api, ids, rps, seconds))
     out, _ = load.communicate(timeout=300)
     sent = parse_loadgen(out)
     readings = asyncio.run(stored_readings(srv.dsn))

@@ -115,6 +115,8 @@ class TicketFilter:
     code: str | None = None
     sla_breached: bool | None = None
     device_id: str | None = None
+    contact_phone: str | None = None
+    """Only tickets of devices on which this phone (national form) is a contact."""
 
 
 _VIEW_FIELDS: Final = frozenset(TicketView.__dataclass_fields__)
@@ -129,7 +131,7 @@ async def list_tickets(
 ) -> list[TicketView]:
     rows = await conn.fetch(
         _Q["list_tickets"], where.status, where.priority, where.service_point_id, where.region, where.code,
-        where.sla_breached, where.device_id, before_id, limit,
+        where.sla_breached, where.device_id, before_id, limit, where.contact_phone,
     )  # fmt: skip
     return [_view(r) for r in rows]
 

@@ -23,6 +23,7 @@ from typing import IO
 import httpx
 
 from diagnostics.service_points import seed_if_empty
+from ondol.admin_token import TOKEN_FILE, ensure_admin_token
 from ondol.fleet_seed import register_sim_fleet
 from ondol.local_servers import MosquittoServer, PostgresServer, ServerError
 from ondol.settings import Settings
@@ -67,6 +68,7 @@ class LocalStack:
     children: list[Child] = field(default_factory=list)
     database_url: str = ""
     mqtt_url: str = ""
+    admin_token: str = ""
 
     def start_servers(self) -> None:
         s = self.settings
@@ -135,6 +137,9 @@ class LocalStack:
             count = await register_sim_fleet(conn, self.settings)
             if count:
                 say(f"registered {count} simulated boilers ({self.settings.sim_prefix}-00001…)")
+            self.admin_token, created = await ensure_admin_token(conn, self.settings.state_dir)
+            where = self.settings.state_dir / TOKEN_FILE
+            say(f"admin API key {'created' if created else 'reused'}: {self.admin_token}  (also in {where})")
 
     def child_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -203,9 +208,9 @@ class LocalStack:
             say("stopped PostgreSQL")
 
 
-def _online_count(api: str) -> int | None:
+def _online_count(api: str, token: str) -> int | None:
     count, cursor = 0, None
-    with httpx.Client(timeout=5) as client:
+    with httpx.Client(timeout=5, headers={"Authorization": f"Bearer {token}"}) as client:
         while True:
             params: dict[str, str | int] = {"status": "online", "limit": 500}
             if cursor:
@@ -262,7 +267,9 @@ def up(settings: Settings) -> None:
             if time.monotonic() - last_report >= 30:
                 last_report = time.monotonic()
                 with contextlib.suppress(httpx.HTTPError):
-                    say(f"{_online_count(api)} of {settings.sim_devices} simulated boilers online")
+                    say(
+                        f"{_online_count(api, stack.admin_token)} of {settings.sim_devices} simulated boilers online"
+                    )
     except KeyboardInterrupt:
         say("start interrupted")
     finally:
@@ -279,6 +286,7 @@ def _where_to_look(stack: LocalStack, api: str) -> None:
         f"  online boilers {api}/v1/devices?status=online",
         f"  quarantine     {api}/v1/quarantine",
         f"  webhooks       {api}/v1/webhooks   (subscribe a receiver; loopback allowed here)",
+        f"  admin API key  {s.state_dir / TOKEN_FILE}   (send it as Authorization: Bearer <key>)",
         f"  MQTT broker    {stack.mqtt_url}",
     ]
     if s.gateway_metrics_port:

@@ -29,6 +29,7 @@ __all__ = [
     "device_exists",
     "get_device",
     "list_devices",
+    "national_phone",
     "register_devices",
     "search_devices",
 ]
@@ -46,6 +47,13 @@ _Q: Final = named_queries.load("devices").require(
     "search_devices",
     "custom_plans",
 )
+
+
+def national_phone(phone: str) -> str:
+    """A Korean phone number as the digits of its national form; the same rule as the SQL
+    function national_phone() (migration 0006): "+82 10-1234-5678" → "01012345678"."""
+    digits = "".join(c for c in phone if c.isascii() and c.isdigit())
+    return "0" + digits[2:] if digits.startswith("82") and len(digits) >= 11 else digits
 
 
 class DeviceConflictError(ValueError):

@@ -180,17 +180,38 @@ async def store(db: Any, *rows: ReadingRow) -> None:
         await write_batch(db, IngestBatch(readings=list(rows)))
 
 
-class ApiClient:
-    """An HTTP client for an app on `dsn`, with the app's lifespan (its database pool) running."""
+async def issue_api_key(dsn: str, role: str = "admin", **scope: str) -> str:
+    """A new API key of `role` (scope: service_point_id or customer_phone), issued in the store."""
+    import asyncpg
 
-    def __init__(self, dsn: str, **config: Any) -> None:
+    from telemetry.access_keys import issue_key
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        return (await issue_key(conn, name=f"test-{role}", role=role, created_by="tests", **scope)).token
+    finally:
+        await conn.close()
+
+
+class ApiClient:
+    """An HTTP client for an app on `dsn`, with the app's lifespan (its database pool) running.
+
+    It presents a fresh API key of `role` (None: no key at all)."""
+
+    def __init__(
+        self, dsn: str, role: str | None = "admin", scope: dict[str, str] | None = None, **config: Any
+    ) -> None:
         from api.app import ApiConfig, create_app
 
+        self.dsn, self.role, self.scope = dsn, role, scope or {}
         self.app = create_app(ApiConfig(database_url=dsn, pool_max_size=2, **config))
         self.lifespan = self.app.router.lifespan_context(self.app)
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://api.test")
 
     async def __aenter__(self) -> httpx.AsyncClient:
+        if self.role is not None:
+            token = await issue_api_key(self.dsn, self.role, **self.scope)
+            self.http.headers["Authorization"] = f"Bearer {token}"
         await self.lifespan.__aenter__()
         return await self.http.__aenter__()
 

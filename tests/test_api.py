@@ -75,7 +75,7 @@ async def test_health_reports_the_database(client: httpx.AsyncClient) -> None:
 
 
 async def test_an_unreachable_database_answers_503_problems() -> None:
-    async with ApiClient(f"postgresql://nobody:x@127.0.0.1:{free_port()}/none") as down:
+    async with ApiClient(f"postgresql://nobody:x@127.0.0.1:{free_port()}/none", role=None) as down:
         health = await down.get("/healthz")
         devices = await down.get("/v1/devices")
     assert_problem(health, 503)

@@ -21,14 +21,22 @@ DEVICES = 200
 INTERVAL_S = 10
 
 
-def online_devices(api: str) -> list[dict[str, object]]:
+def admin_headers(state: Path) -> dict[str, str]:
+    """The admin key `ondol up` wrote (httpx.HTTPError while it is not there yet, so callers retry)."""
+    token_file = state / "admin-token"
+    if not token_file.exists():
+        raise httpx.ConnectError("no admin token yet")
+    return {"Authorization": f"Bearer {token_file.read_text().strip()}"}
+
+
+def online_devices(api: str, headers: dict[str, str]) -> list[dict[str, object]]:
     items: list[dict[str, object]] = []
     cursor = None
     while True:
         params: dict[str, str | int] = {"status": "online", "limit": 500}
         if cursor:
             params["cursor"] = cursor
-        body = httpx.get(f"{api}/v1/devices", params=params, timeout=5).json()
+        body = httpx.get(f"{api}/v1/devices", params=params, headers=headers, timeout=5).json()
         items += body["items"]
         cursor = body.get("next_cursor")
         if not cursor:
@@ -63,7 +71,7 @@ def test_ondol_up_brings_200_boilers_online_within_90_seconds_and_stops_cleanly(
             assert stack.poll() is None, f"ondol up exited early:\n{log.read_text()[-3000:]}"
             time.sleep(1)
             try:
-                online = online_devices(api)
+                online = online_devices(api, admin_headers(state))
             except httpx.HTTPError:
                 continue
             cutoff = datetime.now(UTC) - timedelta(seconds=2 * INTERVAL_S)
@@ -77,6 +85,10 @@ def test_ondol_up_brings_200_boilers_online_within_90_seconds_and_stops_cleanly(
         )
         output = log.read_text()
         assert "Where to look" in output
+        token_file = state / "admin-token"
+        assert token_file.stat().st_mode & 0o777 == 0o600, "the admin key is readable by its owner only"
+        assert token_file.read_text().strip() in output, "the admin key is printed"
+        assert httpx.get(f"{api}/v1/devices", timeout=5).status_code == 401, "no key, no data"
         assert "TimescaleDB apache edition" in output
         webhooks_log = state / "logs" / "webhooks.log"
         assert "webhook delivery worker started" in webhooks_log.read_text(), "the webhook worker runs too"

@@ -12,10 +12,10 @@ import asyncpg
 import httpx
 import pytest
 
-from api.app import ApiConfig, create_app
 from firmware_sim.faults import Injection, inject
 from gateway.protocol import BrokerAddress
 from tests.support import (
+    ApiClient,
     Publisher,
     eventually,
     gateway_config,
@@ -44,11 +44,8 @@ async def safety_ticket(db: asyncpg.Connection, db_dsn: str, broker: BrokerAddre
 
 @pytest.fixture
 async def api(db_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(ApiConfig(database_url=db_dsn))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ondol.test") as client:
-            yield client
+    async with ApiClient(db_dsn, role="agent") as client:
+        yield client
 
 
 @pytest.mark.parametrize("code", ["E205", "E003"])

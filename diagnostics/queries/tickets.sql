@@ -39,6 +39,7 @@ WHERE ($1::text IS NULL OR t.status = $1)
                             OR coalesce(t.contacted_at > t.contact_due_at, false)) = $6)
   AND ($7::text IS NULL OR t.device_id = $7)
   AND ($8::bigint IS NULL OR t.ticket_id < $8)
+  AND ($10::text IS NULL OR t.device_id IN (SELECT device_id FROM device_contacts WHERE phone_national = $10))
 ORDER BY t.ticket_id DESC
 LIMIT $9;
 

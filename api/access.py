@@ -1,0 +1,158 @@
+"""Who may call what: API-key authentication, the role each endpoint declares, and object scopes.
+
+Every route takes exactly one `Allow(...)` dependency naming the roles it admits (the tests walk the
+app and fail on a route without one). `Allow` verifies the bearer key (401 when missing or wrong),
+checks the role (403) and hands the route a `Principal`. Object-level checks for the scoped roles
+(a technician's service point, a customer's own devices) are the `ensure_*` functions here; an
+object outside a caller's scope answers 404, so its existence is not revealed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, Final
+
+from fastapi import Depends
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.dependencies import DbConnection
+from api.problems import ProblemError, problem_responses
+from telemetry import access_keys
+from telemetry.database import Connection
+
+__all__ = [
+    "ANY_ROLE",
+    "Allow",
+    "Principal",
+    "Role",
+    "allow",
+    "document_roles",
+    "ensure_device_visible",
+    "ensure_ticket_visible",
+    "route_roles",
+]
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    AGENT = "agent"
+    TECHNICIAN = "technician"
+    CUSTOMER = "customer"
+    DEVICE_PROVISIONER = "device-provisioner"
+
+
+ANY_ROLE: Final = tuple(Role)
+
+_bearer = HTTPBearer(auto_error=False, description="An Ondol API key: `ondol_<id>_<secret>`.")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller, as its verified key says."""
+
+    key_id: str
+    name: str
+    role: Role
+    service_point_id: str | None = None
+    customer_phone: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How the audit trail names the caller."""
+        return f"{self.role.value}:{self.name}"
+
+
+def _unauthorized(detail: str) -> ProblemError:
+    return ProblemError(
+        401, "unauthorized", detail, title="Authentication required", headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+class Allow:
+    """Dependency: the caller must present a valid key of one of `roles`."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    async def __call__(
+        self,
+        conn: DbConnection,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        if credentials is None:
+            raise _unauthorized("Send an API key as `Authorization: Bearer <key>`.")
+        identity = await access_keys.verify_key(conn, credentials.credentials)
+        if identity is None:
+            raise _unauthorized("The API key is unknown, revoked or malformed.")
+        principal = Principal(
+            key_id=identity.key_id, name=identity.name, role=Role(identity.role),
+            service_point_id=identity.service_point_id, customer_phone=identity.customer_phone,
+        )  # fmt: skip
+        if principal.role not in self.roles:
+            allowed = ", ".join(sorted(r.value for r in self.roles))
+            raise ProblemError(
+                403, "forbidden", f"The {principal.role.value} role may not do this (allowed: {allowed}).",
+                title="Not allowed for this role",
+            )  # fmt: skip
+        return principal
+
+
+async def ensure_device_visible(
+    conn: Connection, principal: Principal, device_id: str, not_found: ProblemError
+) -> None:
+    """Raise `not_found` unless the caller's scope includes the device."""
+    if principal.role is Role.CUSTOMER:
+        assert principal.customer_phone is not None  # a database CHECK ties the phone to the role
+        if not await access_keys.device_has_contact(
+            conn, device_id=device_id, phone_national=principal.customer_phone
+        ):
+            raise not_found
+    elif principal.role is Role.TECHNICIAN:
+        assert principal.service_point_id is not None
+        if not await access_keys.device_served_by(
+            conn, device_id=device_id, service_point_id=principal.service_point_id
+        ):
+            raise not_found
+
+
+async def ensure_ticket_visible(
+    conn: Connection,
+    principal: Principal,
+    *,
+    device_id: str,
+    service_point_id: str | None,
+    not_found: ProblemError,
+) -> None:
+    """Raise `not_found` unless the caller's scope includes the ticket."""
+    if principal.role is Role.TECHNICIAN and service_point_id != principal.service_point_id:
+        raise not_found
+    if principal.role is Role.CUSTOMER:
+        await ensure_device_visible(conn, principal, device_id, not_found)
+
+
+def allow(*roles: Role) -> Any:
+    """`Annotated[Principal, allow(...)]`: the parameter form of `Allow`."""
+    return Depends(Allow(*roles))
+
+
+def route_roles(route: APIRoute) -> frozenset[Role] | None:
+    """The roles a route admits, from its `Allow` dependency; None for a public route."""
+    found = [d.call.roles for d in route.dependant.dependencies if isinstance(d.call, Allow)]
+    if len(found) > 1:
+        raise ValueError(f"{route.path} declares its roles {len(found)} times")
+    return found[0] if found else None
+
+
+def document_roles(routes: Iterable[APIRoute]) -> None:
+    """Write each route's roles, and its 401/403 answers, into the OpenAPI description (once: the
+    routes are module-level and every app built in a process shares them)."""
+    for route in routes:
+        if (roles := route_roles(route)) is None or "x-roles" in (route.openapi_extra or {}):
+            continue
+        names = ", ".join(sorted(r.value for r in roles))
+        route.description = f"{route.description}\n\nRoles: {names}.".strip()
+        route.openapi_extra = {**(route.openapi_extra or {}), "x-roles": sorted(r.value for r in roles)}
+        route.responses = {**problem_responses(401, 403), **route.responses}
