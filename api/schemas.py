@@ -6,7 +6,7 @@ not appear in the API until it is added here on purpose.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -45,7 +45,18 @@ class ContactIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     phone: str = Field(pattern=PHONE_PATTERN, examples=["+821012345678"])
     role: Literal["owner", "family"]
-    preferred_channel: Literal["sms", "kakao"] = "sms"
+    preferred_channel: Literal["sms", "kakao"] = Field(
+        "sms", description="kakao: KakaoTalk Alimtalk, with SMS when it cannot be delivered."
+    )
+    language: Literal["ko", "en"] = "ko"
+    consent_alerts: bool = Field(True, description="Alerts about the boiler (faults, safety).")
+    consent_marketing: bool = Field(False, description="Advertising-like messages (inspection offers).")
+    quiet_start: time = Field(time(21, 0), description="Korean time; non-safety alerts wait until quiet_end.")
+    quiet_end: time = time(8, 0)
+    escalation_rank: int = Field(
+        0, ge=0, le=9,
+        description="0: alerted at once; 1, 2, …: next in line when a safety alert goes unacknowledged.",
+    )  # fmt: skip
 
 
 class DeviceIn(BaseModel):
@@ -88,18 +99,22 @@ class DeviceIn(BaseModel):
             longitude=self.longitude,
             customer_name=self.customer_name,
             report_interval_s=self.report_interval_s,
-            contacts=tuple(
-                ContactRecord(name=c.name, phone=c.phone, role=c.role, preferred_channel=c.preferred_channel)
-                for c in self.contacts
-            ),
+            contacts=tuple(ContactRecord(**c.model_dump()) for c in self.contacts),
         )
 
 
 class ContactOut(_Out):
+    contact_id: int
     name: str
     phone: str
     role: Literal["owner", "family"]
     preferred_channel: Literal["sms", "kakao"]
+    language: Literal["ko", "en"]
+    consent_alerts: bool
+    consent_marketing: bool
+    quiet_start: str = Field(description="HH:MM, Korean time")
+    quiet_end: str
+    escalation_rank: int
 
 
 class DeviceSummary(_Out):

@@ -1,21 +1,33 @@
-"""The words customers receive, in Korean and English, composed from the catalog entry."""
+"""The words customers receive: templates per alert type and language (alert_templates.toml),
+filled from the catalog entry and the ticket's routing.
+
+Templates are checked when loaded: every type has Korean and English text and uses only known
+variables, so a typo fails at start-up rather than in a message to a customer.
+"""
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from string import Template
+from typing import Final
 
 from diagnostics.catalog import CatalogEntry
 
-__all__ = ["Message", "compose"]
+__all__ = ["ALERT_TYPES", "LANGUAGES", "Message", "TemplateError", "alimtalk_code", "compose", "render"]
 
-_EMERGENCY_KO = (
-    "전기 스위치나 불씨를 만지지 마시고, 가스 밸브를 잠근 뒤 창문을 열고 밖으로 대피하세요. "
-    "도시가스 회사 긴급전화 또는 119에 바로 신고해 주세요."
+LANGUAGES: Final = ("ko", "en")
+ALERT_TYPES: Final = ("guidance", "safety", "emergency", "escalation", "visit")
+VARIABLES: Final = frozenset(
+    {"code", "code_name", "customer_text", "steps", "service_point", "visit_time", "owner_name"}
 )
-_EMERGENCY_EN = (
-    "Do not touch switches or flames. Close the gas valve, open the windows and leave the home. "
-    "Call the city-gas emergency line or 119 now."
-)
+_SERVICE_POINT_FALLBACK: Final = {"ko": "서비스센터", "en": "our service centre"}
+
+
+class TemplateError(ValueError):
+    """The templates file is incomplete or uses an unknown variable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,25 +36,67 @@ class Message:
     en: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Template:
+    alimtalk_code: str
+    text: dict[str, Template]
+
+
+@cache
+def _templates() -> dict[str, _Template]:
+    raw = tomllib.loads((resources.files("diagnostics") / "alert_templates.toml").read_text(encoding="utf-8"))
+    return parse_templates(raw)
+
+
+def parse_templates(raw: dict[str, object]) -> dict[str, _Template]:
+    """Check and compile a templates document; TemplateError on the first problem."""
+    result: dict[str, _Template] = {}
+    for kind in ALERT_TYPES:
+        table = raw.get(kind)
+        if not isinstance(table, dict) or not isinstance(table.get("alimtalk_code"), str):
+            raise TemplateError(f"alert type {kind!r} needs a table with alimtalk_code")
+        texts: dict[str, Template] = {}
+        for language in LANGUAGES:
+            text = table.get(language)
+            if not isinstance(text, str) or not text:
+                raise TemplateError(f"{kind}: no {language} text")
+            template = Template(text)
+            unknown = set(template.get_identifiers()) - VARIABLES
+            if unknown or not template.is_valid():
+                raise TemplateError(f"{kind}.{language}: unknown or malformed variables {sorted(unknown)}")
+            texts[language] = template
+        result[kind] = _Template(table["alimtalk_code"], texts)
+    return result
+
+
+def alimtalk_code(kind: str) -> str:
+    """The Alimtalk template code of an alert type."""
+    return _templates()[kind].alimtalk_code
+
+
+def render(kind: str, language: str, variables: dict[str, str]) -> str:
+    """One template filled in; missing variables are left empty rather than shown as ${name}."""
+    values = dict.fromkeys(VARIABLES, "") | variables
+    return " ".join(_templates()[kind].text[language].substitute(values).split())
+
+
 def _numbered(steps: tuple[str, ...]) -> str:
     return " ".join(f"{i}) {step}" for i, step in enumerate(steps, 1))
 
 
-def compose(entry: CatalogEntry, kind: str) -> Message:
-    """The message of `kind` (guidance, safety, emergency) for a raised code."""
-    head_ko = f"[온돌] 보일러 {entry.display} {entry.name.ko}: {entry.customer_text.ko}"
-    head_en = f"[Ondol] Boiler {entry.display} {entry.name.en}: {entry.customer_text.en}"
-    if kind == "emergency":
-        return Message(
-            f"[온돌 긴급] {head_ko[5:]} {_EMERGENCY_KO}", f"[Ondol EMERGENCY] {head_en[8:]} {_EMERGENCY_EN}"
-        )
-    if kind == "safety":
-        return Message(
-            f"{head_ko} 안전을 위해 리셋하지 마세요. 서비스 기사가 곧 연락드립니다.",
-            f"{head_en} For your safety do not reset it. A technician will call you shortly.",
-        )
-    ko, en = head_ko, head_en
-    if entry.steps.ko:
-        ko += f" 이렇게 해 보세요: {_numbered(entry.steps.ko)}"
-        en += f" Please try: {_numbered(entry.steps.en)}"
-    return Message(ko, en)
+def compose(
+    entry: CatalogEntry, kind: str, *, service_point: str | None = None, owner_name: str | None = None
+) -> Message:
+    """The message of `kind` for a raised code, in both languages."""
+    texts = {}
+    for language in LANGUAGES:
+        variables = {
+            "code": entry.display,
+            "code_name": getattr(entry.name, language),
+            "customer_text": getattr(entry.customer_text, language),
+            "steps": _numbered(tuple(getattr(entry.steps, language))),
+            "service_point": service_point or _SERVICE_POINT_FALLBACK[language],
+            "owner_name": owner_name or "",
+        }
+        texts[language] = render(kind, language, variables)
+    return Message(texts["ko"], texts["en"])

@@ -200,7 +200,8 @@ class FaultEngine:
         *, case_id: int, ticket_id: int | None,
     ) -> None:  # fmt: skip
         assert decision.alert is not None
-        message = compose(entry, decision.alert)
+        point = await conn.fetchval(_Q["ticket_service_point"], ticket_id) if ticket_id is not None else None
+        message = compose(entry, decision.alert, service_point=point)
         contacts = await conn.fetch(_Q["contacts"], event.device_id)
         owners = [c for c in contacts if c["role"] == "owner"]
         audience = contacts if decision.audience is Audience.ALL or not owners else owners

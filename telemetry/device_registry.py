@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Final, Literal, cast
 
 import asyncpg
@@ -72,6 +72,16 @@ class ContactRecord:
     phone: str
     role: Literal["owner", "family"]
     preferred_channel: Literal["sms", "kakao"] = "sms"
+    language: Literal["ko", "en"] = "ko"
+    consent_alerts: bool = True
+    """Alerts about their boiler (faults, safety)."""
+    consent_marketing: bool = False
+    """Advertising-like messages (inspection offers)."""
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    """Korean time; non-safety alerts wait until quiet_end."""
+    escalation_rank: int = 0
+    """0: alerted at once; 1, 2, …: next in line when a safety alert goes unacknowledged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +116,8 @@ class DeviceView:
     longitude: float | None
     customer_name: str | None
     report_interval_s: int
-    contacts: tuple[ContactRecord, ...]
+    contacts: tuple[dict[str, Any], ...]
+    """Each contact's fields (ContactRecord's, plus contact_id; quiet hours as HH:MM)."""
     registered_at: datetime
     updated_at: datetime
     last_seen: datetime | None
@@ -168,6 +179,12 @@ async def _replace_contacts(conn: Connection, devices: Sequence[DeviceRecord]) -
         [c.phone for _, c in pairs],
         [c.role for _, c in pairs],
         [c.preferred_channel for _, c in pairs],
+        [c.language for _, c in pairs],
+        [c.consent_alerts for _, c in pairs],
+        [c.consent_marketing for _, c in pairs],
+        [c.quiet_start for _, c in pairs],
+        [c.quiet_end for _, c in pairs],
+        [c.escalation_rank for _, c in pairs],
     )
 
 
@@ -253,7 +270,7 @@ def _view(row: Any) -> DeviceView:
         longitude=row["longitude"],
         customer_name=row["customer_name"],
         report_interval_s=row["report_interval_s"],
-        contacts=tuple(ContactRecord(**c) for c in json.loads(row["contacts"])),
+        contacts=tuple(json.loads(row["contacts"])),
         registered_at=row["registered_at"],
         updated_at=row["updated_at"],
         last_seen=row["last_seen"],

@@ -172,9 +172,11 @@ async def test_device_detail_shows_registry_state_and_latest_values(
     assert body["model"] == "NCB-500"
     assert body["latitude"] == 37.57
     assert body["customer_name"] == "Kim"
-    assert body["contacts"] == [
-        {"name": "Kim", "phone": "+821012345678", "role": "owner", "preferred_channel": "kakao"}
-    ]
+    assert [{k: c[k] for k in ("name", "phone", "role", "preferred_channel", "language", "quiet_start")}
+            for c in body["contacts"]] == [
+        {"name": "Kim", "phone": "+821012345678", "role": "owner", "preferred_channel": "kakao",
+         "language": "ko", "quiet_start": "21:00"}
+    ]  # fmt: skip
     assert body["status"] == "online"
     assert body["latest"]["room_c"] == 21.5
     assert body["latest"]["seq"] == 42

@@ -43,8 +43,13 @@ LEFT JOIN model_warranty AS w ON w.model = d.model
 WHERE d.device_id = $1;
 
 -- name: contacts
+-- The contacts alerted at once (escalation rank 0); the others wait for an unacknowledged safety alert.
 SELECT contact_id, name, phone, role, preferred_channel FROM device_contacts
-WHERE device_id = $1 ORDER BY contact_id;
+WHERE device_id = $1 AND escalation_rank = 0 ORDER BY contact_id;
+
+-- name: ticket_service_point
+SELECT sp.name FROM tickets AS t JOIN service_points AS sp ON sp.point_id = t.service_point_id
+WHERE t.ticket_id = $1;
 
 -- name: active_codes
 SELECT code FROM device_faults WHERE device_id = $1 AND active;

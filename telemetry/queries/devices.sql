@@ -26,8 +26,10 @@ SELECT count(*) FROM upserted;
 DELETE FROM device_contacts WHERE device_id = ANY($1::text[]);
 
 -- name: insert_contacts
-INSERT INTO device_contacts (device_id, name, phone, role, preferred_channel)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]);
+INSERT INTO device_contacts (device_id, name, phone, role, preferred_channel, language, consent_alerts,
+                             consent_marketing, quiet_start, quiet_end, escalation_rank)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[],
+                     $8::bool[], $9::time[], $10::time[], $11::smallint[]);
 
 -- name: device_exists
 SELECT EXISTS (SELECT 1 FROM devices WHERE device_id = $1);

@@ -1,0 +1,80 @@
+-- Customer alerts reach people: each contact's language, consent and quiet hours; delivery state of
+-- every alert (provider, attempts, acknowledgement, escalation); and the sink provider's record.
+
+-- escalation_rank 0: alerted at once (the owner and the family member who registered them);
+-- 1, 2, …: alerted in that order when nobody acknowledged a safety alert in time.
+ALTER TABLE device_contacts
+    ADD COLUMN language text NOT NULL DEFAULT 'ko' CHECK (language IN ('ko', 'en')),
+    ADD COLUMN consent_alerts boolean NOT NULL DEFAULT true,
+    ADD COLUMN consent_marketing boolean NOT NULL DEFAULT false,
+    ADD COLUMN quiet_start time NOT NULL DEFAULT '21:00',
+    ADD COLUMN quiet_end time NOT NULL DEFAULT '08:00',
+    ADD COLUMN escalation_rank smallint NOT NULL DEFAULT 0 CHECK (escalation_rank BETWEEN 0 AND 9);
+
+-- status: pending (due at not_before; also the lease of a worker sending it), sent, failed, skipped
+-- (no consent). wave: 0 for the first alert, 1 for the escalation to the next contacts.
+ALTER TABLE customer_alerts
+    ADD COLUMN wave smallint NOT NULL DEFAULT 0,
+    ADD COLUMN not_before timestamptz NOT NULL DEFAULT clock_timestamp(),
+    ADD COLUMN attempts integer NOT NULL DEFAULT 0,
+    ADD COLUMN provider text,
+    ADD COLUMN channel_used text,
+    ADD COLUMN provider_message_id text,
+    ADD COLUMN sent_at timestamptz,
+    ADD COLUMN last_error text,
+    ADD COLUMN acknowledged_at timestamptz,
+    ADD COLUMN acknowledged_by text,
+    ADD COLUMN escalated_at timestamptz,
+    ADD CONSTRAINT customer_alerts_status CHECK (status IN ('pending', 'sent', 'failed', 'skipped'));
+DROP INDEX customer_alerts_pending;
+CREATE INDEX customer_alerts_due ON customer_alerts (not_before) WHERE status = 'pending';
+CREATE INDEX customer_alerts_unacknowledged ON customer_alerts (created_at)
+    WHERE kind IN ('safety', 'emergency') AND wave = 0 AND acknowledged_at IS NULL AND escalated_at IS NULL;
+
+-- What the sink provider (local stack, tests) "sent": a developer sees what a customer would get.
+CREATE TABLE alert_sink_messages (
+    message_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    alert_id bigint,
+    channel text NOT NULL,
+    recipient text NOT NULL,
+    template_code text,
+    body text NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+-- Contacts in the device view now carry their preferences.
+CREATE OR REPLACE VIEW device_status AS
+SELECT d.device_id, d.model, d.serial, d.installed_on, d.address, d.region, d.latitude, d.longitude,
+       d.customer_name, d.report_interval_s, d.registered_at, d.updated_at,
+       s.last_seen, s.last_reading_at, s.last_seq, s.connected, s.firmware, s.reported_model,
+       f.codes AS active_codes, c.contacts, o.online, st.status
+FROM devices AS d
+LEFT JOIN device_state AS s ON s.device_id = d.device_id
+CROSS JOIN LATERAL (
+    SELECT coalesce(array_agg(df.code ORDER BY df.code), '{}'::text[]) AS codes
+    FROM device_faults AS df
+    WHERE df.device_id = d.device_id AND df.active
+) AS f
+CROSS JOIN LATERAL (
+    SELECT coalesce(jsonb_agg(jsonb_build_object('contact_id', dc.contact_id, 'name', dc.name, 'phone', dc.phone,
+                                                 'role', dc.role, 'preferred_channel', dc.preferred_channel,
+                                                 'language', dc.language, 'consent_alerts', dc.consent_alerts,
+                                                 'consent_marketing', dc.consent_marketing,
+                                                 'quiet_start', to_char(dc.quiet_start, 'HH24:MI'),
+                                                 'quiet_end', to_char(dc.quiet_end, 'HH24:MI'),
+                                                 'escalation_rank', dc.escalation_rank)
+                              ORDER BY dc.contact_id), '[]'::jsonb) AS contacts
+    FROM device_contacts AS dc
+    WHERE dc.device_id = d.device_id
+) AS c
+CROSS JOIN LATERAL (
+    SELECT coalesce(s.connected, true)
+           AND s.last_seen IS NOT NULL
+           AND s.last_seen > now() - make_interval(secs => 3 * d.report_interval_s) AS online
+) AS o
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN NOT o.online THEN 'offline'
+                WHEN cardinality(f.codes) > 0 THEN 'fault'
+                ELSE 'online' END AS status
+) AS st;
+
