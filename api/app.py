@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from api import (
+    routes_alerts,
     routes_api_keys,
     routes_catalog,
     routes_devices,
@@ -39,6 +40,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     routes_catalog.router,
     routes_webhooks.router,
     routes_api_keys.router,
+    routes_alerts.router,
 )
 
 

@@ -35,6 +35,8 @@ class EngineConfig:
     contact_within: timedelta = timedelta(hours=1)
     stay_clear_for_remote_resolution: timedelta = timedelta(hours=24)
     default_warranty_years: int = 3
+    alert_ack_within: timedelta = timedelta(minutes=10)
+    """A safety alert nobody acknowledged this long goes to the next contacts and the call center."""
 
 
 @dataclass(frozen=True, slots=True)

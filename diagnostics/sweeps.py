@@ -1,4 +1,5 @@
-"""Time-driven rules: guidance that ran out, customers not contacted in time, faults that stayed clear.
+"""Time-driven rules: guidance that ran out, customers not contacted in time, faults that stayed clear,
+safety alerts nobody acknowledged.
 
 Each sweep takes its rows with FOR UPDATE SKIP LOCKED, so several workers can sweep at once and each
 row is handled by one of them.
@@ -7,9 +8,9 @@ row is handled by one of them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Final
 
+from diagnostics.alert_escalation import escalate_unacknowledged
 from diagnostics.engine import FaultEngine
 from telemetry import named_queries
 from telemetry.database import Pool
@@ -25,9 +26,11 @@ class SweepResult:
     ticketed_after_guidance: int
     escalated: int
     proposed_remote_resolution: int
+    unacknowledged_alerts: int
 
 
-async def run_sweeps(pool: Pool, engine: FaultEngine, stay_clear: timedelta) -> SweepResult:
+async def run_sweeps(pool: Pool, engine: FaultEngine) -> SweepResult:
+    stay_clear = engine.config.stay_clear_for_remote_resolution
     async with pool.acquire() as conn:
         async with conn.transaction():
             overdue = await conn.fetch(_Q["overdue_guidance"], _BATCH)
@@ -37,4 +40,8 @@ async def run_sweeps(pool: Pool, engine: FaultEngine, stay_clear: timedelta) -> 
             escalated = await conn.fetch(_Q["escalate_overdue_contacts"], _BATCH)
         async with conn.transaction():
             proposed = await conn.fetch(_Q["propose_remote_resolution"], stay_clear, _BATCH)
-    return SweepResult(len(overdue), len(escalated), len(proposed))
+        async with conn.transaction():
+            unacknowledged = await escalate_unacknowledged(
+                conn, engine.catalog, after=engine.config.alert_ack_within, batch=_BATCH
+            )
+    return SweepResult(len(overdue), len(escalated), len(proposed), unacknowledged)

@@ -153,8 +153,9 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 
 async def _sweep(pool: Pool, engine: FaultEngine, config: WorkerConfig) -> None:
-    result = await run_sweeps(pool, engine, config.engine.stay_clear_for_remote_resolution)
-    if result.ticketed_after_guidance or result.escalated or result.proposed_remote_resolution:
+    result = await run_sweeps(pool, engine)
+    if any((result.ticketed_after_guidance, result.escalated, result.proposed_remote_resolution,
+            result.unacknowledged_alerts)):  # fmt: skip
         log.info("sweeps: %s", result)
 
 

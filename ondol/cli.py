@@ -121,6 +121,14 @@ def webhooks(database_url: DatabaseUrl = None) -> None:
 
 
 @app.command()
+def alerts(database_url: DatabaseUrl = None) -> None:
+    """Run the customer alert worker (SMS / KakaoTalk Alimtalk, or the sink)."""
+    from ondol.processes import run_alerts
+
+    run_alerts(_settings(database_url=database_url))
+
+
+@app.command()
 def api(database_url: DatabaseUrl = None) -> None:
     """Run the HTTP API."""
     from ondol.processes import run_api

@@ -33,7 +33,7 @@ from telemetry.migrations import migrate
 
 __all__ = ["LocalStack", "up"]
 
-_CHILDREN = ("diagnostics", "gateway", "webhooks", "api", "sim")
+_CHILDREN = ("diagnostics", "gateway", "webhooks", "alerts", "api", "sim")
 
 
 def say(message: str) -> None:

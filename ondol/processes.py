@@ -97,6 +97,7 @@ def run_diagnostics(settings: Settings) -> None:
             contact_within=timedelta(seconds=settings.contact_within_s),
             stay_clear_for_remote_resolution=timedelta(hours=settings.stay_clear_h),
             default_warranty_years=settings.default_warranty_years,
+            alert_ack_within=timedelta(minutes=settings.alert_ack_within_min),
         ),
         retention=RetentionDays(
             raw=settings.raw_retention_days,
@@ -133,6 +134,17 @@ def run_webhooks(settings: Settings) -> None:
     )
     database_url = require_database(settings)
     _run_until_signalled(lambda stop: run_deliverer(database_url, config, stop))
+
+
+def run_alerts(settings: Settings) -> None:
+    from api.alert_delivery import AlertConfig, ProviderSettings, run_alert_worker
+
+    providers = ProviderSettings(
+        kind=settings.alert_providers, sms_url=settings.sms_gateway_url, sms_api_key=settings.sms_gateway_key,
+        sms_sender=settings.sms_sender, alimtalk_url=settings.alimtalk_url, alimtalk_key=settings.alimtalk_key,
+    )  # fmt: skip
+    database_url = require_database(settings)
+    _run_until_signalled(lambda stop: run_alert_worker(database_url, providers, AlertConfig(), stop))
 
 
 def run_simulator(

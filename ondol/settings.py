@@ -6,6 +6,7 @@ Packages never read the environment: the command line builds their config object
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, field_validator
@@ -58,6 +59,18 @@ class Settings(BaseSettings):
         description="non-public networks webhooks may still be sent to, e.g. 127.0.0.1/32 for a local receiver",
     )
     webhook_timeout_s: float = Field(5.0, gt=0, le=60)
+    alert_providers: Literal["sink", "http"] = Field(
+        "sink",
+        description="sink: record alerts in the database (shown by /v1/alert-sink); http: the providers below",
+    )
+    sms_gateway_url: str = ""
+    sms_gateway_key: str = ""
+    sms_sender: str = Field("15880000", description="the registered caller number SMS are sent from")
+    alimtalk_url: str = ""
+    alimtalk_key: str = ""
+    alert_ack_within_min: float = Field(
+        10, gt=0, le=24 * 60, description="a safety alert unacknowledged this long goes to the next contacts"
+    )
     webhook_lease_s: float = Field(
         30.0, gt=0, le=3600, description="a claimed delivery is resent after this if its worker died"
     )

@@ -182,3 +182,48 @@ WITH t AS (
 INSERT INTO outbox_events (event_type, subject, payload)
 SELECT 'ticket.updated', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t
 RETURNING 1;
+
+-- name: unacknowledged_safety_alerts
+-- First-wave safety alerts nobody acknowledged within $1; taken by one worker each.
+SELECT alert_id, case_id, device_id, ticket_id, code
+FROM customer_alerts
+WHERE kind IN ('safety', 'emergency') AND wave = 0 AND acknowledged_at IS NULL AND escalated_at IS NULL
+  AND created_at < clock_timestamp() - $1::interval
+ORDER BY created_at LIMIT $2
+FOR UPDATE SKIP LOCKED;
+
+-- name: mark_case_escalated
+-- Marks every first-wave alert of the case; returns none when another worker got there first.
+UPDATE customer_alerts SET escalated_at = clock_timestamp()
+WHERE (case_id = $1 OR alert_id = $2) AND wave = 0 AND escalated_at IS NULL AND acknowledged_at IS NULL
+RETURNING alert_id;
+
+-- name: next_contacts
+-- The contacts of the lowest escalation rank above 0, and the owner's name for the message.
+SELECT contact_id, phone, preferred_channel,
+       (SELECT coalesce(min(name), '') FROM device_contacts WHERE device_id = $1 AND role = 'owner') AS owner_name
+FROM device_contacts
+WHERE device_id = $1 AND escalation_rank = (
+    SELECT min(escalation_rank) FROM device_contacts WHERE device_id = $1 AND escalation_rank > 0)
+ORDER BY contact_id;
+
+-- name: insert_escalation_alert
+INSERT INTO customer_alerts (device_id, contact_id, phone, channel, kind, code, case_id, ticket_id, message_ko,
+                             message_en, wave)
+VALUES ($1, $2, $3, $4, 'escalation', $5, $6, $7, $8, $9, 1);
+
+-- name: escalate_ticket_unacknowledged
+-- The call center hears of it: priority one step up, an audit entry and a ticket.escalated event.
+WITH t AS (
+    UPDATE tickets SET priority = greatest(1, priority - 1), escalated_at = clock_timestamp(),
+                       escalations = escalations + 1, updated_at = clock_timestamp()
+    WHERE ticket_id = $1 AND status NOT IN ('resolved', 'closed', 'resolved_remotely', 'cancelled')
+    RETURNING *
+), audit AS (
+    INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note)
+    SELECT ticket_id, status, status, 'engine', $2 FROM t
+)
+INSERT INTO outbox_events (event_type, subject, payload)
+SELECT 'ticket.escalated', 'ticket/' || t.ticket_id,
+       ticket_event_payload(t::tickets) || jsonb_build_object('reason', 'safety_alert_unacknowledged')
+FROM t;

@@ -25,7 +25,10 @@ ALTER TABLE customer_alerts
     ADD COLUMN acknowledged_at timestamptz,
     ADD COLUMN acknowledged_by text,
     ADD COLUMN escalated_at timestamptz,
-    ADD CONSTRAINT customer_alerts_status CHECK (status IN ('pending', 'sent', 'failed', 'skipped'));
+    ADD CONSTRAINT customer_alerts_status CHECK (status IN ('pending', 'sent', 'failed', 'skipped')),
+    DROP CONSTRAINT customer_alerts_kind_check,
+    ADD CONSTRAINT customer_alerts_kind_check
+        CHECK (kind IN ('guidance', 'safety', 'emergency', 'escalation', 'visit'));
 DROP INDEX customer_alerts_pending;
 CREATE INDEX customer_alerts_due ON customer_alerts (not_before) WHERE status = 'pending';
 CREATE INDEX customer_alerts_unacknowledged ON customer_alerts (created_at)

@@ -1,0 +1,223 @@
+"""The customer-alert worker: sends each pending alert to its contact through the provider chain
+of the contact's channel, at least once, honouring consent and quiet hours.
+
+Alerts are rows (migration 0003, 0009) written by the diagnostics engine in the transaction that
+decided them. A pass claims the due ones (moved a lease ahead and counted as an attempt), sends
+them concurrently and records each outcome. Killed at any moment, the worker loses nothing: a
+claimed alert whose outcome was not recorded is due again when its lease runs out, and providers
+get the alert id as an idempotency key.
+
+- Consent: a contact who declined alerts is skipped (recorded, not sent).
+- Quiet hours (the contact's, Korean time): guidance waits until they end; safety, emergency and
+  escalation alerts do not wait.
+- Channel: KakaoTalk contacts get Alimtalk, with SMS when Alimtalk refuses the message; SMS
+  contacts get SMS. A refused message (4xx) tries the next provider; a provider that is down (5xx,
+  timeout) is retried with backoff, every few seconds for safety alerts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta, timezone
+from typing import Any, Final
+
+from api.message_providers import (
+    AlimtalkDealer,
+    MessageProvider,
+    OutboundMessage,
+    SendOutcome,
+    SinkProvider,
+    SmsGateway,
+)
+from api.outbound_http import OutboundClient
+from api.webhook_delivery import backoff_s
+from diagnostics.alert_messages import alimtalk_code
+from telemetry import alert_store
+from telemetry.database import STORE_UNAVAILABLE, Pool, create_pool_when_ready
+
+__all__ = [
+    "URGENT_KINDS",
+    "AlertConfig",
+    "AlertDeliverer",
+    "ProviderSettings",
+    "provider_chains",
+    "quiet_until",
+    "run_alert_worker",
+]
+
+log = logging.getLogger(__name__)
+
+KST: Final = timezone(timedelta(hours=9))  # Korea keeps no daylight saving time
+URGENT_KINDS: Final = frozenset({"safety", "emergency", "escalation"})
+"""Alert kinds sent at any hour and retried every few seconds."""
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    batch: int = 100
+    lease_s: float = 30.0
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 600.0
+    urgent_backoff_cap_s: float = 5.0
+    give_up_after_s: float = 24 * 3600.0
+    idle_poll_s: float = 0.1
+
+
+def quiet_until(now: datetime, start: time, end: time) -> datetime | None:
+    """The end of the quiet window `now` falls in (Korean time), or None when it is not quiet.
+
+    A window may cross midnight (21:00 to 08:00); start == end means no quiet hours."""
+    local = now.astimezone(KST)
+    clock = local.time().replace(tzinfo=None)
+    if start == end:
+        return None
+    inside = start <= clock < end if start < end else clock >= start or clock < end
+    if not inside:
+        return None
+    ends = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if ends <= local:
+        ends += timedelta(days=1)
+    return ends.astimezone(UTC)
+
+
+class AlertDeliverer:
+    def __init__(
+        self, pool: Pool, chains: Mapping[str, Sequence[MessageProvider]], config: AlertConfig
+    ) -> None:
+        """`chains`: the providers to try, in order, for each preferred channel ('sms', 'kakao')."""
+        self._pool = pool
+        self._chains = chains
+        self._config = config
+        self.sent = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; a database outage is waited out."""
+        while not stop.is_set():
+            try:
+                handled = await self.deliver_due()
+            except STORE_UNAVAILABLE as exc:
+                log.warning("database unavailable (%s); retrying", exc)
+                handled = 0
+                await asyncio.sleep(1.0)
+            if handled == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self._config.idle_poll_s)
+
+    async def deliver_due(self) -> int:
+        """One pass: claim what is due, handle it, record the outcomes. How many were handled."""
+        async with self._pool.acquire() as conn:
+            rows = await alert_store.claim_due(conn, batch=self._config.batch, lease_s=self._config.lease_s)
+        if rows:
+            await asyncio.gather(*(self._handle(row) for row in rows))
+        return len(rows)
+
+    async def _handle(self, row: dict[str, Any]) -> None:
+        alert_id = int(row["alert_id"])
+        async with self._pool.acquire() as conn:
+            if row["contact_id"] is None or row["language"] is None:
+                await alert_store.close_unsent(conn, alert_id, status="skipped", reason="contact removed")
+                return
+            if not row["consent_alerts"]:
+                await alert_store.close_unsent(
+                    conn, alert_id, status="skipped", reason="no consent to alerts"
+                )
+                return
+            if row["kind"] not in URGENT_KINDS and (
+                until := quiet_until(datetime.now(UTC), row["quiet_start"], row["quiet_end"])
+            ):
+                await alert_store.defer(conn, alert_id, until=until, reason="quiet hours")
+                return
+        outcome, provider = await self._send(row)
+        async with self._pool.acquire() as conn:
+            if outcome.ok and provider is not None:
+                await alert_store.mark_sent(conn, alert_id, provider=provider.name, channel=provider.channel,
+                                            message_id=outcome.message_id)  # fmt: skip
+                self.sent += 1
+            elif outcome.permanent or self._too_old(row):
+                await alert_store.close_unsent(
+                    conn, alert_id, status="failed", reason=outcome.error or "refused"
+                )
+            else:
+                await alert_store.retry_later(
+                    conn, alert_id, at=self._next_attempt(row), error=outcome.error or ""
+                )
+
+    async def _send(self, row: dict[str, Any]) -> tuple[SendOutcome, MessageProvider | None]:
+        """Try the contact's chain in order; the first acceptance, or the last refusal."""
+        language = row["language"]
+        message = OutboundMessage(
+            alert_id=int(row["alert_id"]), recipient=row["phone"],
+            text=row["message_en"] if language == "en" else row["message_ko"],
+            template_code=alimtalk_code(row["kind"]),
+        )  # fmt: skip
+        errors: list[str] = []
+        permanent = True
+        for provider in self._chains.get(row["channel"], self._chains["sms"]):
+            outcome = await provider.send(message)
+            if outcome.ok:
+                return outcome, provider
+            errors.append(outcome.error or provider.name)
+            permanent = permanent and outcome.permanent
+        return SendOutcome(False, error="; ".join(errors)[:500], permanent=permanent), None
+
+    def _too_old(self, row: dict[str, Any]) -> bool:
+        age: timedelta = datetime.now(UTC) - row["created_at"]
+        return age > timedelta(seconds=self._config.give_up_after_s)
+
+    def _next_attempt(self, row: dict[str, Any]) -> datetime:
+        urgent = row["kind"] in URGENT_KINDS
+        cap = self._config.urgent_backoff_cap_s if urgent else self._config.backoff_cap_s
+        delay = backoff_s(int(row["attempts"]), base=self._config.backoff_base_s, cap=cap)
+        return datetime.now(UTC) + timedelta(seconds=delay)
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """Which providers send alerts: the sink (records only), or the SMS gateway and Alimtalk dealer."""
+
+    kind: str = "sink"
+    """'sink' or 'http'."""
+    sms_url: str = ""
+    sms_api_key: str = ""
+    sms_sender: str = "15880000"
+    alimtalk_url: str = ""
+    alimtalk_key: str = ""
+    timeout_s: float = 5.0
+
+
+def provider_chains(
+    pool: Pool, settings: ProviderSettings, client: OutboundClient
+) -> dict[str, list[MessageProvider]]:
+    """The providers to try per preferred channel: KakaoTalk falls back to SMS."""
+    if settings.kind == "sink":
+        sms: MessageProvider = SinkProvider(pool, "sms")
+        kakao: MessageProvider = SinkProvider(pool, "kakao")
+    elif settings.kind == "http":
+        if not settings.sms_url or not settings.alimtalk_url:
+            raise ValueError("http alert providers need both the SMS gateway and the Alimtalk dealer URL")
+        sms = SmsGateway(settings.sms_url, settings.sms_api_key, settings.sms_sender, client)
+        kakao = AlimtalkDealer(settings.alimtalk_url, settings.alimtalk_key, client)
+    else:
+        raise ValueError(f"unknown alert provider kind {settings.kind!r} (sink or http)")
+    return {"sms": [sms], "kakao": [kakao, sms]}
+
+
+async def run_alert_worker(
+    database_url: str, providers: ProviderSettings, config: AlertConfig, stop: asyncio.Event
+) -> None:
+    """The alert worker process: waits for the database, then delivers until `stop`."""
+    pool = await create_pool_when_ready(database_url, application_name="ondol-alerts", stop=stop)
+    if pool is None:
+        return
+    client = OutboundClient(providers.timeout_s)
+    try:
+        chains = provider_chains(pool, providers, client)
+        log.info("customer alert worker started (providers: %s)", providers.kind)
+        await AlertDeliverer(pool, chains, config).run(stop)
+    finally:
+        await client.aclose()
+        await pool.close()

@@ -1,0 +1,89 @@
+"""Customer alerts' delivery state (migrations 0003, 0009): what the alert worker claims and
+records, what agents and customers read, acknowledgements, and the sink provider's record.
+
+Rows leave as plain dicts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+from telemetry import named_queries
+from telemetry.database import Connection
+
+__all__ = [
+    "acknowledge",
+    "alert_owner",
+    "claim_due",
+    "close_unsent",
+    "defer",
+    "device_alerts",
+    "list_sink_messages",
+    "mark_sent",
+    "record_sink_message",
+    "retry_later",
+]
+
+_Q: Final = named_queries.load("alerts").require(
+    "claim_due", "mark_sent", "retry_later", "defer", "close_unsent", "acknowledge", "alert_owner",
+    "device_alerts", "insert_sink_message", "list_sink_messages",
+)  # fmt: skip
+
+
+async def claim_due(conn: Connection, *, batch: int, lease_s: float) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(_Q["claim_due"], batch, lease_s)]
+
+
+async def mark_sent(
+    conn: Connection, alert_id: int, *, provider: str, channel: str, message_id: str | None
+) -> None:
+    await conn.execute(_Q["mark_sent"], alert_id, provider, channel, message_id)
+
+
+async def retry_later(conn: Connection, alert_id: int, *, at: datetime, error: str) -> None:
+    await conn.execute(_Q["retry_later"], alert_id, at, error)
+
+
+async def defer(conn: Connection, alert_id: int, *, until: datetime, reason: str) -> None:
+    await conn.execute(_Q["defer"], alert_id, until, reason)
+
+
+async def close_unsent(conn: Connection, alert_id: int, *, status: str, reason: str) -> None:
+    """End an alert without sending it: 'failed' (gave up) or 'skipped' (no consent or contact)."""
+    await conn.execute(_Q["close_unsent"], alert_id, status, reason)
+
+
+async def acknowledge(conn: Connection, alert_id: int, *, by: str) -> list[int]:
+    """Acknowledge the alert and every alert of its fault case; the ids touched (empty: no alert)."""
+    return [int(r["alert_id"]) for r in await conn.fetch(_Q["acknowledge"], alert_id, by)]
+
+
+async def alert_owner(conn: Connection, alert_id: int) -> dict[str, Any] | None:
+    """The alert's device and recipient (national form), to check who may acknowledge it."""
+    row = await conn.fetchrow(_Q["alert_owner"], alert_id)
+    return dict(row) if row is not None else None
+
+
+async def device_alerts(
+    conn: Connection, device_id: str, *, phone_national: str | None, limit: int
+) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(_Q["device_alerts"], device_id, phone_national, limit)]
+
+
+async def record_sink_message(
+    conn: Connection,
+    *,
+    alert_id: int | None,
+    channel: str,
+    recipient: str,
+    template_code: str | None,
+    body: str,
+) -> int:
+    return int(
+        await conn.fetchval(_Q["insert_sink_message"], alert_id, channel, recipient, template_code, body)
+    )
+
+
+async def list_sink_messages(conn: Connection, *, before: int | None, limit: int) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(_Q["list_sink_messages"], before, limit)]

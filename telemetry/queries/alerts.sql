@@ -1,0 +1,73 @@
+-- Named queries of customer alerts' delivery (tables: migrations 0003 and 0009).
+
+-- name: claim_due
+-- Up to $1 due alerts, each moved a lease of $2 seconds ahead and counted as an attempt before it is
+-- sent; SKIP LOCKED lets several workers take disjoint sets. The contact's preferences come along
+-- (NULL when the contact was removed since).
+WITH due AS (
+    SELECT alert_id FROM customer_alerts
+    WHERE status = 'pending' AND not_before <= clock_timestamp()
+    ORDER BY not_before, alert_id
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE customer_alerts AS a
+    SET attempts = a.attempts + 1, not_before = clock_timestamp() + make_interval(secs => $2)
+    FROM due WHERE a.alert_id = due.alert_id
+    RETURNING a.alert_id, a.device_id, a.contact_id, a.phone, a.channel, a.kind, a.code, a.message_ko,
+              a.message_en, a.attempts, a.created_at, a.wave
+)
+SELECT c.*, dc.language, dc.consent_alerts, dc.quiet_start, dc.quiet_end
+FROM claimed AS c LEFT JOIN device_contacts AS dc ON dc.contact_id = c.contact_id;
+
+-- name: mark_sent
+UPDATE customer_alerts
+SET status = 'sent', provider = $2, channel_used = $3, provider_message_id = $4, sent_at = clock_timestamp(),
+    last_error = NULL
+WHERE alert_id = $1 AND status = 'pending';
+
+-- name: retry_later
+UPDATE customer_alerts SET not_before = $2, last_error = $3 WHERE alert_id = $1 AND status = 'pending';
+
+-- name: defer
+-- Not sent now (quiet hours): not an attempt.
+UPDATE customer_alerts SET not_before = $2, attempts = attempts - 1, last_error = $3
+WHERE alert_id = $1 AND status = 'pending';
+
+-- name: close_unsent
+-- $2: 'failed' (gave up) or 'skipped' (no consent, no contact).
+UPDATE customer_alerts SET status = $2, last_error = $3 WHERE alert_id = $1 AND status = 'pending';
+
+-- name: acknowledge
+-- Acknowledging one alert acknowledges every alert of its fault case: someone has seen it.
+WITH target AS (SELECT alert_id, case_id FROM customer_alerts WHERE alert_id = $1)
+UPDATE customer_alerts AS a
+SET acknowledged_at = coalesce(a.acknowledged_at, clock_timestamp()),
+    acknowledged_by = coalesce(a.acknowledged_by, $2)
+FROM target
+WHERE a.alert_id = target.alert_id OR (target.case_id IS NOT NULL AND a.case_id = target.case_id)
+RETURNING a.alert_id;
+
+-- name: alert_owner
+SELECT device_id, national_phone(phone) AS phone_national FROM customer_alerts WHERE alert_id = $1;
+
+-- name: device_alerts
+-- Newest first; $2 (a national phone number) keeps only that contact's alerts.
+SELECT alert_id, device_id, contact_id, phone, channel, kind, code, wave, status, attempts, provider,
+       channel_used, sent_at, last_error, acknowledged_at, acknowledged_by, escalated_at, created_at,
+       message_ko, message_en
+FROM customer_alerts
+WHERE device_id = $1 AND ($2::text IS NULL OR national_phone(phone) = $2)
+ORDER BY alert_id DESC
+LIMIT $3;
+
+-- name: insert_sink_message
+INSERT INTO alert_sink_messages (alert_id, channel, recipient, template_code, body)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING message_id;
+
+-- name: list_sink_messages
+-- Newest first, keyset on message_id ($1: before, NULL for the first page).
+SELECT message_id, alert_id, channel, recipient, template_code, body, received_at
+FROM alert_sink_messages WHERE ($1::bigint IS NULL OR message_id < $1)
+ORDER BY message_id DESC LIMIT $2;
