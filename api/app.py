@@ -19,6 +19,7 @@ from api import (
     routes_alerts,
     routes_api_keys,
     routes_catalog,
+    routes_device_overview,
     routes_devices,
     routes_health,
     routes_quarantine,
@@ -35,6 +36,7 @@ __all__ = ["ROUTERS", "ApiConfig", "api_routes", "create_app"]
 ROUTERS: Final[tuple[APIRouter, ...]] = (
     routes_health.router,
     routes_devices.router,
+    routes_device_overview.router,
     routes_quarantine.router,
     routes_tickets.router,
     routes_catalog.router,
@@ -55,6 +57,8 @@ class ApiConfig:
     pool_max_size: int = 8
     webhook_allowed_networks: tuple[str, ...] = ()
     """Non-public networks a webhook URL may lead to (checked at subscription and at delivery)."""
+    default_warranty_years: int = 3
+    """Warranty length of models the model_warranty table does not list."""
 
 
 def create_app(config: ApiConfig) -> FastAPI:
@@ -82,6 +86,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.webhook_policy = webhook_policy
+    app.state.default_warranty_years = config.default_warranty_years
     install_problem_handlers(app)
     document_roles(api_routes())
     for router in ROUTERS:

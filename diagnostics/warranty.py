@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Final
 
-__all__ = ["Warranty", "warranty_on"]
+from telemetry import named_queries
+from telemetry.database import Connection
+
+__all__ = ["Warranty", "device_warranty", "warranty_on"]
+
+_Q: Final = named_queries.load("warranty", package="diagnostics").require("model_warranty_years")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +35,11 @@ def warranty_on(installed_on: date | None, years: int, on: date) -> Warranty:
         return Warranty(None, None, years)
     ends = _add_years(installed_on, years)
     return Warranty(on < ends, ends, years)
+
+
+async def device_warranty(
+    conn: Connection, *, model: str, installed_on: date | None, default_years: int, on: date
+) -> Warranty:
+    """The warranty of a boiler of `model`, per the model table or the default length."""
+    years = int(await conn.fetchval(_Q["model_warranty_years"], model, default_years))
+    return warranty_on(installed_on, years, on)

@@ -117,6 +117,7 @@ def run_api(settings: Settings) -> None:
     config = ApiConfig(
         database_url=require_database(settings),
         webhook_allowed_networks=tuple(settings.webhook_allowed_networks),
+        default_warranty_years=settings.default_warranty_years,
     )
     app = create_app(config)
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning", access_log=False)

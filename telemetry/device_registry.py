@@ -26,6 +26,7 @@ __all__ = [
     "DeviceSearch",
     "DeviceStatus",
     "DeviceView",
+    "active_faults",
     "device_exists",
     "get_device",
     "list_devices",
@@ -41,6 +42,7 @@ _Q: Final = named_queries.load("devices").require(
     "upsert_devices",
     "delete_contacts",
     "insert_contacts",
+    "active_faults",
     "device_exists",
     "device_with_state",
     "devices_with_state",
@@ -186,6 +188,11 @@ async def _replace_contacts(conn: Connection, devices: Sequence[DeviceRecord]) -
         [c.quiet_end for _, c in pairs],
         [c.escalation_rank for _, c in pairs],
     )
+
+
+async def active_faults(conn: Connection, *, device_id: str) -> list[dict[str, Any]]:
+    """The device's active error codes with when each was raised, oldest first."""
+    return [dict(r) for r in await conn.fetch(_Q["active_faults"], device_id)]
 
 
 async def device_exists(conn: Connection, *, device_id: str) -> bool:

@@ -24,6 +24,7 @@ __all__ = [
     "SeriesSource",
     "bucketed",
     "source_for",
+    "summary",
 ]
 
 NUMERIC_FIELDS: Final[tuple[str, ...]] = tuple(
@@ -99,6 +100,28 @@ async def bucketed(
         rows = await conn.fetch(query, device_id, lo, hi, bucket)
         _accumulate(partials, rows, fields)
     return [_finish(at, partials[at], fields) for at in sorted(partials)]
+
+
+async def summary(
+    conn: Connection, *, device_id: str, start: datetime, end: datetime, fields: Sequence[str]
+) -> tuple[int, dict[str, FieldStats]]:
+    """Readings between start and end, and each field's average, minimum and maximum over them
+    (hourly buckets merged, so finished hours come from the rollup)."""
+    rows = await bucketed(
+        conn, device_id=device_id, start=start, end=end, bucket=timedelta(hours=1), fields=fields
+    )
+    merged: dict[str, FieldStats] = {}
+    for name in fields:
+        stats = [row.values[name] for row in rows if row.values[name].count]
+        count = sum(s.count for s in stats)
+        total = sum((s.avg or 0.0) * s.count for s in stats)
+        merged[name] = FieldStats(
+            avg=total / count if count else None,
+            min=min((s.min for s in stats if s.min is not None), default=None),
+            max=max((s.max for s in stats if s.max is not None), default=None),
+            count=count,
+        )
+    return sum(row.n for row in rows), merged
 
 
 def _check_arguments(start: datetime, end: datetime, bucket: timedelta, fields: Sequence[str]) -> None:

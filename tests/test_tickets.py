@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -20,10 +20,12 @@ from tests.support import (
     eventually,
     gateway_config,
     now_iso,
+    reading,
     register_full,
     running_gateway,
     running_worker,
     seed_points,
+    store,
 )
 
 
@@ -240,3 +242,30 @@ async def test_agents_write_notes_and_assign_the_visit(
     assert (
         await api.post(f"/v1/tickets/{ticket_id}/notes", json={"author": "a", "body": "called back"})
     ).status_code == 201
+
+
+async def test_the_agent_overview_reads_out_the_fault_the_last_day_warranty_tickets_and_alerts(
+    db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress, api: httpx.AsyncClient
+) -> None:
+    ticket_id = await safety_ticket(db, db_dsn, broker)
+    now = datetime.now(UTC)
+    await store(db, *(reading("boiler-1", now - timedelta(minutes=10 * i), 1000 + i, ch_pressure_bar=1.0 + i / 10)
+                      for i in range(1, 6)))  # fmt: skip
+    await store(db, reading("boiler-1", now - timedelta(hours=30), 999, ch_pressure_bar=9.0))  # outside 24 h
+    body = (await api.get("/v1/devices/boiler-1/overview")).json()
+    fault = body["active_faults"][0]
+    assert fault["code"] == "E004"
+    assert fault["safety_critical"] is True
+    assert "불꽃" in fault["customer_text"]["ko"]
+    assert fault["raised_at"] is not None
+    summary = body["telemetry_24h"]
+    assert summary["readings"] == 5
+    assert summary["fields"]["ch_pressure_bar"] == pytest.approx({"avg": 1.3, "min": 1.1, "max": 1.5})
+    assert [t["ticket_id"] for t in body["tickets"]] == [ticket_id]
+    assert body["warranty"]["in_warranty"] is True
+    assert body["warranty"]["years"] == 3
+    assert {a["kind"] for a in body["alerts"]} == {"safety"}
+    assert len(body["alerts"]) == 2, "owner and family"
+    assert body["device"]["device_id"] == "boiler-1"
+    assert body["next_inspection"] is None
+    assert (await api.get("/v1/devices/nope/overview")).status_code == 404

@@ -31,6 +31,9 @@ INSERT INTO device_contacts (device_id, name, phone, role, preferred_channel, la
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[],
                      $8::bool[], $9::time[], $10::time[], $11::smallint[]);
 
+-- name: active_faults
+SELECT code, raised_at, changed_at FROM device_faults WHERE device_id = $1 AND active ORDER BY raised_at, code;
+
 -- name: device_exists
 SELECT EXISTS (SELECT 1 FROM devices WHERE device_id = $1);
 
