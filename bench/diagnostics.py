@@ -43,8 +43,10 @@ def log(message: str) -> None:
     print(f"[bench] {message}", flush=True)
 
 
-def publish_paced(broker: BrokerAddress, devices: list[str], rate: float, sent: dict[str, float]) -> None:
-    """Publish one E205 raise per device at `rate` per second, spread over a few connections."""
+def publish_paced(
+    broker: BrokerAddress, devices: list[str], rate: float, sent: dict[str, float], code: str = "E205"
+) -> None:
+    """Publish one raise of `code` per device at `rate` per second, spread over a few connections."""
     links = LinkPool(broker, inflight_window=1000)
     names = [f"bench-publisher-{i}" for i in range(PUBLISHERS)]
     for name in names:
@@ -58,7 +60,7 @@ def publish_paced(broker: BrokerAddress, devices: list[str], rate: float, sent: 
         while (wait := due - time.monotonic()) > 0:
             links.service(min(wait, 0.005))
         now = time.time()
-        payload = json.dumps({"seq": 1, "ts": _rfc3339(now), "code": "E205", "state": "raised"}).encode()
+        payload = json.dumps({"seq": 1, "ts": _rfc3339(now), "code": code, "state": "raised"}).encode()
         links.publish(names[i % PUBLISHERS], device_topic(device_id, MessageKind.EVENTS), payload)
         sent[device_id] = now
         links.service(0.0)
