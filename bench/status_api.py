@@ -162,6 +162,7 @@ class Api:
                 return
             except httpx.HTTPError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
                     raise SystemExit("the API did not start") from None
                 time.sleep(0.2)
 
@@ -234,7 +235,11 @@ def main() -> None:
         asyncio.run(register(srv.dsn, "live", LIVE_DEVICES))
         asyncio.run(register(srv.dsn, "max", LIVE_DEVICES))
         gateway = Gateway(srv.dsn, srv.mq.port, 1)
-        api = Api(srv.dsn, srv.mq.port)
+        try:
+            api = Api(srv.dsn, srv.mq.port)
+        except BaseException:
+            gateway.stop()  # no process outlives the benchmark
+            raise
         try:
             maximum = gateway_run(srv, [gateway], LIVE_DEVICES, 50, "max").rate
             log(

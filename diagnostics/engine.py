@@ -37,6 +37,8 @@ class EngineConfig:
     default_warranty_years: int = 3
     alert_ack_within: timedelta = timedelta(minutes=10)
     """A safety alert nobody acknowledged this long goes to the next contacts and the call center."""
+    device_offline_events: bool = True
+    """Tell the call center (device.offline) when a device stops reporting; off during a known outage."""
 
 
 @dataclass(frozen=True, slots=True)

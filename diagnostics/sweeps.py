@@ -15,7 +15,7 @@ from diagnostics.engine import FaultEngine
 from telemetry import named_queries
 from telemetry.database import Pool
 
-__all__ = ["SweepResult", "run_sweeps"]
+__all__ = ["SweepResult", "run_offline_sweep", "run_sweeps"]
 
 _Q: Final = named_queries.load("engine", package="diagnostics")
 _BATCH: Final = 500
@@ -45,3 +45,18 @@ async def run_sweeps(pool: Pool, engine: FaultEngine) -> SweepResult:
                 conn, engine.catalog, after=engine.config.alert_ack_within, batch=_BATCH
             )
     return SweepResult(len(overdue), len(escalated), len(proposed), unacknowledged)
+
+
+async def run_offline_sweep(pool: Pool) -> int:
+    """device.offline events for devices gone since the last sweep; how many. A full pass over
+    device_state, so it runs less often than the other sweeps (see WorkerConfig.offline_interval_s)."""
+    notified = 0
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await conn.execute(_Q["clear_offline_marks"])
+        while True:
+            async with conn.transaction():
+                batch = len(await conn.fetch(_Q["notify_offline_devices"], _BATCH))
+            notified += batch
+            if batch < _BATCH:
+                return notified

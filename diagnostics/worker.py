@@ -19,7 +19,7 @@ from diagnostics.engine import EngineConfig, FaultEngine
 from diagnostics.inbox_consumer import InboxConsumer
 from diagnostics.scheduler import JobScheduler
 from diagnostics.service_points import ServicePointDirectory
-from diagnostics.sweeps import run_sweeps
+from diagnostics.sweeps import run_offline_sweep, run_sweeps
 from telemetry.database import STORE_UNAVAILABLE, Pool, create_pool_when_ready
 from telemetry.edition import StoreFeatures, detect
 from telemetry.ingest_store import EVENT_INBOX_CHANNEL
@@ -43,6 +43,8 @@ class WorkerConfig:
     database_url: str
     maintenance_interval_s: float = 300.0
     sweep_interval_s: float = 5.0
+    offline_interval_s: float = 60.0
+    """How often devices gone offline are looked for (device.offline events)."""
     idle_poll_s: float = 1.0
     retention: RetentionDays = RetentionDays()
     engine: EngineConfig = field(default_factory=EngineConfig)
@@ -91,6 +93,9 @@ async def run_worker(config: WorkerConfig, stop: asyncio.Event) -> None:
         scheduler.every(
             config.sweep_interval_s, "sweeps", _guarded("sweeps", lambda: _sweep(pool, engine, config))
         )
+        if config.engine.device_offline_events:
+            scheduler.every(config.offline_interval_s, "offline-devices",
+                            _guarded("offline devices", lambda: _offline(pool)))  # fmt: skip
         scheduler.every(300, "service-points", _guarded("service points", lambda: _reload_points(pool, engine)),
                         start_now=False)  # fmt: skip
         scheduler.start()
@@ -100,6 +105,11 @@ async def run_worker(config: WorkerConfig, stop: asyncio.Event) -> None:
             scheduler.shutdown()
     finally:
         await pool.close()
+
+
+async def _offline(pool: Pool) -> None:
+    if notified := await run_offline_sweep(pool):
+        log.info("device.offline events: %d", notified)
 
 
 async def _consume(pool: Pool, engine: FaultEngine, config: WorkerConfig, stop: asyncio.Event) -> None:

@@ -98,6 +98,7 @@ def run_diagnostics(settings: Settings) -> None:
             stay_clear_for_remote_resolution=timedelta(hours=settings.stay_clear_h),
             default_warranty_years=settings.default_warranty_years,
             alert_ack_within=timedelta(minutes=settings.alert_ack_within_min),
+            device_offline_events=settings.device_offline_events,
         ),
         retention=RetentionDays(
             raw=settings.raw_retention_days,

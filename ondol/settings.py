@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     sms_sender: str = Field("15880000", description="the registered caller number SMS are sent from")
     alimtalk_url: str = ""
     alimtalk_key: str = ""
+    device_offline_events: bool = Field(
+        True, description="send device.offline to the call center when a device stops reporting"
+    )
     alert_ack_within_min: float = Field(
         10, gt=0, le=24 * 60, description="a safety alert unacknowledged this long goes to the next contacts"
     )

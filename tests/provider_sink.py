@@ -16,6 +16,7 @@ from typing import Any
 class ProviderSink:
     no_kakao: set[str] = field(default_factory=set)
     down: bool = False
+    delay_s: float = 0.0
     received: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -45,6 +46,7 @@ class ProviderSink:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def _handle(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        time.sleep(self.delay_s)
         if self.down:
             return 503, {"error": "maintenance"}
         if path == "/alimtalk" and body["to"] in self.no_kakao:

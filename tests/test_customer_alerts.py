@@ -218,3 +218,48 @@ async def test_guidance_waits_out_quiet_hours_and_no_consent_means_no_message(
         assert by_phone[CHILD]["last_error"] == "no consent to alerts"
     finally:
         sink.close()
+
+
+async def test_killing_the_alert_worker_mid_stream_loses_no_alert(
+    db: asyncpg.Connection, db_dsn: str
+) -> None:
+    """At least once: alerts claimed but not recorded when the worker dies are sent after the lease,
+    under the same idempotency key, so the provider can drop the repeat."""
+    await _device(db, "boiler-1", _contacts((time(0, 0), time(0, 0))))
+    contact = await db.fetchval("SELECT contact_id FROM device_contacts WHERE phone = $1", CHILD)
+    await db.executemany(
+        "INSERT INTO customer_alerts (device_id, contact_id, phone, channel, kind, code, message_ko, message_en)"
+        " VALUES ('boiler-1', $1, $2, 'sms', 'safety', 'E004', $3, $3)",
+        [(contact, CHILD, f"message {i}") for i in range(40)],
+    )
+    sink = ProviderSink(delay_s=0.05)
+    pool = await create_pool(db_dsn, application_name="test-alerts", min_size=1, max_size=8)
+    client = OutboundClient(3.0)
+    providers = ProviderSettings(
+        kind="http", sms_url=f"{sink.base}/sms", alimtalk_url=f"{sink.base}/alimtalk"
+    )
+    config = AlertConfig(batch=10, lease_s=2.0, idle_poll_s=0.05)
+    try:
+        first = asyncio.create_task(
+            AlertDeliverer(pool, provider_chains(pool, providers, client), config).run(asyncio.Event())
+        )
+        await eventually(lambda: asyncio.to_thread(lambda: len(sink.received) >= 15), what="some sent")
+        first.cancel()  # killed between sending and recording some of them
+        with contextlib.suppress(asyncio.CancelledError):
+            await first
+        assert await db.fetchval("SELECT count(*) FROM customer_alerts WHERE status = 'pending'") > 0
+        stop = asyncio.Event()
+        second = asyncio.create_task(
+            AlertDeliverer(pool, provider_chains(pool, providers, client), config).run(stop)
+        )
+        await eventually(lambda: db.fetchval("SELECT count(*) = 40 FROM customer_alerts WHERE status = 'sent'"),
+                         what="all sent", timeout_s=30)  # fmt: skip
+        stop.set()
+        await second
+    finally:
+        await client.aclose()
+        await pool.close()
+        sink.close()
+    keys = [r["idempotency_key"] for r in sink.received]
+    assert len(set(keys)) == 40, "every alert reached the provider"
+    assert len(keys) - 40 <= config.batch, "repeats only for what was in flight at the kill"

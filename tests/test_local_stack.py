@@ -92,6 +92,10 @@ def test_ondol_up_brings_200_boilers_online_within_90_seconds_and_stops_cleanly(
         assert "TimescaleDB apache edition" in output
         webhooks_log = state / "logs" / "webhooks.log"
         assert "webhook delivery worker started" in webhooks_log.read_text(), "the webhook worker runs too"
+        alerts_log = state / "logs" / "alerts.log"
+        assert "customer alert worker started (providers: sink)" in alerts_log.read_text(), (
+            "and the alert worker"
+        )
     finally:
         stack.send_signal(signal.SIGINT)
         code = stack.wait(90)

@@ -227,3 +227,32 @@ INSERT INTO outbox_events (event_type, subject, payload)
 SELECT 'ticket.escalated', 'ticket/' || t.ticket_id,
        ticket_event_payload(t::tickets) || jsonb_build_object('reason', 'safety_alert_unacknowledged')
 FROM t;
+
+-- name: notify_offline_devices
+-- Devices gone offline since they were last told about: a device.offline event each, once per
+-- episode. Devices never heard from have no state row and are not "gone".
+WITH gone AS (
+    SELECT s.device_id
+    FROM device_state AS s JOIN devices AS d ON d.device_id = s.device_id
+    WHERE s.offline_notified_at IS NULL AND NOT device_online(s.connected, s.last_seen, d.report_interval_s)
+    ORDER BY s.device_id LIMIT $1
+    FOR UPDATE OF s SKIP LOCKED
+), marked AS (
+    UPDATE device_state AS s SET offline_notified_at = clock_timestamp()
+    FROM gone WHERE s.device_id = gone.device_id
+    RETURNING s.device_id, s.last_seen, s.connected, s.offline_notified_at
+)
+INSERT INTO outbox_events (event_type, subject, payload)
+SELECT 'device.offline', 'device/' || m.device_id,
+       jsonb_build_object('device_id', m.device_id, 'model', d.model, 'region', d.region,
+                          'last_seen', m.last_seen, 'disconnected', m.connected IS FALSE,
+                          'detected_at', m.offline_notified_at)
+FROM marked AS m JOIN devices AS d ON d.device_id = m.device_id
+RETURNING 1;
+
+-- name: clear_offline_marks
+-- Devices online again: their next disappearance is a new episode.
+UPDATE device_state AS s SET offline_notified_at = NULL
+FROM devices AS d
+WHERE d.device_id = s.device_id AND s.offline_notified_at IS NOT NULL
+  AND device_online(s.connected, s.last_seen, d.report_interval_s);
