@@ -71,6 +71,15 @@ def _unauthorized(detail: str) -> ProblemError:
     )
 
 
+async def _credentials(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> HTTPAuthorizationCredentials:
+    """The bearer key; 401 before a database connection is taken when there is none."""
+    if credentials is None:
+        raise _unauthorized("Send an API key as `Authorization: Bearer <key>`.")
+    return credentials
+
+
 class Allow:
     """Dependency: the caller must present a valid key of one of `roles`."""
 
@@ -79,11 +88,9 @@ class Allow:
 
     async def __call__(
         self,
+        credentials: Annotated[HTTPAuthorizationCredentials, Depends(_credentials)],
         conn: DbConnection,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        if credentials is None:
-            raise _unauthorized("Send an API key as `Authorization: Bearer <key>`.")
         identity = await access_keys.verify_key(conn, credentials.credentials)
         if identity is None:
             raise _unauthorized("The API key is unknown, revoked or malformed.")

@@ -78,7 +78,7 @@ def quiet_until(now: datetime, start: time, end: time) -> datetime | None:
     inside = start <= clock < end if start < end else clock >= start or clock < end
     if not inside:
         return None
-    ends = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    ends = local.replace(hour=end.hour, minute=end.minute, second=end.second, microsecond=0)
     if ends <= local:
         ends += timedelta(days=1)
     return ends.astimezone(UTC)
@@ -116,38 +116,46 @@ class AlertDeliverer:
         return len(rows)
 
     async def _handle(self, row: dict[str, Any]) -> None:
-        alert_id = int(row["alert_id"])
+        claim = (int(row["alert_id"]), int(row["attempts"]))
         async with self._pool.acquire() as conn:
-            if row["contact_id"] is None or row["language"] is None:
-                await alert_store.close_unsent(conn, alert_id, status="skipped", reason="contact removed")
-                return
-            if not row["consent_alerts"]:
-                await alert_store.close_unsent(
-                    conn, alert_id, status="skipped", reason="no consent to alerts"
-                )
+            if reason := self._not_to_send(row):
+                status = "failed" if reason == "too old" else "skipped"
+                await alert_store.close_unsent(conn, claim, status=status, reason=reason)
                 return
             if row["kind"] not in URGENT_KINDS and (
                 until := quiet_until(datetime.now(UTC), row["quiet_start"], row["quiet_end"])
             ):
-                await alert_store.defer(conn, alert_id, until=until, reason="quiet hours")
+                await alert_store.defer(conn, claim, until=until, reason="quiet hours")
                 return
         outcome, provider = await self._send(row)
         async with self._pool.acquire() as conn:
             if outcome.ok and provider is not None:
-                await alert_store.mark_sent(conn, alert_id, provider=provider.name, channel=provider.channel,
+                await alert_store.mark_sent(conn, claim, provider=provider.name, channel=provider.channel,
                                             message_id=outcome.message_id)  # fmt: skip
                 self.sent += 1
             elif outcome.permanent or self._too_old(row):
                 await alert_store.close_unsent(
-                    conn, alert_id, status="failed", reason=outcome.error or "refused"
+                    conn, claim, status="failed", reason=outcome.error or "refused"
                 )
             else:
                 await alert_store.retry_later(
-                    conn, alert_id, at=self._next_attempt(row), error=outcome.error or ""
+                    conn, claim, at=self._next_attempt(row), error=outcome.error or ""
                 )
 
+    def _not_to_send(self, row: dict[str, Any]) -> str | None:
+        """Why the alert must not go out at all, or None."""
+        if row["language"] is None:
+            return "contact removed"
+        if not row["consent_alerts"]:
+            return "no consent to alerts"
+        if self._too_old(row):
+            return "too old"  # news of a fault long past (after an outage of the worker, say)
+        return None
+
     async def _send(self, row: dict[str, Any]) -> tuple[SendOutcome, MessageProvider | None]:
-        """Try the contact's chain in order; the first acceptance, or the last refusal."""
+        """Try the contact's chain in order: the first acceptance; on a refusal (4xx) the next
+        provider; on a provider that is down or timed out, stop and retry later (it may have
+        delivered, and falling back could send the message twice)."""
         language = row["language"]
         message = OutboundMessage(
             alert_id=int(row["alert_id"]), recipient=row["phone"],
@@ -155,14 +163,14 @@ class AlertDeliverer:
             template_code=alimtalk_code(row["kind"]),
         )  # fmt: skip
         errors: list[str] = []
-        permanent = True
         for provider in self._chains.get(row["channel"], self._chains["sms"]):
             outcome = await provider.send(message)
             if outcome.ok:
                 return outcome, provider
             errors.append(outcome.error or provider.name)
-            permanent = permanent and outcome.permanent
-        return SendOutcome(False, error="; ".join(errors)[:500], permanent=permanent), None
+            if not outcome.permanent:
+                return SendOutcome(False, error="; ".join(errors)[:500], permanent=False), None
+        return SendOutcome(False, error="; ".join(errors)[:500], permanent=True), None
 
     def _too_old(self, row: dict[str, Any]) -> bool:
         age: timedelta = datetime.now(UTC) - row["created_at"]
@@ -217,6 +225,10 @@ async def run_alert_worker(
     try:
         chains = provider_chains(pool, providers, client)
         log.info("customer alert worker started (providers: %s)", providers.kind)
+        if providers.kind == "sink":
+            log.warning(
+                "alerts are recorded by the sink provider, NOT sent to customers (GET /v1/alert-sink)"
+            )
         await AlertDeliverer(pool, chains, config).run(stop)
     finally:
         await client.aclose()

@@ -118,6 +118,8 @@ async def device_overview(
                                      default_years=request.app.state.default_warranty_years,
                                      on=now.astimezone(_KOREA).date())  # fmt: skip
     alerts = await alert_store.device_alerts(conn, device_id, phone_national=None, limit=HISTORY)
+    if caller.role is Role.TECHNICIAN:  # other service points' tickets are theirs
+        tickets = [t for t in tickets if t.service_point_id == caller.service_point_id]
     detail = DeviceDetail.model_validate(view)
     detail.open_tickets = [TicketOut.model_validate(t) for t in tickets if t.status not in _FINAL]
     return DeviceOverview(

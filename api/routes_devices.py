@@ -134,6 +134,8 @@ async def get_device(conn: DbConnection, caller: DeviceReader, device_id: Device
         raise _not_found(device_id)
     tickets = await ticket_queries.open_tickets_of_device(conn, device_id=device_id)
     detail = DeviceDetail.model_validate(view)
+    if caller.role is Role.TECHNICIAN:  # other service points' tickets are theirs
+        tickets = [t for t in tickets if t.service_point_id == caller.service_point_id]
     detail.open_tickets = [TicketOut.model_validate(t) for t in tickets]
     if caller.role is Role.CUSTOMER:  # the other contacts' numbers are not theirs to see
         detail.contacts = [c for c in detail.contacts if national_phone(c.phone) == caller.customer_phone]
@@ -145,10 +147,14 @@ async def get_device(conn: DbConnection, caller: DeviceReader, device_id: Device
     responses={**problem_responses(409, 422, 503), 200: {"description": "An existing registration was updated"}},
 )  # fmt: skip
 async def register_device(
-    conn: DbConnection, _: Provisioner, device: DeviceIn, response: Response
+    conn: DbConnection, caller: Provisioner, device: DeviceIn, response: Response
 ) -> DeviceDetail:
-    """Register a device (201), or update the registration of an existing device_id (200)."""
+    """Register a device (201), or update the registration of an existing device_id (200, admins
+    only: an installer's key must not be able to change who is alerted about someone's boiler)."""
     existed = await device_registry.device_exists(conn, device_id=device.device_id)
+    if existed and caller.role is not Role.ADMIN:
+        raise ProblemError(409, "device-exists", f"{device.device_id!r} is registered already; an admin updates it.",
+                           title="Device already registered")  # fmt: skip
     try:
         async with conn.transaction():
             await device_registry.register_devices(conn, devices=[device.to_record()])

@@ -8,7 +8,7 @@ tickets of their own devices, without the internal notes and engine evidence.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Path, Query
 
@@ -37,6 +37,7 @@ from diagnostics.ticket_lifecycle import (
     transition,
 )
 from telemetry.database import Connection
+from telemetry.device_registry import national_phone
 
 __all__ = ["router"]
 
@@ -59,15 +60,24 @@ async def _detail(conn: Connection, caller: Principal, ticket_id: int) -> Ticket
     await ensure_ticket_visible(conn, caller, device_id=detail.ticket.device_id,
                                 service_point_id=detail.ticket.service_point_id, not_found=_not_found(ticket_id))  # fmt: skip
     out = TicketDetailOut.model_validate(detail, from_attributes=True)
-    if caller.role is Role.CUSTOMER:  # staff notes and the engine's evidence are internal
+    if caller.role is Role.CUSTOMER:
+        # Staff notes, the engine's evidence and who moved the ticket are internal; of the alerts,
+        # a customer sees those sent to their own number.
         out.notes, out.evidence = [], {}
+        out.transitions = [t.model_copy(update={"actor": "ondol", "note": None}) for t in out.transitions]
+        out.alerts = [a for a in out.alerts if national_phone(a.phone) == caller.customer_phone]
     return out
 
 
+_ACTOR_MAX: Final = 100
+
+
 def _actor(caller: Principal, named: str | None) -> str:
-    """Who the audit trail records: staff integrations may name the person; scoped keys are personal."""
-    if caller.role in (Role.ADMIN, Role.AGENT) and named:
-        return named
+    """Who the audit trail records. A staff integration (one key for many agents) may name the
+    person, recorded with the key that said so; technician and customer keys are personal."""
+    if caller.role in (Role.ADMIN, Role.AGENT) and named and named != caller.label:
+        suffix = f" (via {caller.key_id})"
+        return named[: _ACTOR_MAX - len(suffix)] + suffix
     return caller.label
 
 

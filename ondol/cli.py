@@ -125,6 +125,7 @@ def alerts(database_url: DatabaseUrl = None) -> None:
     """Run the customer alert worker (SMS / KakaoTalk Alimtalk, or the sink)."""
     from ondol.processes import run_alerts
 
+    _logging()
     run_alerts(_settings(database_url=database_url))
 
 

@@ -13,6 +13,7 @@ from telemetry import named_queries
 from telemetry.database import Connection
 
 __all__ = [
+    "Claim",
     "acknowledge",
     "alert_owner",
     "claim_due",
@@ -35,23 +36,28 @@ async def claim_due(conn: Connection, *, batch: int, lease_s: float) -> list[dic
     return [dict(r) for r in await conn.fetch(_Q["claim_due"], batch, lease_s)]
 
 
+# The outcome functions take the claim (alert_id, attempt) that claim_due handed out: the outcome
+# of a claim that expired and was claimed again is ignored.
+Claim = tuple[int, int]
+
+
 async def mark_sent(
-    conn: Connection, alert_id: int, *, provider: str, channel: str, message_id: str | None
+    conn: Connection, claim: Claim, *, provider: str, channel: str, message_id: str | None
 ) -> None:
-    await conn.execute(_Q["mark_sent"], alert_id, provider, channel, message_id)
+    await conn.execute(_Q["mark_sent"], *claim, provider, channel, message_id)
 
 
-async def retry_later(conn: Connection, alert_id: int, *, at: datetime, error: str) -> None:
-    await conn.execute(_Q["retry_later"], alert_id, at, error)
+async def retry_later(conn: Connection, claim: Claim, *, at: datetime, error: str) -> None:
+    await conn.execute(_Q["retry_later"], *claim, at, error)
 
 
-async def defer(conn: Connection, alert_id: int, *, until: datetime, reason: str) -> None:
-    await conn.execute(_Q["defer"], alert_id, until, reason)
+async def defer(conn: Connection, claim: Claim, *, until: datetime, reason: str) -> None:
+    await conn.execute(_Q["defer"], *claim, until, reason)
 
 
-async def close_unsent(conn: Connection, alert_id: int, *, status: str, reason: str) -> None:
+async def close_unsent(conn: Connection, claim: Claim, *, status: str, reason: str) -> None:
     """End an alert without sending it: 'failed' (gave up) or 'skipped' (no consent or contact)."""
-    await conn.execute(_Q["close_unsent"], alert_id, status, reason)
+    await conn.execute(_Q["close_unsent"], *claim, status, reason)
 
 
 async def acknowledge(conn: Connection, alert_id: int, *, by: str) -> list[int]:

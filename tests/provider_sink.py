@@ -17,6 +17,8 @@ class ProviderSink:
     no_kakao: set[str] = field(default_factory=set)
     down: bool = False
     delay_s: float = 0.0
+    down_paths: set[str] = field(default_factory=set)
+    """Paths that answer 503 (a provider that is down)."""
     received: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -47,7 +49,7 @@ class ProviderSink:
 
     def _handle(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
         time.sleep(self.delay_s)
-        if self.down:
+        if self.down or path in self.down_paths:
             return 503, {"error": "maintenance"}
         if path == "/alimtalk" and body["to"] in self.no_kakao:
             return 400, {"error": "recipient is not a KakaoTalk user"}

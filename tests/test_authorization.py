@@ -156,6 +156,10 @@ async def test_a_technician_sees_and_works_only_their_service_points_tickets(wor
     note = await world.http.post(f"/v1/tickets/{world.own_ticket}/notes", headers=tech,
                                  json={"author": "someone-else", "body": "valve replaced"})  # fmt: skip
     assert note.json()["author"] == "technician:test-technician", "a scoped key cannot sign as another"
+    # Access follows the work: once the ticket is finished, the device is out of the technician's reach.
+    for to in ("cancelled",):
+        await world.http.post(f"/v1/tickets/{world.own_ticket}/transitions", headers=tech, json={"to": to})
+    assert (await world.http.get("/v1/devices/dev-own", headers=tech)).status_code == 404
 
 
 async def test_a_customer_sees_only_their_own_devices_and_tickets_without_internal_fields(
@@ -170,9 +174,13 @@ async def test_a_customer_sees_only_their_own_devices_and_tickets_without_intern
         "/v1/devices/dev-other/telemetry",
     ):
         assert (await world.http.get(path, headers=me)).status_code == 404, path
+    await world.http.post(f"/v1/tickets/{world.own_ticket}/transitions", headers=_as(world, Role.AGENT),
+                          json={"to": "contacted", "actor": "agent-1", "note": "internal remark"})  # fmt: skip
     ticket = (await world.http.get(f"/v1/tickets/{world.own_ticket}", headers=me)).json()
     assert ticket["notes"] == []
     assert ticket["evidence"] == {}
+    assert [t["to_status"] for t in ticket["transitions"]] == ["contacted"], "the customer sees progress"
+    assert {(t["actor"], t["note"]) for t in ticket["transitions"]} == {("ondol", None)}, "not who or why"
     staff_view = (
         await world.http.get(f"/v1/tickets/{world.own_ticket}", headers=_as(world, Role.AGENT))
     ).json()
@@ -202,3 +210,18 @@ async def test_keys_are_hashed_at_rest_shown_once_and_revocable(world: World, db
     assert (await world.http.get("/v1/devices", headers=headers)).status_code == 401
     bad = await world.http.post("/v1/api-keys", headers=admin, json={"name": "t", "role": "technician"})
     assert bad.status_code == 422, "a technician key needs its service point"
+
+
+async def test_a_provisioner_registers_new_devices_but_cannot_rewrite_existing_ones(world: World) -> None:
+    installer = _as(world, Role.DEVICE_PROVISIONER)
+    new = {"device_id": "dev-new", "model": "NCB-300", "serial": "SN-NEW",
+           "contacts": [{"name": "Lee", "phone": "01099998888", "role": "owner"}]}  # fmt: skip
+    assert (await world.http.post("/v1/devices", headers=installer, json=new)).status_code == 201
+    hijack = {**new, "device_id": "dev-own", "serial": "SN-dev-own",
+              "contacts": [{"name": "x", "phone": "01011112222", "role": "owner"}]}  # fmt: skip
+    answer = await world.http.post("/v1/devices", headers=installer, json=hijack)
+    assert answer.status_code == 409, "who is alerted about a boiler is not an installer's to change"
+    contacts = (await world.http.get("/v1/devices/dev-own", headers=_as(world, Role.AGENT))).json()[
+        "contacts"
+    ]
+    assert "01011112222" not in {c["phone"] for c in contacts}

@@ -44,6 +44,7 @@ def test_quiet_hours_cross_midnight_in_korean_time() -> None:
     assert quiet_until(at(20, 59), night, morning) is None
     assert quiet_until(at(13), time(12, 0), time(14, 0)) == datetime(2026, 1, 10, 14, 0, tzinfo=KST)
     assert quiet_until(at(13), time(9, 0), time(9, 0)) is None, "equal bounds: no quiet hours"
+    assert quiet_until(at(8) + timedelta(seconds=10), night, time(8, 0, 30)) == at(8) + timedelta(seconds=30)
 
 
 def test_templates_fill_every_variable_in_both_languages_and_refuse_unknown_ones() -> None:
@@ -263,3 +264,39 @@ async def test_killing_the_alert_worker_mid_stream_loses_no_alert(
     keys = [r["idempotency_key"] for r in sink.received]
     assert len(set(keys)) == 40, "every alert reached the provider"
     assert len(keys) - 40 <= config.batch, "repeats only for what was in flight at the kill"
+
+
+async def _pending_alerts(db: asyncpg.Connection, phone: str, count: int, *, kind: str = "safety") -> None:
+    await db.executemany(
+        "INSERT INTO customer_alerts (device_id, contact_id, phone, channel, kind, code, message_ko, message_en)"
+        " SELECT 'boiler-1', contact_id, phone, preferred_channel, $2, 'E004', $3, $3 FROM device_contacts"
+        " WHERE phone = $1",
+        [(phone, kind, f"message {i}") for i in range(count)],
+    )
+
+
+async def test_a_provider_that_is_down_is_retried_not_fallen_back_from_and_new_contact_rows_do_not_lose_alerts(
+    db: asyncpg.Connection, db_dsn: str
+) -> None:
+    """Alimtalk answering 503 may still have delivered: no SMS copy, a retry instead. Re-registering
+    the device (new contact rows) keeps the pending alert deliverable to the same number."""
+    await _device(db, "boiler-1", _contacts((time(0, 0), time(0, 0))))
+    await _pending_alerts(db, OWNER, 1)
+    await _device(db, "boiler-1", _contacts((time(0, 0), time(0, 0))))  # contacts replaced, new ids
+    sink = ProviderSink(down_paths={"/alimtalk"})
+    try:
+        async with running_alerts(db_dsn, sink):
+            row = await eventually(
+                lambda: db.fetchrow(
+                    "SELECT status, attempts, last_error FROM customer_alerts WHERE attempts >= 2"
+                ),
+                what="retried",
+            )
+            assert row["status"] == "pending"
+            assert "503" in row["last_error"]
+            assert sink.received == [], "no SMS while the Alimtalk dealer may have delivered"
+            sink.down_paths.clear()
+            await eventually(lambda: db.fetchval("SELECT status = 'sent' FROM customer_alerts"), what="sent")
+        assert [r["path"] for r in sink.received] == ["/alimtalk"]
+    finally:
+        sink.close()

@@ -43,9 +43,12 @@ LEFT JOIN model_warranty AS w ON w.model = d.model
 WHERE d.device_id = $1;
 
 -- name: contacts
--- The contacts alerted at once (escalation rank 0); the others wait for an unacknowledged safety alert.
+-- The contacts alerted at once: those of the lowest escalation rank the device has (normally 0);
+-- the others wait for an unacknowledged safety alert.
 SELECT contact_id, name, phone, role, preferred_channel FROM device_contacts
-WHERE device_id = $1 AND escalation_rank = 0 ORDER BY contact_id;
+WHERE device_id = $1
+  AND escalation_rank = (SELECT min(escalation_rank) FROM device_contacts WHERE device_id = $1)
+ORDER BY contact_id;
 
 -- name: ticket_service_point
 SELECT sp.name FROM tickets AS t JOIN service_points AS sp ON sp.point_id = t.service_point_id
@@ -184,13 +187,17 @@ SELECT 'ticket.updated', 'ticket/' || t.ticket_id, ticket_event_payload(t::ticke
 RETURNING 1;
 
 -- name: unacknowledged_safety_alerts
--- First-wave safety alerts nobody acknowledged within $1; taken by one worker each.
-SELECT alert_id, case_id, device_id, ticket_id, code
-FROM customer_alerts
-WHERE kind IN ('safety', 'emergency') AND wave = 0 AND acknowledged_at IS NULL AND escalated_at IS NULL
-  AND created_at < clock_timestamp() - $1::interval
-ORDER BY created_at LIMIT $2
-FOR UPDATE SKIP LOCKED;
+-- First-wave safety alerts nobody acknowledged within $1, one per case (its first alert, so that
+-- two workers never lock different alerts of one case and then wait on each other); each is
+-- taken by one worker.
+SELECT a.alert_id, a.case_id, a.device_id, a.ticket_id, a.code
+FROM customer_alerts AS a
+WHERE a.kind IN ('safety', 'emergency') AND a.wave = 0 AND a.acknowledged_at IS NULL AND a.escalated_at IS NULL
+  AND a.created_at < clock_timestamp() - $1::interval
+  AND NOT EXISTS (SELECT 1 FROM customer_alerts AS b
+                  WHERE b.case_id = a.case_id AND b.wave = 0 AND b.alert_id < a.alert_id)
+ORDER BY a.created_at LIMIT $2
+FOR UPDATE OF a SKIP LOCKED;
 
 -- name: mark_case_escalated
 -- Marks every first-wave alert of the case; returns none when another worker got there first.
@@ -199,12 +206,15 @@ WHERE (case_id = $1 OR alert_id = $2) AND wave = 0 AND escalated_at IS NULL AND 
 RETURNING alert_id;
 
 -- name: next_contacts
--- The contacts of the lowest escalation rank above 0, and the owner's name for the message.
+-- The contacts of the next escalation rank above the first wave's, and the owner's name for the
+-- message. One step: beyond it the call center (the escalated ticket) takes over.
 SELECT contact_id, phone, preferred_channel,
        (SELECT coalesce(min(name), '') FROM device_contacts WHERE device_id = $1 AND role = 'owner') AS owner_name
 FROM device_contacts
 WHERE device_id = $1 AND escalation_rank = (
-    SELECT min(escalation_rank) FROM device_contacts WHERE device_id = $1 AND escalation_rank > 0)
+    SELECT min(escalation_rank) FROM device_contacts
+    WHERE device_id = $1
+      AND escalation_rank > (SELECT min(escalation_rank) FROM device_contacts WHERE device_id = $1))
 ORDER BY contact_id;
 
 -- name: insert_escalation_alert

@@ -12,6 +12,11 @@ $$;
 -- device is online again, so its next disappearance is told too.
 ALTER TABLE device_state ADD COLUMN offline_notified_at timestamptz;
 
+-- Devices already offline are not news: they are told about after they come back and go again.
+UPDATE device_state AS s SET offline_notified_at = clock_timestamp()
+FROM devices AS d
+WHERE d.device_id = s.device_id AND NOT device_online(s.connected, s.last_seen, d.report_interval_s);
+
 CREATE OR REPLACE VIEW device_status AS
 SELECT d.device_id, d.model, d.serial, d.installed_on, d.address, d.region, d.latitude, d.longitude,
        d.customer_name, d.report_interval_s, d.registered_at, d.updated_at,

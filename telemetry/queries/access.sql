@@ -30,5 +30,8 @@ RETURNING key_id;
 SELECT EXISTS (SELECT 1 FROM device_contacts WHERE device_id = $1 AND phone_national = $2);
 
 -- name: device_served_by
--- Whether a ticket of the device is assigned to the service point.
-SELECT EXISTS (SELECT 1 FROM tickets WHERE device_id = $1 AND service_point_id = $2);
+-- Whether an unfinished ticket of the device is assigned to the service point: a technician sees a
+-- device while there is work on it, not for ever after.
+SELECT EXISTS (SELECT 1 FROM tickets
+               WHERE device_id = $1 AND service_point_id = $2
+                 AND status NOT IN ('resolved', 'closed', 'resolved_remotely', 'cancelled'));

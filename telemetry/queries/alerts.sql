@@ -17,26 +17,39 @@ WITH due AS (
     RETURNING a.alert_id, a.device_id, a.contact_id, a.phone, a.channel, a.kind, a.code, a.message_ko,
               a.message_en, a.attempts, a.created_at, a.wave
 )
+-- The contact is found by device and number, not by id: re-registering a device replaces its
+-- contact rows (new ids), and the alert still belongs to the person with that number.
 SELECT c.*, dc.language, dc.consent_alerts, dc.quiet_start, dc.quiet_end
-FROM claimed AS c LEFT JOIN device_contacts AS dc ON dc.contact_id = c.contact_id;
+FROM claimed AS c
+LEFT JOIN LATERAL (
+    SELECT language, consent_alerts, quiet_start, quiet_end FROM device_contacts
+    WHERE device_id = c.device_id AND phone_national = national_phone(c.phone)
+    ORDER BY contact_id LIMIT 1
+) AS dc ON true;
+
+-- The outcome statements below are fenced by the claim: $2 is the attempt number the worker
+-- claimed. A worker whose lease ran out (and whose alert another worker claimed again) changes
+-- nothing.
 
 -- name: mark_sent
 UPDATE customer_alerts
-SET status = 'sent', provider = $2, channel_used = $3, provider_message_id = $4, sent_at = clock_timestamp(),
+SET status = 'sent', provider = $3, channel_used = $4, provider_message_id = $5, sent_at = clock_timestamp(),
     last_error = NULL
-WHERE alert_id = $1 AND status = 'pending';
+WHERE alert_id = $1 AND attempts = $2 AND status = 'pending';
 
 -- name: retry_later
-UPDATE customer_alerts SET not_before = $2, last_error = $3 WHERE alert_id = $1 AND status = 'pending';
+UPDATE customer_alerts SET not_before = $3, last_error = $4
+WHERE alert_id = $1 AND attempts = $2 AND status = 'pending';
 
 -- name: defer
 -- Not sent now (quiet hours): not an attempt.
-UPDATE customer_alerts SET not_before = $2, attempts = attempts - 1, last_error = $3
-WHERE alert_id = $1 AND status = 'pending';
+UPDATE customer_alerts SET not_before = $3, attempts = attempts - 1, last_error = $4
+WHERE alert_id = $1 AND attempts = $2 AND status = 'pending';
 
 -- name: close_unsent
--- $2: 'failed' (gave up) or 'skipped' (no consent, no contact).
-UPDATE customer_alerts SET status = $2, last_error = $3 WHERE alert_id = $1 AND status = 'pending';
+-- $3: 'failed' (gave up) or 'skipped' (no consent, no contact).
+UPDATE customer_alerts SET status = $3, last_error = $4
+WHERE alert_id = $1 AND attempts = $2 AND status = 'pending';
 
 -- name: acknowledge
 -- Acknowledging one alert acknowledges every alert of its fault case: someone has seen it.
