@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.dependencies import DbConnection
 from api.problems import ProblemError, problem_responses
+from api.rate_limit import RateLimiter
 from telemetry import access_keys
 from telemetry.database import Connection
 
@@ -88,12 +89,19 @@ class Allow:
 
     async def __call__(
         self,
+        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials, Depends(_credentials)],
         conn: DbConnection,
     ) -> Principal:
         identity = await access_keys.verify_key(conn, credentials.credentials)
         if identity is None:
             raise _unauthorized("The API key is unknown, revoked or malformed.")
+        limiter: RateLimiter = request.app.state.rate_limiter
+        if wait := limiter.take(identity.key_id):
+            raise ProblemError(
+                429, "rate-limited", f"More than {limiter.rate_per_s:g} requests/s with this key; slow down.",
+                title="Too many requests", headers={"Retry-After": RateLimiter.retry_after(wait)},
+            )  # fmt: skip
         principal = Principal(
             key_id=identity.key_id, name=identity.name, role=Role(identity.role),
             service_point_id=identity.service_point_id, customer_phone=identity.customer_phone,
@@ -162,4 +170,4 @@ def document_roles(routes: Iterable[APIRoute]) -> None:
         names = ", ".join(sorted(r.value for r in roles))
         route.description = f"{route.description}\n\nRoles: {names}.".strip()
         route.openapi_extra = {**(route.openapi_extra or {}), "x-roles": sorted(r.value for r in roles)}
-        route.responses = {**problem_responses(401, 403), **route.responses}
+        route.responses = {**problem_responses(401, 403, 413, 429), **route.responses}

@@ -27,8 +27,10 @@ from api import (
     routes_webhooks,
 )
 from api.access import document_roles
+from api.body_limit import BodyLimitMiddleware
 from api.outbound_guard import OutboundPolicy
 from api.problems import install_problem_handlers
+from api.rate_limit import RateLimiter
 from telemetry.database import create_pool
 
 __all__ = ["ROUTERS", "ApiConfig", "api_routes", "create_app"]
@@ -59,6 +61,11 @@ class ApiConfig:
     """Non-public networks a webhook URL may lead to (checked at subscription and at delivery)."""
     default_warranty_years: int = 3
     """Warranty length of models the model_warranty table does not list."""
+    max_request_bytes: int = 1024 * 1024
+    """Larger request bodies get 413 (the largest legitimate one, a device registration, is ~10 kB)."""
+    rate_per_key_s: float = 100.0
+    rate_burst_per_key: int = 500
+    """Requests per API key and process: this many a second on average, bursts up to the burst."""
 
 
 def create_app(config: ApiConfig) -> FastAPI:
@@ -87,6 +94,8 @@ def create_app(config: ApiConfig) -> FastAPI:
     )
     app.state.webhook_policy = webhook_policy
     app.state.default_warranty_years = config.default_warranty_years
+    app.state.rate_limiter = RateLimiter(config.rate_per_key_s, config.rate_burst_per_key)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_request_bytes)
     install_problem_handlers(app)
     document_roles(api_routes())
     for router in ROUTERS:

@@ -165,7 +165,9 @@ def _issue(error: Any) -> ValidationIssue:
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    slug = {404: "not-found", 405: "method-not-allowed", 413: "request-too-large"}.get(
+        exc.status_code, "http-error"
+    )
     return problem_response(
         request,
         status=exc.status_code,

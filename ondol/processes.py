@@ -119,6 +119,9 @@ def run_api(settings: Settings) -> None:
         database_url=require_database(settings),
         webhook_allowed_networks=tuple(settings.webhook_allowed_networks),
         default_warranty_years=settings.default_warranty_years,
+        max_request_bytes=settings.api_max_request_bytes,
+        rate_per_key_s=settings.api_rate_per_key_s,
+        rate_burst_per_key=settings.api_rate_burst_per_key,
     )
     app = create_app(config)
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning", access_log=False)

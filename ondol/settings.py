@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     sms_sender: str = Field("15880000", description="the registered caller number SMS are sent from")
     alimtalk_url: str = ""
     alimtalk_key: str = ""
+    api_max_request_bytes: int = Field(1024 * 1024, ge=1024, description="larger request bodies get 413")
+    api_rate_per_key_s: float = Field(
+        100.0, gt=0, description="average requests/s per API key and API process"
+    )
+    api_rate_burst_per_key: int = Field(500, ge=1, description="burst of requests per API key")
     device_offline_events: bool = Field(
         True, description="send device.offline to the call center when a device stops reporting"
     )

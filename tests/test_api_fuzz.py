@@ -34,7 +34,7 @@ CHECKS = [
 def api_server(fuzz_dsn: str) -> Iterator[tuple[str, str]]:
     """A real API server on a loopback port, and an admin key (admin reaches every endpoint)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ApiConfig(database_url=fuzz_dsn, pool_max_size=4)),
+    server = uvicorn.Server(uvicorn.Config(create_app(ApiConfig(database_url=fuzz_dsn, pool_max_size=4, rate_per_key_s=100_000)),
                                            host="127.0.0.1", port=port, log_level="error", access_log=False))  # fmt: skip
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
