@@ -19,6 +19,7 @@ from api import (
     routes_alerts,
     routes_api_keys,
     routes_catalog,
+    routes_customers,
     routes_device_overview,
     routes_devices,
     routes_health,
@@ -45,6 +46,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     routes_webhooks.router,
     routes_api_keys.router,
     routes_alerts.router,
+    routes_customers.router,
 )
 
 

@@ -13,6 +13,7 @@ from api.access import Principal, Role, allow, ensure_device_visible
 from api.dependencies import DbConnection
 from api.pagination import decode_id_cursor, encode_id_cursor, split_page
 from api.problems import ProblemError, problem_responses
+from api.record_audit import record
 from api.schemas import DEVICE_ID_PATTERN
 from telemetry import alert_store
 
@@ -88,6 +89,7 @@ async def device_alerts(
 ) -> list[AlertOut]:
     """The alerts sent (or due) to the device's contacts, newest first; a customer sees their own."""
     await ensure_device_visible(conn, caller, device_id, _device_not_found(device_id))
+    await record(conn, caller, "view", "alerts", [device_id])
     phone = caller.customer_phone if caller.role is Role.CUSTOMER else None
     return [
         AlertOut(**r)

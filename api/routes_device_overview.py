@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from api.access import Principal, Role, allow, ensure_device_visible
 from api.dependencies import DbConnection
 from api.problems import ProblemError, problem_responses
+from api.record_audit import record
 from api.routes_alerts import AlertOut
 from api.schemas import DEVICE_ID_PATTERN, DeviceDetail, FieldStatsOut
 from api.ticket_schemas import BilingualOut, StepsOut, TicketOut
@@ -105,6 +106,7 @@ async def device_overview(
 ) -> DeviceOverview:
     """Everything an agent needs about one device on one page."""
     await ensure_device_visible(conn, caller, device_id, _not_found(device_id))
+    await record(conn, caller, "view", "device-overview", [device_id])
     view = await device_registry.get_device(conn, device_id=device_id)
     if view is None:
         raise _not_found(device_id)

@@ -21,6 +21,7 @@ from api.access import Principal, Role, allow, ensure_device_visible
 from api.dependencies import DbConnection
 from api.pagination import decode_text_cursor, encode_text_cursor, split_page
 from api.problems import ProblemError, invalid_parameter, problem_responses
+from api.record_audit import record
 from api.schemas import (
     DEVICE_ID_PATTERN,
     DeviceDetail,
@@ -65,7 +66,7 @@ def _not_found(device_id: str) -> ProblemError:
 @router.get("", response_model=DevicePage, responses=problem_responses(400, 422, 503))
 async def list_devices(
     conn: DbConnection,
-    _: Staff,
+    caller: Staff,
     status: Annotated[DeviceStatus | None, Query(description="Only devices with this status.")] = None,
     region: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -77,6 +78,7 @@ async def list_devices(
         conn, status=status, region=region, after=after, limit=limit + 1
     )
     page, last = split_page(views, limit)
+    await record(conn, caller, "view", "device-list")
     return DevicePage(
         items=[DeviceSummary.model_validate(v) for v in page],
         next_cursor=encode_text_cursor(last.device_id) if last else None,
@@ -86,7 +88,7 @@ async def list_devices(
 @router.get("/search", response_model=DeviceSearchResult, responses=problem_responses(422, 503))
 async def search_devices(
     conn: DbConnection,
-    _: Staff,
+    caller: Staff,
     phone: Annotated[
         str | None,
         Query(
@@ -120,6 +122,7 @@ async def search_devices(
             "query", "criteria", "give at least one of phone, name, address, device_id, model, region, status"
         )
     views = await device_registry.search_devices(conn, search, limit=limit + 1)
+    await record(conn, caller, "view", "search", [v.device_id for v in views[:limit]] or [None])
     return DeviceSearchResult(
         items=[DeviceSummary.model_validate(v) for v in views[:limit]], truncated=len(views) > limit
     )
@@ -129,6 +132,7 @@ async def search_devices(
 async def get_device(conn: DbConnection, caller: DeviceReader, device_id: DeviceId) -> DeviceDetail:
     """One device with its status, latest values and active error codes."""
     await ensure_device_visible(conn, caller, device_id, _not_found(device_id))
+    await record(conn, caller, "view", "device", [device_id])
     view = await device_registry.get_device(conn, device_id=device_id)
     if view is None:
         raise _not_found(device_id)
@@ -158,6 +162,7 @@ async def register_device(
     try:
         async with conn.transaction():
             await device_registry.register_devices(conn, devices=[device.to_record()])
+            await record(conn, caller, "change", "device", [device.device_id])
     except device_registry.DeviceConflictError as exc:
         raise ProblemError(
             409, "device-conflict", f"The registration clashes with a stored device ({exc.constraint})."

@@ -16,6 +16,7 @@ from api.access import Principal, Role, allow, ensure_ticket_visible
 from api.dependencies import DbConnection
 from api.pagination import decode_id_cursor, encode_id_cursor, split_page
 from api.problems import ProblemError, invalid_parameter, problem_responses
+from api.record_audit import record
 from api.ticket_schemas import (
     AssignmentIn,
     NoteIn,
@@ -59,6 +60,7 @@ async def _detail(conn: Connection, caller: Principal, ticket_id: int) -> Ticket
         raise _not_found(ticket_id)
     await ensure_ticket_visible(conn, caller, device_id=detail.ticket.device_id,
                                 service_point_id=detail.ticket.service_point_id, not_found=_not_found(ticket_id))  # fmt: skip
+    await record(conn, caller, "view", "ticket", [detail.ticket.device_id])
     out = TicketDetailOut.model_validate(detail, from_attributes=True)
     if caller.role is Role.CUSTOMER:
         # Staff notes, the engine's evidence and who moved the ticket are internal; of the alerts,
