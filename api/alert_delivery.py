@@ -18,7 +18,6 @@ get the alert id as an idempotency key.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,10 +33,11 @@ from api.message_providers import (
     SmsGateway,
 )
 from api.outbound_http import OutboundClient
+from api.polling_loop import poll_until_stopped
 from api.webhook_delivery import backoff_s
 from diagnostics.alert_messages import alimtalk_code
 from telemetry import alert_store
-from telemetry.database import STORE_UNAVAILABLE, Pool, create_pool_when_ready
+from telemetry.database import Pool, create_pool_when_ready
 
 __all__ = [
     "URGENT_KINDS",
@@ -96,16 +96,7 @@ class AlertDeliverer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; a database outage is waited out."""
-        while not stop.is_set():
-            try:
-                handled = await self.deliver_due()
-            except STORE_UNAVAILABLE as exc:
-                log.warning("database unavailable (%s); retrying", exc)
-                handled = 0
-                await asyncio.sleep(1.0)
-            if handled == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self._config.idle_poll_s)
+        await poll_until_stopped(self.deliver_due, stop, self._config.idle_poll_s)
 
     async def deliver_due(self) -> int:
         """One pass: claim what is due, handle it, record the outcomes. How many were handled."""

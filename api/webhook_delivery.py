@@ -11,7 +11,6 @@ is due again when its lease runs out, under the same `webhook-id`, which receive
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -23,9 +22,10 @@ from typing import Any
 
 from api.outbound_guard import BlockedDestinationError, OutboundPolicy, resolve
 from api.outbound_http import Answer, OutboundClient
+from api.polling_loop import poll_until_stopped
 from api.webhook_signing import signature_header
 from telemetry import webhook_store
-from telemetry.database import STORE_UNAVAILABLE, Pool, create_pool_when_ready
+from telemetry.database import Pool, create_pool_when_ready
 
 __all__ = ["DeliveryConfig", "WebhookDeliverer", "backoff_s", "cloud_event", "run_deliverer"]
 
@@ -91,16 +91,7 @@ class WebhookDeliverer:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; a database outage is waited out."""
         try:
-            while not stop.is_set():
-                try:
-                    sent = await self.deliver_due()
-                except STORE_UNAVAILABLE as exc:
-                    log.warning("database unavailable (%s); retrying", exc)
-                    sent = 0
-                    await asyncio.sleep(1.0)
-                if sent == 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self._config.idle_poll_s)
+            await poll_until_stopped(self.deliver_due, stop, self._config.idle_poll_s)
         finally:
             await self._client.aclose()
 

@@ -17,6 +17,8 @@ UPDATE device_state AS s SET offline_notified_at = clock_timestamp()
 FROM devices AS d
 WHERE d.device_id = s.device_id AND NOT device_online(s.connected, s.last_seen, d.report_interval_s);
 
+-- The device view uses that definition, and its contacts now carry their preferences (migration 0009).
+
 CREATE OR REPLACE VIEW device_status AS
 SELECT d.device_id, d.model, d.serial, d.installed_on, d.address, d.region, d.latitude, d.longitude,
        d.customer_name, d.report_interval_s, d.registered_at, d.updated_at,
