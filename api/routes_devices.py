@@ -3,8 +3,8 @@
 Routes only translate HTTP to calls of the telemetry layer and back; status rules, pagination keys
 and rollup use live there.
 
-Agents and admins see every device; a technician sees the devices their service point has a ticket
-for, a customer the devices they are a contact of (and, of the contacts, only themselves).
+Agents and admins see every device; a technician sees the devices their service point has open work
+on, a customer the devices they are a contact of (and, of the contacts, only themselves).
 """
 
 from __future__ import annotations
