@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -35,9 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.diagnostics import prepare, publish_paced  # noqa: E402
-from bench.harness import log, percentile, report  # noqa: E402
+from bench.harness import Servers, log, percentile, product_processes, report, servers  # noqa: E402
 from gateway.protocol import BrokerAddress  # noqa: E402
-from ondol.local_servers import MosquittoServer, PostgresServer, free_port  # noqa: E402
 from tests.provider_sink import ProviderSink  # noqa: E402
 
 
@@ -104,70 +101,54 @@ def main() -> None:
     args = parser.parse_args()
     count = int(args.rate * args.seconds)
     devices = [f"alert-{i:05d}" for i in range(count)]
-    base = Path(tempfile.mkdtemp(prefix="ondol-bench-alerts-"))
-    os.chmod(base, 0o755)
-    pg = PostgresServer(base / "postgres", free_port(), durable=True)
-    mq = MosquittoServer(base / "mosquitto", free_port())
     sink = ProviderSink(
         no_kakao={phones(i)[0] for i in range(0, count, 10)}
     )  # every tenth owner: SMS fallback
-    pg.initialise()
-    pg.start()
-    mq.start()
-    broker = BrokerAddress(mq.host, mq.port)
-    env = dict(os.environ, ONDOL_DATABASE_URL=pg.dsn, ONDOL_MQTT_URL=f"mqtt://{mq.host}:{mq.port}",
-               ONDOL_GATEWAY_METRICS_PORT="0", ONDOL_ALERT_PROVIDERS="http",
-               ONDOL_SMS_GATEWAY_URL=f"{sink.base}/sms", ONDOL_ALIMTALK_URL=f"{sink.base}/alimtalk",
-               ONDOL_ALERT_ACK_WITHIN_MIN=str(args.ack_s / 60))  # fmt: skip
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        asyncio.run(prepare(pg.dsn))
-        asyncio.run(register(pg.dsn, devices))
-        for command in ("gateway", "diagnostics", "alerts"):
-            processes.append(subprocess.Popen([sys.executable, "-m", "ondol", command], env=env, cwd=ROOT,
-                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
-        time.sleep(4)
-        log(f"{count} safety faults at {args.rate:.0f}/s; nobody acknowledges for {args.ack_s:.0f} s")
-        sent: dict[str, float] = {}
-        publisher = threading.Thread(target=publish_paced, args=(broker, devices, args.rate, sent, "E004"))
-        publisher.start()
-        publisher.join()
-        first_wave = wait_for(sink, [p for i in range(count) for p in phones(i)[:2]], args.seconds + 120)
-        decided = asyncio.run(decided_at(pg.dsn))
-        escalation = wait_for(sink, [phones(i)[2] for i in range(count)], args.ack_s + 180)
-        time.sleep(2)  # late duplicates would arrive now
-        per_recipient = Counter(r["to"] for r in sink.received)
-        duplicates = sum(n - 1 for n in per_recipient.values())
-        fallbacks = sum(1 for r in sink.received if r["path"] == "/sms" and r["to"].startswith("0101"))
-        both = [
-            max(first_wave[phones(i)[0]], first_wave[phones(i)[1]]) - sent[d] for i, d in enumerate(devices)
-        ]
-        baseline = [decided[d] - sent[d] for d in devices]
-        escalated = [escalation[phones(i)[2]] - sent[d] for i, d in enumerate(devices)]
-        rows = [("baseline: publication → alert rows committed (diagnostics decision)", baseline),
-                ("publication → message at both contacts' providers", both),
-                (f"publication → neighbour's escalation (nobody acknowledged for {args.ack_s:.0f} s)", escalated)]  # fmt: skip
-        table = "\n".join([
-            f"Customer alerts, {count} safety-critical faults (E004) at {args.rate:.0f}/s, each device with an owner "
-            f"(KakaoTalk), a family member (SMS) and a neighbour (escalation); {os.cpu_count()} cores shared by "
-            "everything. Goal: p99 under 5 s to both contacts.",
-            "",
-            "| figure | p50 | p99 | max |",
-            "|---|---|---|---|",
-            *(f"| {label} | {percentile(v, 0.5):.2f} s | {percentile(v, 0.99):.2f} s | {max(v):.2f} s |"
-              for label, v in rows),
-            f"| messages received / duplicates / Alimtalk→SMS fallbacks | {len(sink.received)} / {duplicates} / "
-            f"{fallbacks} | | |",
-        ])  # fmt: skip
-        report(table, args.output)
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-            process.wait(30)
-        sink.close()
-        mq.stop()
-        pg.stop()
-        shutil.rmtree(base, ignore_errors=True)
+    settings = {"ONDOL_ALERT_PROVIDERS": "http", "ONDOL_SMS_GATEWAY_URL": f"{sink.base}/sms",
+                "ONDOL_ALIMTALK_URL": f"{sink.base}/alimtalk", "ONDOL_ALERT_ACK_WITHIN_MIN": str(args.ack_s / 60)}  # fmt: skip
+    with contextlib.closing(sink), servers() as srv:
+        asyncio.run(prepare(srv.dsn))
+        asyncio.run(register(srv.dsn, devices))
+        with product_processes(srv, ("gateway", "diagnostics", "alerts"), **settings):
+            measure(srv, sink, devices, args)
+
+
+def measure(srv: Servers, sink: ProviderSink, devices: list[str], args: argparse.Namespace) -> None:
+    """Publish the faults, wait for every message and escalation, and report the table."""
+    count = len(devices)
+    broker = BrokerAddress(srv.mq.host, srv.mq.port)
+    time.sleep(4)
+    log(f"{count} safety faults at {args.rate:.0f}/s; nobody acknowledges for {args.ack_s:.0f} s")
+    sent: dict[str, float] = {}
+    publisher = threading.Thread(target=publish_paced, args=(broker, devices, args.rate, sent, "E004"))
+    publisher.start()
+    publisher.join()
+    first_wave = wait_for(sink, [p for i in range(count) for p in phones(i)[:2]], args.seconds + 120)
+    decided = asyncio.run(decided_at(srv.dsn))
+    escalation = wait_for(sink, [phones(i)[2] for i in range(count)], args.ack_s + 180)
+    time.sleep(2)  # late duplicates would arrive now
+    per_recipient = Counter(r["to"] for r in sink.received)
+    duplicates = sum(n - 1 for n in per_recipient.values())
+    fallbacks = sum(1 for r in sink.received if r["path"] == "/sms" and r["to"].startswith("0101"))
+    both = [max(first_wave[phones(i)[0]], first_wave[phones(i)[1]]) - sent[d] for i, d in enumerate(devices)]
+    baseline = [decided[d] - sent[d] for d in devices]
+    escalated = [escalation[phones(i)[2]] - sent[d] for i, d in enumerate(devices)]
+    rows = [("baseline: publication → alert rows committed (diagnostics decision)", baseline),
+            ("publication → message at both contacts' providers", both),
+            (f"publication → neighbour's escalation (nobody acknowledged for {args.ack_s:.0f} s)", escalated)]  # fmt: skip
+    table = "\n".join([
+        f"Customer alerts, {count} safety-critical faults (E004) at {args.rate:.0f}/s, each device with an owner "
+        f"(KakaoTalk), a family member (SMS) and a neighbour (escalation); {os.cpu_count()} cores shared by "
+        "everything. Goal: p99 under 5 s to both contacts.",
+        "",
+        "| figure | p50 | p99 | max |",
+        "|---|---|---|---|",
+        *(f"| {label} | {percentile(v, 0.5):.2f} s | {percentile(v, 0.99):.2f} s | {max(v):.2f} s |"
+          for label, v in rows),
+        f"| messages received / duplicates / Alimtalk→SMS fallbacks | {len(sink.received)} / {duplicates} / "
+        f"{fallbacks} | | |",
+    ])  # fmt: skip
+    report(table, args.output)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +69,24 @@ def servers(pg_settings: dict[str, str] | None = None) -> Iterator[Servers]:
     finally:
         pg.stop()
         shutil.rmtree(base, ignore_errors=True)  # tens of GB after the 50-million-reading run
+
+
+@contextmanager
+def product_processes(srv: Servers, commands: Sequence[str], **env: str) -> Iterator[None]:
+    """`python -m ondol <command>` for each command, on the servers, with extra ONDOL_* settings;
+    all stopped (newest first) on the way out, however the benchmark ends."""
+    environment = dict(os.environ, ONDOL_DATABASE_URL=srv.dsn, ONDOL_MQTT_URL=f"mqtt://{srv.mq.host}:{srv.mq.port}",
+                       ONDOL_GATEWAY_METRICS_PORT="0", **env)  # fmt: skip
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for command in commands:
+            processes.append(subprocess.Popen([sys.executable, "-m", "ondol", command], env=environment, cwd=ROOT,
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+        yield
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(30)
 
 
 async def _migrate(dsn: str) -> None:
