@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from api import (
     routes_alerts,
     routes_api_keys,
+    routes_broker_accounts,
     routes_catalog,
     routes_customers,
     routes_device_overview,
@@ -47,6 +48,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     routes_api_keys.router,
     routes_alerts.router,
     routes_customers.router,
+    routes_broker_accounts.router,
 )
 
 

@@ -7,7 +7,7 @@ what they mean is the platform's business, checked by the command line before it
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -29,13 +29,22 @@ class Injection:
     """Pause between repeats."""
 
 
-def inject(broker: BrokerAddress, injections: Sequence[Injection], timeout_s: float = 60.0) -> int:
-    """Publish the injections in order, each device through its own injector connection; return the count."""
-    links = LinkPool(broker)
+def inject(
+    broker: BrokerAddress,
+    injections: Sequence[Injection],
+    timeout_s: float = 60.0,
+    device_password: Callable[[str], str] | None = None,
+) -> int:
+    """Publish the injections in order, each device through its own injector connection; return the count.
+
+    On a broker that checks credentials (`device_password` given) the injector logs in as the device
+    itself, the only identity allowed to publish on its topics; the broker then binds the client id to
+    that username, so the injector briefly replaces the running device's connection."""
+    links = LinkPool(broker, device_password=device_password)
     for device_id in dict.fromkeys(i.device_id for i in injections):
-        # A separate client id, so that injecting into a device the fleet is running does not take
-        # over that device's own connection.
-        links.add(f"{device_id}-injector"[:64], "injector", "sim", announce=False)
+        # A separate client id, so that on an open broker injecting into a device the fleet is running
+        # does not take over that device's own connection.
+        links.add(f"{device_id}-injector"[:64], "injector", "sim", announce=False, login_as=device_id)
     links.connect_due()
     deadline = time.monotonic() + timeout_s
     while not all(link.connected for link in links.links.values()):

@@ -12,6 +12,7 @@ import logging
 import random
 import selectors
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,25 +48,52 @@ class DeviceLink:
         return self.published - self.acknowledged
 
 
+def _tls_context(broker: BrokerAddress) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=broker.ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
 class LinkPool:
     """Connects, reconnects (jittered exponential backoff) and services many device links."""
 
-    def __init__(self, broker: BrokerAddress, *, keepalive_s: int = 60, inflight_window: int = 100) -> None:
+    def __init__(
+        self,
+        broker: BrokerAddress,
+        *,
+        keepalive_s: int = 60,
+        inflight_window: int = 100,
+        device_password: Callable[[str], str] | None = None,
+    ) -> None:
         self._broker = broker
+        self._device_password = device_password
+        self._tls = _tls_context(broker) if broker.tls else None
         self._keepalive_s = keepalive_s
         self._window = inflight_window
         self._selector = selectors.DefaultSelector()
         self.links: dict[str, DeviceLink] = {}
         self._last_misc = 0.0
         self.connect_failures = 0
+        self._closing = False
 
-    def add(self, device_id: str, model: str, firmware: str, *, announce: bool = True) -> DeviceLink:
-        """A link for `device_id`; `announce` gives it a retained birth and a last will, as devices have."""
+    def add(
+        self, device_id: str, model: str, firmware: str, *, announce: bool = True, login_as: str | None = None
+    ) -> DeviceLink:
+        """A link for `device_id`; `announce` gives it a retained birth and a last will, as devices have.
+
+        `login_as` names the device whose credentials the link uses when it is not `device_id` itself
+        (a fault injector speaking for a device)."""
         client = paho.Client(
             CallbackAPIVersion.VERSION2, client_id=device_id, protocol=MQTTProtocolVersion.MQTTv5
         )
-        if self._broker.username is not None:
+        if self._device_password is not None:
+            # Each device logs in as itself: the broker's ACL confines it to its own topics.
+            username = login_as or device_id
+            client.username_pw_set(username, self._device_password(username))
+        elif self._broker.username is not None:
             client.username_pw_set(self._broker.username, self._broker.password)
+        if self._tls is not None:
+            client.tls_set_context(self._tls)
         client.max_inflight_messages_set(self._window)
         link = DeviceLink(device_id, client)
         if announce:
@@ -134,6 +162,7 @@ class LinkPool:
 
     def disconnect_all(self, timeout_s: float = 10.0) -> None:
         """Disconnect cleanly (the broker discards the will: devices going away on purpose)."""
+        self._closing = True
         for link in self.links.values():
             if link.connected:
                 link.client.disconnect()
@@ -169,7 +198,8 @@ class LinkPool:
         self, _c: paho.Client, link: DeviceLink, _f: Any, _reason: ReasonCode, _p: Any
     ) -> None:
         link.connected = False
-        self._backoff(link, time.monotonic())
+        if not self._closing:
+            self._backoff(link, time.monotonic())
 
     def _on_publish(self, _c: paho.Client, link: DeviceLink, _mid: int, _reason: ReasonCode, _p: Any) -> None:
         link.acknowledged += 1

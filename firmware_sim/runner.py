@@ -55,9 +55,12 @@ def run_fleet(
     run: FleetRun,
     should_stop: Callable[[], bool] = lambda: False,
     progress: Callable[[FleetStats], None] | None = None,
+    device_password: Callable[[str], str] | None = None,
 ) -> FleetStats:
-    """Publish telemetry for `devices` per `run`; return when done or `should_stop()`."""
-    links = LinkPool(broker, inflight_window=run.inflight_window)
+    """Publish telemetry for `devices` per `run`; return when done or `should_stop()`.
+
+    With `device_password`, each device logs in as itself (username = device id)."""
+    links = LinkPool(broker, inflight_window=run.inflight_window, device_password=device_password)
     boilers = {d.device_id: Boiler(d) for d in devices}
     for device in devices:
         links.add(device.device_id, device.model, run.firmware)

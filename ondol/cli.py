@@ -129,6 +129,22 @@ def alerts(database_url: DatabaseUrl = None) -> None:
     run_alerts(_settings(database_url=database_url))
 
 
+@app.command("broker-auth")
+def broker_auth(
+    password_file: Annotated[Path, typer.Option(help="the broker's password_file")],
+    acl_file: Annotated[Path, typer.Option(help="the broker's acl_file")],
+    broker_pid_file: Annotated[Path, typer.Option(help="the broker's pid_file (SIGHUP reloads it)")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Keep a Mosquitto's password and ACL files equal to the broker accounts, reloading it on change."""
+    from ondol.broker_auth import AuthFiles
+    from ondol.processes import run_broker_auth_process
+
+    _logging()
+    files = AuthFiles(password_file=password_file, acl_file=acl_file)
+    run_broker_auth_process(_settings(database_url=database_url), files, broker_pid_file)
+
+
 @app.command()
 def api(database_url: DatabaseUrl = None) -> None:
     """Run the HTTP API."""
@@ -216,7 +232,11 @@ def inject(
         )
     settings = _settings(mqtt_url=mqtt_url)
     state: Literal["raised", "cleared"] = "cleared" if clear else "raised"
-    sent = send(settings.broker(), [Injection(d, code, state, repeat, gap) for d in device])
+    from firmware_sim.credentials import password_source
+
+    secret = settings.sim_fleet_secret()
+    injections = [Injection(d, code, state, repeat, gap) for d in device]
+    sent = send(settings.broker(), injections, device_password=password_source(secret) if secret else None)
     label = f"{code} ({entry.name.en})" if entry else code
     typer.echo(f"sent {sent} '{state}' events of {label} to {len(device)} device(s)")
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 
+from firmware_sim.credentials import device_password
 from firmware_sim.fleet import SimDevice, plan_fleet
 from ondol.settings import Settings
+from telemetry.broker_accounts import mosquitto_hash, set_accounts
 from telemetry.database import Connection
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
 
@@ -39,10 +41,16 @@ def sim_device_record(device: SimDevice, report_interval_s: float) -> DeviceReco
 async def register_sim_fleet(
     conn: Connection, settings: Settings, report_interval_s: float | None = None
 ) -> int:
-    """Register (or update) the devices `ondol sim` will run with these settings."""
+    """Register (or update) the devices `ondol sim` will run with these settings, and, when the fleet
+    has a secret, each device's broker account with the password the simulator derives from it."""
     interval = report_interval_s or settings.sim_report_interval_s
     devices = plan_fleet(settings.sim_devices, seed=settings.sim_seed, prefix=settings.sim_prefix)
     if not devices:
         return 0
+    secret = settings.sim_fleet_secret()
     async with conn.transaction():
-        return await register_devices(conn, devices=[sim_device_record(d, interval) for d in devices])
+        count = await register_devices(conn, devices=[sim_device_record(d, interval) for d in devices])
+        if secret is not None:
+            accounts = [(d.device_id, mosquitto_hash(device_password(secret, d.device_id))) for d in devices]
+            await set_accounts(conn, accounts, role="device", issued_by="simulated fleet")
+        return count

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -19,21 +20,25 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+from urllib.parse import quote
 
 import httpx
 
 from diagnostics.service_points import seed_if_empty
 from ondol.admin_token import TOKEN_FILE, ensure_admin_token
+from ondol.broker_auth import AuthFiles, sync_auth_files
+from ondol.broker_tls import CertificateAuthority
 from ondol.fleet_seed import register_sim_fleet
-from ondol.local_servers import MosquittoServer, PostgresServer, ServerError
+from ondol.local_servers import BrokerSecurity, MosquittoServer, PostgresServer, ServerError
 from ondol.settings import Settings
-from telemetry.database import connect
+from telemetry.broker_accounts import mosquitto_hash, set_account
+from telemetry.database import Connection, connect
 from telemetry.edition import detect
 from telemetry.migrations import migrate
 
 __all__ = ["LocalStack", "up"]
 
-_CHILDREN = ("diagnostics", "gateway", "webhooks", "alerts", "api", "sim")
+_CHILDREN = ("broker-auth", "diagnostics", "gateway", "webhooks", "alerts", "api", "sim")
 
 
 def say(message: str) -> None:
@@ -69,8 +74,10 @@ class LocalStack:
     database_url: str = ""
     mqtt_url: str = ""
     admin_token: str = ""
+    gateway_password: str = field(default="", repr=False)
+    ca_file: Path | None = None
 
-    def start_servers(self) -> None:
+    def start_database(self) -> None:
         s = self.settings
         s.state_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(s.state_dir, 0o755)  # noqa: S103 - the postgres and mosquitto users must traverse it
@@ -79,21 +86,47 @@ class LocalStack:
         if s.database_url:
             self.database_url = s.database_url
             say("using the database at --database-url")
-        else:
-            self.postgres = PostgresServer(s.state_dir / "postgres", s.pg_port, host=s.pg_host)
-            if self.postgres.initialise():
-                say(f"created a private PostgreSQL cluster in {self.postgres.data_dir}")
-            self.postgres.start()
-            self.database_url = self.postgres.dsn
-            say(f"PostgreSQL 15 + TimescaleDB on {s.pg_host}:{s.pg_port}")
+            return
+        self.postgres = PostgresServer(s.state_dir / "postgres", s.pg_port, host=s.pg_host)
+        if self.postgres.initialise():
+            say(f"created a private PostgreSQL cluster in {self.postgres.data_dir}")
+        self.postgres.start()
+        self.database_url = self.postgres.dsn
+        say(f"PostgreSQL 15 + TimescaleDB on {s.pg_host}:{s.pg_port}")
+
+    def start_broker(self) -> None:
+        """The private broker, secured: accounts from the database, TLS with a local CA (after
+        `prepare_database`, which provisions the accounts)."""
+        s = self.settings
         if s.mqtt_url:
             self.mqtt_url = s.mqtt_url
             say("using the broker at --mqtt-url")
-        else:
-            self.mosquitto = MosquittoServer(s.state_dir / "mosquitto", s.mqtt_port, host=s.mqtt_host)
-            self.mosquitto.start()
-            self.mqtt_url = f"mqtt://{s.mqtt_host}:{s.mqtt_port}"
-            say(f"Mosquitto on {s.mqtt_host}:{s.mqtt_port}")
+            return
+        base = s.state_dir / "mosquitto"
+        tls = None
+        if s.mqtt_tls_port:
+            authority = CertificateAuthority(s.state_dir / "tls").ensure()
+            tls = authority.server_certificate("broker")
+            self.ca_file = authority.cert_file
+        security = BrokerSecurity(
+            password_file=self.auth_files.password_file, acl_file=self.auth_files.acl_file,
+            tls_port=s.mqtt_tls_port or None,
+            cert_file=tls.cert_file if tls else None, key_file=tls.key_file if tls else None,
+            ca_file=tls.ca_file if tls else None,
+            require_client_certificate=s.mqtt_require_client_cert,
+        )  # fmt: skip
+        self.mosquitto = MosquittoServer(base, s.mqtt_port, host=s.mqtt_host, security=security)
+        self.mosquitto.start()
+        self.mqtt_url = f"mqtt://{s.mqtt_host}:{s.mqtt_port}"
+        where = f"{s.mqtt_host}:{s.mqtt_port}"
+        if s.mqtt_tls_port:
+            where += f" and TLS on {s.mqtt_tls_port}"
+        say(f"Mosquitto on {where}: no anonymous clients, a password per device, topic ACL")
+
+    @property
+    def auth_files(self) -> AuthFiles:
+        base = self.settings.state_dir / "mosquitto"
+        return AuthFiles(password_file=base / "passwords", acl_file=base / "acl")
 
     def _stop_stale_servers(self) -> None:
         """Servers of an earlier `ondol up` that was killed (not stopped) would hold the ports."""
@@ -118,6 +151,8 @@ class LocalStack:
             wanted.append(("PostgreSQL", s.pg_host, s.pg_port))
         if not s.mqtt_url:
             wanted.append(("MQTT", s.mqtt_host, s.mqtt_port))
+            if s.mqtt_tls_port:
+                wanted.append(("MQTT over TLS", s.mqtt_host, s.mqtt_tls_port))
         busy = [f"{what} port {host}:{port}" for what, host, port in wanted if not _port_free(host, port)]
         if busy:
             raise ServerError(
@@ -134,17 +169,43 @@ class LocalStack:
                 points = await seed_if_empty(conn)
             if points:
                 say(f"seeded {points} service points")
+            if not self.settings.mqtt_url:
+                await self._provision_broker_accounts(conn)
             count = await register_sim_fleet(conn, self.settings)
             if count:
                 say(f"registered {count} simulated boilers ({self.settings.sim_prefix}-00001…)")
+            if not self.settings.mqtt_url:
+                await sync_auth_files(conn, self.auth_files)
             self.admin_token, created = await ensure_admin_token(conn, self.settings.state_dir)
             where = self.settings.state_dir / TOKEN_FILE
             say(f"admin API key {'created' if created else 'reused'}: {self.admin_token}  (also in {where})")
+
+    async def _provision_broker_accounts(self, conn: Connection) -> None:
+        """The simulated fleet's secret (each device's password derives from it) and a fresh password
+        for the gateway, which logs in under its client id."""
+        s = self.settings
+        secret_file = s.sim_fleet_secret_path()
+        if not secret_file.exists():
+            secret_file.write_text(secrets.token_urlsafe(32) + "\n")
+            os.chmod(secret_file, 0o600)
+        self.gateway_password = secrets.token_urlsafe(24)
+        await set_account(conn, s.gateway_client_id, "gateway", mosquitto_hash(self.gateway_password),
+                          issued_by="ondol up")  # fmt: skip
 
     def child_env(self) -> dict[str, str]:
         env = dict(os.environ)
         env["ONDOL_DATABASE_URL"] = self.database_url
         env["ONDOL_MQTT_URL"] = self.mqtt_url
+        if self.mosquitto is not None:
+            s = self.settings
+            user = quote(s.gateway_client_id, safe="")
+            env["ONDOL_MQTT_URL"] = (
+                f"mqtt://{user}:{quote(self.gateway_password, safe='')}@{s.mqtt_host}:{s.mqtt_port}"
+            )
+            if s.mqtt_tls_port and not s.mqtt_require_client_cert and self.ca_file is not None:
+                # Devices come over TLS, as they would from the internet; the gateway stays on loopback.
+                env["ONDOL_SIM_MQTT_URL"] = f"mqtts://{s.mqtt_host}:{s.mqtt_tls_port}"
+                env["ONDOL_MQTT_CA_FILE"] = str(self.ca_file)
         env["ONDOL_STATE_DIR"] = str(self.settings.state_dir)
         env["PYTHONUNBUFFERED"] = "1"
         # Everything runs on loopback here, so webhooks may go to a receiver on this machine.
@@ -157,9 +218,15 @@ class LocalStack:
         for name in _CHILDREN:
             if name == "sim" and self.settings.sim_devices == 0:
                 continue
+            if name == "broker-auth" and self.mosquitto is None:
+                continue
             argv = [sys.executable, "-m", "ondol", name]
             if name == "sim":
                 argv += ["--no-register", "--interval", str(self.settings.sim_report_interval_s)]
+            if name == "broker-auth" and self.mosquitto is not None:
+                argv += ["--password-file", str(self.auth_files.password_file),
+                         "--acl-file", str(self.auth_files.acl_file),
+                         "--broker-pid-file", str(self.mosquitto.pid_file)]  # fmt: skip
             child = Child(name, argv, logs / f"{name}.log")
             self._spawn(child)
             self.children.append(child)
@@ -252,8 +319,9 @@ def up(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, interrupt_start)
     stack = LocalStack(settings)
     try:
-        stack.start_servers()
+        stack.start_database()
         asyncio.run(stack.prepare_database())
+        stack.start_broker()
         stack.start_children()
         api = f"http://{settings.api_host}:{settings.api_port}"
         _wait_healthy(api, stack)
@@ -287,7 +355,7 @@ def _where_to_look(stack: LocalStack, api: str) -> None:
         f"  quarantine     {api}/v1/quarantine",
         f"  webhooks       {api}/v1/webhooks   (subscribe a receiver; loopback allowed here)",
         f"  admin API key  {s.state_dir / TOKEN_FILE}   (send it as Authorization: Bearer <key>)",
-        f"  MQTT broker    {stack.mqtt_url}",
+        f"  MQTT broker    {stack.mqtt_url}   (accounts: broker_accounts; devices' CA: {stack.ca_file})",
     ]
     if s.gateway_metrics_port:
         lines.append(f"  metrics        http://{s.metrics_host}:{s.gateway_metrics_port}/metrics")

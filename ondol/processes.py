@@ -13,6 +13,7 @@ import signal
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ondol.settings import Settings
@@ -20,10 +21,12 @@ from ondol.settings import Settings
 if TYPE_CHECKING:
     from firmware_sim.runner import FleetRun, FleetStats
     from gateway.service import GatewayConfig
+    from ondol.broker_auth import AuthFiles
 
 __all__ = [
     "gateway_config",
     "run_api",
+    "run_broker_auth_process",
     "run_diagnostics",
     "run_gateway_process",
     "run_simulator",
@@ -152,6 +155,16 @@ def run_alerts(settings: Settings) -> None:
     _run_until_signalled(lambda stop: run_alert_worker(database_url, providers, AlertConfig(), stop))
 
 
+def run_broker_auth_process(settings: Settings, files: AuthFiles, broker_pid_file: Path) -> None:
+    """Keep a Mosquitto's password and ACL files equal to the broker accounts until signalled."""
+    from ondol.broker_auth import run_broker_auth
+
+    database_url = require_database(settings)
+    _run_until_signalled(
+        lambda stop: run_broker_auth(database_url, files, broker_pid_file, should_stop=stop.is_set)
+    )
+
+
 def run_simulator(
     settings: Settings, run: FleetRun, progress: Callable[[FleetStats], None] | None = None
 ) -> FleetStats:
@@ -162,5 +175,11 @@ def run_simulator(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    from firmware_sim.credentials import password_source
+
     devices = plan_fleet(settings.sim_devices, seed=settings.sim_seed, prefix=settings.sim_prefix)
-    return run_fleet(devices, settings.broker(), run, should_stop=stop.is_set, progress=progress)
+    secret = settings.sim_fleet_secret()
+    return run_fleet(
+        devices, settings.sim_broker(), run, should_stop=stop.is_set, progress=progress,
+        device_password=password_source(secret) if secret else None,
+    )  # fmt: skip

@@ -14,7 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.protocol import BrokerAddress
 
-__all__ = ["Settings", "parse_mqtt_url"]
+__all__ = ["SIM_FLEET_SECRET_FILE", "Settings", "parse_mqtt_url"]
+
+SIM_FLEET_SECRET_FILE = "sim-fleet-secret"  # noqa: S105 - a file name, not a secret
 
 
 class Settings(BaseSettings):
@@ -30,6 +32,13 @@ class Settings(BaseSettings):
     pg_port: int = Field(55432, ge=1, le=65535)
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(1883, ge=1, le=65535)
+    mqtt_tls_port: int = Field(8883, ge=0, le=65535, description="the private broker's TLS listener; 0: none")
+    mqtt_ca_file: Path | None = Field(
+        None, description="CA certificate for mqtts:// (unset: the system's CAs)"
+    )
+    mqtt_require_client_cert: bool = Field(
+        False, description="mutual TLS on the private broker's TLS listener (device certificates)"
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     metrics_host: str = "127.0.0.1"
@@ -99,6 +108,12 @@ class Settings(BaseSettings):
     sim_seed: int = 1
     sim_report_interval_s: float = Field(10.0, gt=0)
     sim_prefix: str = Field("sim", pattern=r"^[A-Za-z0-9_-]{1,20}$")
+    sim_mqtt_url: str | None = Field(None, description="where simulated devices connect; unset: mqtt_url")
+    sim_fleet_secret_file: Path | None = Field(
+        None,
+        description="the simulated fleet's secret (each device's MQTT password is derived from it); "
+        "unset: state_dir/sim-fleet-secret when `ondol up` made one",
+    )
 
     @field_validator("state_dir")
     @classmethod
@@ -106,12 +121,32 @@ class Settings(BaseSettings):
         return value.expanduser().resolve()
 
     def broker(self) -> BrokerAddress:
+        """Where the platform (the gateway) connects."""
         if self.mqtt_url:
-            return parse_mqtt_url(self.mqtt_url)
+            return parse_mqtt_url(self.mqtt_url, ca_file=self.mqtt_ca_file)
         return BrokerAddress(host=self.mqtt_host, port=self.mqtt_port)
 
+    def sim_broker(self) -> BrokerAddress:
+        """Where simulated devices connect (the local stack sends them to the TLS listener)."""
+        if self.sim_mqtt_url:
+            return parse_mqtt_url(self.sim_mqtt_url, ca_file=self.mqtt_ca_file)
+        return self.broker()
 
-def parse_mqtt_url(url: str) -> BrokerAddress:
+    def sim_fleet_secret_path(self) -> Path:
+        return self.sim_fleet_secret_file or self.state_dir / SIM_FLEET_SECRET_FILE
+
+    def sim_fleet_secret(self) -> bytes | None:
+        """The secret simulated devices derive their passwords from; None: they connect without one."""
+        path = self.sim_fleet_secret_path()
+        if self.sim_fleet_secret_file is None and not path.exists():
+            return None
+        try:
+            return path.read_bytes().strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read the simulated fleet's secret: {exc}") from exc
+
+
+def parse_mqtt_url(url: str, *, ca_file: Path | None = None) -> BrokerAddress:
     """`mqtt://[user[:password]@]host[:port]` or `mqtts://…` (TLS, default port 8883)."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
@@ -125,4 +160,5 @@ def parse_mqtt_url(url: str) -> BrokerAddress:
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         tls=tls,
+        ca_file=str(ca_file) if tls and ca_file else None,
     )

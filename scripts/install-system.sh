@@ -112,7 +112,7 @@ install_timescaledb() {
   log "TimescaleDB $(tsdb_installed_version) installed"
 }
 
-need_pkgs ca-certificates make mosquitto mosquitto-clients libmosquitto-dev postgresql-$PG_MAJOR \
+need_pkgs ca-certificates make openssl mosquitto mosquitto-clients libmosquitto-dev postgresql-$PG_MAJOR \
   python3-venv util-linux
 # The distribution's own broker and database services are not used: the project starts private ones.
 # (Stopped and disabled, so that after a reboot they do not hold the ports the private servers use.)

@@ -48,9 +48,18 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def anonymous_refused(port: int) -> bool:
+    """Whether the broker answers an anonymous CONNECT (MQTT 3.1.1) with "not authorised"."""
+    connect = bytes([0x10, 12, 0, 4]) + b"MQTT" + bytes([4, 2, 0, 30, 0, 0])  # clean session, empty id
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(connect)
+        answer = s.recv(4)
+    return answer == bytes([0x20, 2, 0, 5])
+
+
 def test_ondol_up_brings_200_boilers_online_within_90_seconds_and_stops_cleanly() -> None:
     state = Path(tempfile.mkdtemp(prefix="ondol-up-"))
-    ports = {name: free_port() for name in ("API", "MQTT", "PG", "GATEWAY_METRICS")}
+    ports = {name: free_port() for name in ("API", "MQTT", "MQTT_TLS", "PG", "GATEWAY_METRICS")}
     env = dict(os.environ)
     env.update({f"ONDOL_{name}_PORT": str(port) for name, port in ports.items()})
     env.update(
@@ -89,6 +98,10 @@ def test_ondol_up_brings_200_boilers_online_within_90_seconds_and_stops_cleanly(
         assert token_file.stat().st_mode & 0o777 == 0o600, "the admin key is readable by its owner only"
         assert token_file.read_text().strip() in output, "the admin key is printed"
         assert httpx.get(f"{api}/v1/devices", timeout=5).status_code == 401, "no key, no data"
+        assert "no anonymous clients" in output
+        assert anonymous_refused(ports["MQTT"]), "the broker refuses clients without an account"
+        secret = state / "sim-fleet-secret"
+        assert secret.stat().st_mode & 0o777 == 0o600
         assert "TimescaleDB apache edition" in output
         webhooks_log = state / "logs" / "webhooks.log"
         assert "webhook delivery worker started" in webhooks_log.read_text(), "the webhook worker runs too"

@@ -1,0 +1,375 @@
+"""Broker security as the local stack configures Mosquitto: accounts from the database, no anonymous
+clients, a device confined to its own topics, client ids bound to usernames, TLS 1.2 at least, and
+mutual TLS as an option. Real broker, real gateway, real database; impersonation stores nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from firmware_sim.credentials import device_password, password_source
+from firmware_sim.fleet import plan_fleet
+from firmware_sim.runner import FleetRun, run_fleet
+from gateway.protocol import BrokerAddress
+from ondol.broker_auth import AuthFiles, run_broker_auth, sync_auth_files
+from ondol.broker_tls import CertificateAuthority
+from ondol.local_servers import BrokerSecurity, MosquittoServer, free_port
+from telemetry.broker_accounts import mosquitto_hash, set_account, verify_mosquitto_hash
+from tests.support import ApiClient, eventually, gateway_config, register, running_gateway
+
+FLEET_SECRET = b"fleet-secret-for-tests"
+GATEWAY_PASSWORD = "gateway-password"
+
+
+@dataclass
+class SecureBroker:
+    server: MosquittoServer
+    files: AuthFiles
+    ca: CertificateAuthority
+
+    @property
+    def plain(self) -> tuple[str, int]:
+        return self.server.host, self.server.port
+
+    @property
+    def tls_port(self) -> int:
+        assert self.server.security is not None
+        assert self.server.security.tls_port is not None
+        return self.server.security.tls_port
+
+    def gateway_address(self) -> BrokerAddress:
+        return BrokerAddress(self.server.host, self.server.port, username="gw-1", password=GATEWAY_PASSWORD)
+
+    def device_address(self) -> BrokerAddress:
+        return BrokerAddress(self.server.host, self.tls_port, tls=True, ca_file=str(self.ca.cert_file))
+
+
+def _start(base: Path, ca: CertificateAuthority, files: AuthFiles, *, mutual: bool) -> MosquittoServer:
+    tls = ca.server_certificate("broker")
+    security = BrokerSecurity(
+        password_file=files.password_file, acl_file=files.acl_file, tls_port=free_port(),
+        cert_file=tls.cert_file, key_file=tls.key_file, ca_file=tls.ca_file, require_client_certificate=mutual,
+    )  # fmt: skip
+    server = MosquittoServer(base, free_port(), security=security)
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def authority() -> CertificateAuthority:
+    return CertificateAuthority(Path(tempfile.mkdtemp(prefix="ondol-ca-"))).ensure()
+
+
+async def _provision(db: asyncpg.Connection, files: AuthFiles, *devices: str) -> None:
+    await register(db, *devices)
+    for device in devices:
+        await set_account(db, device, "device", mosquitto_hash(device_password(FLEET_SECRET, device)),
+                          issued_by="test")  # fmt: skip
+    await set_account(db, "gw-1", "gateway", mosquitto_hash(GATEWAY_PASSWORD), issued_by="test")
+    await sync_auth_files(db, files)
+
+
+@pytest.fixture
+async def secure(
+    db: asyncpg.Connection, servers_dir: Path, authority: CertificateAuthority
+) -> AsyncIterator[SecureBroker]:
+    base = Path(tempfile.mkdtemp(dir=servers_dir, prefix="mqtt-secure-"))
+    files = AuthFiles(base / "passwords", base / "acl")
+    await _provision(db, files, "dev-a", "dev-b")
+    server = _start(base, authority, files, mutual=False)
+    yield SecureBroker(server, files, authority)
+    server.stop()
+
+
+class Probe:
+    """One MQTT 5 client driven synchronously, recording what the broker answers."""
+
+    def __init__(self, client_id: str, username: str | None, password: str | None) -> None:
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  protocol=MQTTProtocolVersion.MQTTv5)  # fmt: skip
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        self.connack: Any = None
+        self.disconnected: Any = None
+        self.received: list[str] = []
+        self.acks: dict[int, Any] = {}
+        self.client.on_connect = lambda _c, _u, _f, reason, _p: setattr(self, "connack", reason)
+        self.client.on_disconnect = lambda _c, _u, _f, reason, _p: setattr(self, "disconnected", reason)
+        self.client.on_message = lambda _c, _u, message: self.received.append(message.topic)
+        self.client.on_publish = lambda _c, _u, mid, reason, _p: self.acks.__setitem__(mid, reason)
+
+    def connect(self, host: str, port: int, context: ssl.SSLContext | None = None) -> Any:
+        if context is not None:
+            self.client.tls_set_context(context)
+        self.client.connect(host, port, keepalive=30)
+        self.pump(lambda: self.connack is not None or self.disconnected is not None)
+        return self.connack
+
+    def pump(self, done: Any = lambda: False, seconds: float = 5.0) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not done():
+            self.client.loop(timeout=0.05)
+
+    def publish(self, topic: str, payload: bytes) -> Any:
+        info = self.client.publish(topic, payload, qos=1)
+        self.pump(lambda: info.mid in self.acks)
+        return self.acks.get(info.mid)
+
+
+def _context(ca: CertificateAuthority, **versions: ssl.TLSVersion) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(ca.cert_file))
+    for name, version in versions.items():
+        setattr(context, name, version)
+    return context
+
+
+def _telemetry(seq: int) -> bytes:
+    return f'{{"seq": {seq}, "ts": "{time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())}", "room_c": 21.5}}'.encode()
+
+
+def _refused(reason: Any) -> bool:
+    return reason is not None and reason.is_failure
+
+
+def test_mosquitto_hash_is_what_mosquitto_passwd_writes() -> None:
+    # A line written by mosquitto_passwd 2.0 for the password "s3cret".
+    written = "$7$101$EPQJ+bQISZnsHAu1$R+xzHm9pHZEQbiiTJulxnV1XTESrCrcXe4RlJNkqYHaG82Dw3/AjLtqhUlCpdHFM6x/siKimU36Bkx2PkKQt2A=="
+    assert verify_mosquitto_hash("s3cret", written)
+    assert not verify_mosquitto_hash("s3cret!", written)
+    assert verify_mosquitto_hash("x", mosquitto_hash("x"))
+    assert mosquitto_hash("x") != mosquitto_hash("x")
+
+
+async def test_devices_log_in_as_themselves_over_tls_and_reach_the_store(
+    db: asyncpg.Connection, db_dsn: str, secure: SecureBroker
+) -> None:
+    fleet = plan_fleet(3, seed=5, prefix="tls")
+    await _provision(db, secure.files, *(d.device_id for d in fleet))
+    secure.server.reload()
+    await asyncio.sleep(0.5)
+    async with running_gateway(gateway_config(db_dsn, secure.gateway_address())):
+        run = FleetRun(report_interval_s=60, acceleration=0, reports_per_device=5)
+        stats = await asyncio.to_thread(
+            run_fleet, fleet, secure.device_address(), run, device_password=password_source(FLEET_SECRET)
+        )
+        assert stats.connect_failures == 0
+        assert stats.acknowledged == stats.published == 3 * 6
+        await eventually(lambda: db.fetchval("SELECT count(*) = 15 FROM readings"), what="15 readings")
+    stored = await db.fetch("SELECT device_id, count(*) AS n FROM readings GROUP BY device_id ORDER BY 1")
+    assert [(r["device_id"], r["n"]) for r in stored] == [
+        (d.device_id, 5) for d in sorted(fleet, key=lambda d: d.device_id)
+    ]
+
+
+async def test_anonymous_wrong_passwords_and_wildcard_usernames_are_refused(secure: SecureBroker) -> None:
+    host, port = secure.plain
+    good = device_password(FLEET_SECRET, "dev-a")
+    attempts = {
+        "anonymous": (None, None),
+        "wrong password": ("dev-a", good + "x"),
+        "another device's password": ("dev-a", device_password(FLEET_SECRET, "dev-b")),
+        "plus": ("+", good),
+        "hash": ("#", good),
+        "slash": ("dev-a/#", good),
+        "root wildcard": ("ondol/v1/#", good),
+        "unknown": ("dev-z", good),
+    }
+    for what, (user, password) in attempts.items():
+        reason = await asyncio.to_thread(Probe("probe", user, password).connect, host, port)
+        assert _refused(reason), f"{what}: {reason}"
+        assert "authori" in str(reason).lower(), f"{what}: {reason}"
+    reason = await asyncio.to_thread(Probe("probe", "dev-a", good).connect, host, port)
+    assert reason is not None, "the right password still works"
+    assert not reason.is_failure, reason
+
+
+async def test_a_device_cannot_publish_as_or_listen_to_another(
+    db: asyncpg.Connection, db_dsn: str, secure: SecureBroker
+) -> None:
+    host, port = secure.plain
+    async with running_gateway(gateway_config(db_dsn, secure.gateway_address())):
+        intruder = Probe("dev-a", "dev-a", device_password(FLEET_SECRET, "dev-a"))
+        assert not _refused(await asyncio.to_thread(intruder.connect, host, port))
+        intruder.client.subscribe("ondol/v1/dev-b/#", qos=1)
+        intruder.client.subscribe("ondol/v1/#", qos=1)
+        denied = await asyncio.to_thread(intruder.publish, "ondol/v1/dev-b/telemetry", _telemetry(1))
+        assert _refused(denied), denied
+        assert "authori" in str(denied).lower(), denied
+        own = await asyncio.to_thread(intruder.publish, "ondol/v1/dev-a/telemetry", _telemetry(2))
+        assert not _refused(own), own
+        victim = Probe("dev-b", "dev-b", device_password(FLEET_SECRET, "dev-b"))
+        assert not _refused(await asyncio.to_thread(victim.connect, host, port))
+        assert not _refused(
+            await asyncio.to_thread(victim.publish, "ondol/v1/dev-b/telemetry", _telemetry(3))
+        )
+        await eventually(lambda: db.fetchval("SELECT count(*) = 2 FROM readings"), what="two readings")
+        await asyncio.to_thread(intruder.pump, seconds=1.0)
+    rows = await db.fetch("SELECT device_id, seq FROM readings ORDER BY seq")
+    assert [(r["device_id"], r["seq"]) for r in rows] == [("dev-a", 2), ("dev-b", 3)]
+    assert intruder.received == ["ondol/v1/dev-a/telemetry"], "it hears only its own topic"
+    assert await db.fetchval("SELECT count(*) FROM quarantine") == 0
+
+
+async def test_reusing_another_devices_client_id_does_not_take_over_its_session(
+    db: asyncpg.Connection, db_dsn: str, secure: SecureBroker
+) -> None:
+    host, port = secure.plain
+    async with running_gateway(gateway_config(db_dsn, secure.gateway_address())):
+        victim = Probe("dev-b", "dev-b", device_password(FLEET_SECRET, "dev-b"))
+        assert not _refused(await asyncio.to_thread(victim.connect, host, port))
+        thief = Probe("dev-b", "dev-a", device_password(FLEET_SECRET, "dev-a"))  # dev-b's client id
+        assert not _refused(await asyncio.to_thread(thief.connect, host, port))
+        denied = await asyncio.to_thread(thief.publish, "ondol/v1/dev-b/telemetry", _telemetry(1))
+        await asyncio.to_thread(victim.pump, seconds=1.0)
+        assert victim.disconnected is None, f"the device was thrown off: {victim.disconnected}"
+        assert not _refused(
+            await asyncio.to_thread(victim.publish, "ondol/v1/dev-b/telemetry", _telemetry(2))
+        )
+        await eventually(
+            lambda: db.fetchval("SELECT count(*) = 1 FROM readings"), what="the device's reading"
+        )
+        await asyncio.sleep(0.5)
+    assert _refused(denied), denied
+    assert [tuple(r) for r in await db.fetch("SELECT device_id, seq FROM readings")] == [("dev-b", 2)]
+
+
+def _no_session(probe: Probe, port: int, context: ssl.SSLContext) -> bool:
+    """Whether the broker refused the client, during the handshake (TLS 1.2) or after it (TLS 1.3
+    asks for the client's certificate once the handshake is done)."""
+    try:
+        reason = probe.connect("127.0.0.1", port, context)
+    except (ssl.SSLError, OSError):
+        return True
+    return reason is None or reason.is_failure
+
+
+def _handshake(port: int, context: ssl.SSLContext) -> str:
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        return str(tls.version())
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")
+async def test_the_tls_listener_speaks_tls_1_2_or_newer_only(secure: SecureBroker) -> None:
+    assert await asyncio.to_thread(_handshake, secure.tls_port, _context(secure.ca)) == "TLSv1.3"
+    twelve = _context(secure.ca, maximum_version=ssl.TLSVersion.TLSv1_2)
+    assert await asyncio.to_thread(_handshake, secure.tls_port, twelve) == "TLSv1.2"
+    old = _context(secure.ca, minimum_version=ssl.TLSVersion.TLSv1, maximum_version=ssl.TLSVersion.TLSv1_1)
+    old.set_ciphers("DEFAULT:@SECLEVEL=0")  # this client would speak TLS 1.1; the broker must not
+    with pytest.raises(ssl.SSLError):
+        await asyncio.to_thread(_handshake, secure.tls_port, old)
+    unknown = ssl.create_default_context()  # the system's CAs: the private CA is not among them
+    with pytest.raises(ssl.SSLCertVerificationError):
+        await asyncio.to_thread(_handshake, secure.tls_port, unknown)
+
+
+async def test_mutual_tls_takes_the_device_from_its_certificate(
+    db: asyncpg.Connection, db_dsn: str, servers_dir: Path, authority: CertificateAuthority
+) -> None:
+    base = Path(tempfile.mkdtemp(dir=servers_dir, prefix="mqtt-mtls-"))
+    files = AuthFiles(base / "passwords", base / "acl")
+    await _provision(db, files, "dev-a", "dev-b")
+    server = _start(base, authority, files, mutual=True)
+    assert server.security is not None
+    assert server.security.tls_port is not None
+    port = server.security.tls_port
+    try:
+        assert await asyncio.to_thread(_no_session, Probe("x", None, None), port, _context(authority)), (
+            "no certificate, no session"
+        )
+        certificate = authority.client_certificate("dev-a")
+        context = _context(authority)
+        context.load_cert_chain(certificate.cert_file, certificate.key_file)
+        gateway = BrokerAddress("127.0.0.1", server.port, username="gw-1", password=GATEWAY_PASSWORD)
+        async with running_gateway(gateway_config(db_dsn, gateway)):
+            device = Probe("anything", None, None)  # no username, no password: the certificate says who
+            assert not _refused(await asyncio.to_thread(device.connect, "127.0.0.1", port, context))
+            assert not _refused(
+                await asyncio.to_thread(device.publish, "ondol/v1/dev-a/telemetry", _telemetry(1))
+            )
+            assert _refused(
+                await asyncio.to_thread(device.publish, "ondol/v1/dev-b/telemetry", _telemetry(2))
+            )
+            await eventually(lambda: db.fetchval("SELECT count(*) = 1 FROM readings"), what="one reading")
+            await asyncio.sleep(0.5)
+    finally:
+        server.stop()
+    assert [tuple(r) for r in await db.fetch("SELECT device_id, seq FROM readings")] == [("dev-a", 1)]
+
+
+async def test_credentials_issued_or_revoked_through_the_api_reach_the_broker_within_seconds(
+    db: asyncpg.Connection, db_dsn: str, secure: SecureBroker
+) -> None:
+    await register(db, "dev-new")
+    stop = asyncio.Event()
+    syncing = asyncio.create_task(
+        run_broker_auth(db_dsn, secure.files, secure.server.pid_file, interval_s=0.2, should_stop=stop.is_set)
+    )
+    host, port = secure.plain
+    try:
+        async with ApiClient(db_dsn, role="device-provisioner") as installer, ApiClient(db_dsn) as admin:
+            issued = await installer.post("/v1/devices/dev-new/mqtt-credentials")
+            assert issued.status_code == 201, issued.text
+            body = issued.json()
+            assert (body["username"], body["topic_prefix"]) == ("dev-new", "ondol/v1/dev-new/")
+            again = await installer.post("/v1/devices/dev-new/mqtt-credentials")
+            assert again.status_code == 409, "an installer cannot replace a password in use"
+            assert (
+                await installer.post("/v1/devices/dev-new/mqtt-credentials?rotate=true")
+            ).status_code == 403
+            assert (await installer.post("/v1/devices/nobody/mqtt-credentials")).status_code == 404
+            stored = await db.fetchval("SELECT password_hash FROM broker_accounts WHERE username = 'dev-new'")
+            assert body["password"] not in stored
+            assert verify_mosquitto_hash(body["password"], stored)
+
+            async def accepted(password: str) -> bool:
+                reason = await asyncio.to_thread(Probe("p", "dev-new", password).connect, host, port)
+                return not _refused(reason)
+
+            await eventually(lambda: accepted(body["password"]), what="the new device accepted", timeout_s=10)
+            rotated = await admin.post("/v1/devices/dev-new/mqtt-credentials?rotate=true")
+            assert rotated.status_code == 201
+            await eventually(
+                lambda: accepted(rotated.json()["password"]), what="rotated password", timeout_s=10
+            )
+            assert not await accepted(body["password"]), "the old password stopped working"
+            connected = Probe("p", "dev-new", rotated.json()["password"])
+            assert not _refused(await asyncio.to_thread(connected.connect, host, port))
+            assert (await admin.delete("/v1/devices/dev-new/mqtt-credentials")).status_code == 204
+            await asyncio.to_thread(connected.pump, lambda: connected.disconnected is not None, 10.0)
+            assert connected.disconnected is not None, "the broker dropped the revoked device's connection"
+
+            async def locked_out() -> bool:
+                return not await accepted(rotated.json()["password"])
+
+            await eventually(locked_out, what="revoked device refused", timeout_s=10)
+            assert (await admin.delete("/v1/devices/nobody/mqtt-credentials")).status_code == 404
+    finally:
+        stop.set()
+        await syncing
+    assert "dev-new" not in secure.files.password_file.read_text()
+    assert secure.files.password_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_acl_confines_devices_and_lets_gateways_read_everything(tmp_path: Path) -> None:
+    from ondol.broker_auth import render_acl
+    from telemetry.broker_accounts import BrokerAccount
+
+    acl = render_acl([BrokerAccount("dev-a", "device", "h"), BrokerAccount("gw-1", "gateway", "h")])
+    assert "pattern readwrite ondol/v1/%u/#" in acl
+    assert "user gw-1\ntopic read ondol/v1/#" in acl
+    assert "user dev-a" not in acl, "devices get no rule of their own beyond the pattern"
