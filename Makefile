@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint bench system venv clean
+.PHONY: run test lint bench faults system venv clean
 
 run: system venv
 	$(VENV)/bin/ondol up
@@ -20,6 +20,9 @@ lint: venv
 
 bench: system venv
 	PY=$(PY) bash bench/run_all.sh
+
+faults: system venv
+	$(PY) bench/faults/run.py --output bench/results/faults.md
 
 system:
 	bash scripts/install-system.sh

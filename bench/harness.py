@@ -201,7 +201,8 @@ class Gateway:
     def __init__(self, dsn: str, mqtt_port: int, number: int) -> None:
         self.metrics_port = free_port()
         env = dict(os.environ, ONDOL_DATABASE_URL=dsn, ONDOL_MQTT_URL=f"mqtt://127.0.0.1:{mqtt_port}",
-                   ONDOL_GATEWAY_METRICS_PORT=str(self.metrics_port), ONDOL_GATEWAY_CLIENT_ID=f"bench-gateway-{number}")  # fmt: skip
+                   ONDOL_GATEWAY_METRICS_PORT=str(self.metrics_port), ONDOL_GATEWAY_CLIENT_ID=f"bench-gateway-{number}",
+                   ONDOL_GATEWAY_SHARE_GROUP="ondol-gateway")  # fmt: skip
         self.process = subprocess.Popen([sys.executable, "-m", "ondol", "gateway"], env=env, cwd=ROOT,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         self._wait_ready()

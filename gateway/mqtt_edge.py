@@ -13,6 +13,7 @@ import logging
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -83,7 +84,11 @@ class MqttEdge:
         self._on_subscribed_change = on_subscribed
         self._lock = threading.Lock()
         self._pending: list[RawMessage] = []
-        self._inflight: dict[int, int] = {}  # mid -> latest delivery number, current connection only
+        # mid -> its deliveries not yet acknowledged, oldest first (current connection only). Mosquitto
+        # numbers a message when it queues it, so with more than 65,535 queued an id can be delivered
+        # again while its older delivery is still unacknowledged: two messages, one id.
+        self._inflight: dict[int, deque[int]] = {}
+        self._committed: set[int] = set()  # deliveries committed while an older one of their id was not
         self._deliveries = 0
         self.connected = threading.Event()
         self.connect_count = 0
@@ -162,17 +167,26 @@ class MqttEdge:
         delivery on the new connection could release an id the broker has meanwhile given to a
         message we have not stored. The redelivered copy is acknowledged once it is committed (its
         row already exists, so nothing is stored twice).
+
+        When two unacknowledged deliveries share an id, the broker releases the older one on the
+        first PUBACK with that id. So each delivery gets its own PUBACK, oldest first: a newer one
+        committed before an older one waits for it, and nothing uncommitted is ever released.
         """
         sent = 0
         with self._lock:
             for message in messages:
                 if message.qos == 0 or message.connection != self.connect_count:
                     continue
-                if self._inflight.get(message.mid) != message.delivery:
-                    continue
-                del self._inflight[message.mid]
-                if self._client.ack(message.mid, message.qos) == MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    sent += 1
+                waiting = self._inflight.get(message.mid)
+                if waiting is None or message.delivery not in waiting:
+                    continue  # acknowledged already
+                self._committed.add(message.delivery)
+                while waiting and waiting[0] in self._committed:
+                    self._committed.discard(waiting.popleft())
+                    if self._client.ack(message.mid, message.qos) == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                        sent += 1
+                if not waiting:
+                    del self._inflight[message.mid]
         return sent
 
     # paho callbacks: run on paho's network thread; kept thin and free of I/O.
@@ -186,6 +200,7 @@ class MqttEdge:
         with self._lock:
             self.connect_count += 1
             self._inflight.clear()  # ids of the previous connection mean nothing on this one
+            self._committed.clear()
         client.subscribe(subscription_filter(self._config.share_group), qos=QOS)
         self.connected.set()
         log.info(
@@ -236,7 +251,7 @@ class MqttEdge:
                 received_at=time.time(),
             )
             if raw.qos > 0:
-                self._inflight[raw.mid] = raw.delivery
+                self._inflight.setdefault(raw.mid, deque()).append(raw.delivery)
             self._pending.append(raw)
             first = len(self._pending) == 1
         if first:

@@ -40,6 +40,9 @@ def _logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    # While the database is down, asyncpg's pool logs a full traceback every time it fails to refill
+    # its minimum of connections; our own retry loops already say, in one line, that the store is away.
+    logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)
 
 
 @app.command()

@@ -45,7 +45,11 @@ class Settings(BaseSettings):
     gateway_metrics_port: int = Field(9108, ge=0, le=65535, description="0 turns the endpoint off")
 
     gateway_client_id: str = "ondol-gateway-1"
-    gateway_share_group: str = "ondol-gateway"
+    gateway_share_group: str = Field(
+        "",
+        description="shared-subscription group for N gateways (e.g. ondol-gateway); empty: one gateway, a plain "
+        "subscription, which alone survives a Mosquitto restart without loss (docs/reliability.md)",
+    )
     gateway_session_expiry_s: int = Field(7 * 24 * 3600, ge=60, description="MQTT 5 only")
     gateway_mqtt5: bool = Field(
         False, description="MQTT 5 for the gateway (3.1.1 costs less CPU per message)"

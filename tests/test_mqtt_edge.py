@@ -63,12 +63,30 @@ def test_deliveries_of_a_previous_connection_are_never_acknowledged_on_the_next(
     assert e.acked == [5]
 
 
-def test_an_id_reused_for_a_new_message_is_acknowledged_only_for_that_message() -> None:
+def test_two_messages_sharing_an_id_are_each_acknowledged_oldest_first() -> None:
+    """Mosquitto numbers messages as it queues them: with more than 65,535 queued, an id comes again
+    while its first message is unacknowledged. Each needs its own PUBACK, and the broker releases the
+    older one on the first, so a newer one committed first must wait for the older."""
     e = Edge()
     e.connect()
     e.deliver(9)
     first = e.edge.take(10)
-    e.deliver(9)  # same id again before the first was acknowledged: only the newest delivery counts
+    e.deliver(9)
     second = e.edge.take(10)
-    assert e.edge.ack(first) == 0
-    assert e.edge.ack(second) == 1
+    assert e.edge.ack(second) == 0, "the older message with this id is not committed yet"
+    assert e.acked == []
+    assert e.edge.ack(first) == 2, "now both go, one PUBACK each"
+    assert e.acked == [9, 9]
+    assert e.edge.ack(first + second) == 0, "and never again"
+
+
+def test_in_order_commits_of_a_shared_id_are_acknowledged_as_they_come() -> None:
+    e = Edge()
+    e.connect()
+    e.deliver(7)
+    e.deliver(7)
+    e.deliver(8)
+    first, second, third = e.edge.take(10)
+    assert e.edge.ack([first]) == 1
+    assert e.edge.ack([third, second]) == 2
+    assert e.acked == [7, 8, 7]

@@ -62,6 +62,7 @@ async def test_three_gateways_and_three_workers_share_the_load_exactly_once(
             log,
             "gateway",
             ONDOL_GATEWAY_CLIENT_ID=f"scale-{n}",
+            ONDOL_GATEWAY_SHARE_GROUP="ondol-gateway",
             ONDOL_GATEWAY_METRICS_PORT=str(port),
         )
         for n, (port, log) in enumerate(zip(ports, logs, strict=True))
