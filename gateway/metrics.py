@@ -27,6 +27,11 @@ class GatewayMetrics:
             registry=r,
         )
         self.acked = Counter("ondol_gateway_acked", "Acknowledgements sent after commit", registry=r)
+        self.packet_id_reuses = Counter(
+            "ondol_gateway_packet_id_reuses",
+            "Deliveries whose packet id was still unacknowledged (the broker numbers messages as it queues them)",
+            registry=r,
+        )
         self.storage_retries = Counter(
             "ondol_gateway_storage_retries", "Batch writes retried after a database failure", registry=r
         )

@@ -78,8 +78,10 @@ class MqttEdge:
         config: EdgeConfig,
         on_batch_ready: Callable[[], None],
         on_subscribed: Callable[[bool], None] = lambda _: None,
+        on_id_reuse: Callable[[], None] = lambda: None,
     ) -> None:
         self._config = config
+        self._on_id_reuse = on_id_reuse
         self._notify = on_batch_ready
         self._on_subscribed_change = on_subscribed
         self._lock = threading.Lock()
@@ -250,10 +252,15 @@ class MqttEdge:
                 connection=self.connect_count,
                 received_at=time.time(),
             )
+            reused = False
             if raw.qos > 0:
-                self._inflight.setdefault(raw.mid, deque()).append(raw.delivery)
+                waiting = self._inflight.setdefault(raw.mid, deque())
+                reused = bool(waiting)
+                waiting.append(raw.delivery)
             self._pending.append(raw)
             first = len(self._pending) == 1
+        if reused:
+            self._on_id_reuse()
         if first:
             self._notify()
 

@@ -55,6 +55,7 @@ async def run_gateway(
             config.edge,
             threadsafe_notifier(asyncio.get_running_loop(), wakeup),
             lambda on: gauge.set(int(on)),
+            metrics.packet_id_reuses.inc,
         )
         ingestor = Ingestor(
             pool, edge, policy=config.batch, limits=config.limits, metrics=metrics, wakeup=wakeup

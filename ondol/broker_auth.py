@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.protocol import TOPIC_ROOT
-from telemetry.broker_accounts import BrokerAccount, accounts_revision, active_accounts
+from telemetry.broker_accounts import BrokerAccount, accounts_revision, accounts_snapshot
 from telemetry.database import STORE_TRANSIENT, Connection, connect
 
 __all__ = ["AuthFiles", "render_acl", "render_passwords", "run_broker_auth", "sync_auth_files"]
@@ -69,8 +69,7 @@ def _replace(path: Path, text: str) -> bool:
 
 async def sync_auth_files(conn: Connection, files: AuthFiles) -> tuple[int, bool]:
     """Render both files from the accounts; return the revision they reflect and whether they changed."""
-    revision = await accounts_revision(conn)  # first: a change after this read moves it again
-    accounts = await active_accounts(conn)
+    revision, accounts = await accounts_snapshot(conn)
     changed = _replace(files.password_file, render_passwords(accounts))
     changed = _replace(files.acl_file, render_acl(accounts)) or changed
     return revision, changed

@@ -37,7 +37,8 @@ def _openssl(*args: str) -> None:
     binary = shutil.which("openssl")
     if binary is None:
         raise TlsError("openssl is not installed; run the system set-up first")
-    result = subprocess.run([binary, *args], capture_output=True, check=False)
+    # Keys are born readable by their owner only (umask 077), not chmod-ed afterwards.
+    result = subprocess.run([binary, *args], capture_output=True, check=False, umask=0o077)
     if result.returncode != 0:
         raise TlsError(f"openssl {args[0]} failed: {result.stderr.decode(errors='replace')[-1000:]}")
 
@@ -59,7 +60,7 @@ class CertificateAuthority:
     def ensure(self) -> CertificateAuthority:
         if self.cert_file.exists() and self.key_file.exists():
             return self
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(self.key_file))
         os.chmod(self.key_file, 0o600)
         _openssl("req", "-x509", "-new", "-key", str(self.key_file), "-sha256", "-days", _DAYS,

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -39,6 +40,18 @@ from telemetry.migrations import migrate
 __all__ = ["LocalStack", "up"]
 
 _CHILDREN = ("broker-auth", "diagnostics", "gateway", "webhooks", "alerts", "api", "sim")
+
+
+def write_secret(path: Path, make: Callable[[], str]) -> None:
+    """Create a secret file readable by its owner only (never readable by others, not even for a
+    moment), or tighten an existing one."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        os.chmod(path, 0o600)
+        return
+    with os.fdopen(fd, "w") as out:
+        out.write(make() + "\n")
 
 
 def say(message: str) -> None:
@@ -184,13 +197,15 @@ class LocalStack:
         """The simulated fleet's secret (each device's password derives from it) and a fresh password
         for the gateway, which logs in under its client id."""
         s = self.settings
-        secret_file = s.sim_fleet_secret_path()
-        if not secret_file.exists():
-            secret_file.write_text(secrets.token_urlsafe(32) + "\n")
-            os.chmod(secret_file, 0o600)
+        write_secret(s.sim_fleet_secret_path(), lambda: secrets.token_urlsafe(32))
         self.gateway_password = secrets.token_urlsafe(24)
-        await set_account(conn, s.gateway_client_id, "gateway", mosquitto_hash(self.gateway_password),
+        await set_account(conn, self.gateway_username, "gateway", mosquitto_hash(self.gateway_password),
                           issued_by="ondol up")  # fmt: skip
+
+    @property
+    def gateway_username(self) -> str:
+        """Gateway accounts are named `gw.…`, a name no device id can have."""
+        return f"gw.{self.settings.gateway_client_id}"
 
     def child_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -198,10 +213,6 @@ class LocalStack:
         env["ONDOL_MQTT_URL"] = self.mqtt_url
         if self.mosquitto is not None:
             s = self.settings
-            user = quote(s.gateway_client_id, safe="")
-            env["ONDOL_MQTT_URL"] = (
-                f"mqtt://{user}:{quote(self.gateway_password, safe='')}@{s.mqtt_host}:{s.mqtt_port}"
-            )
             if s.mqtt_tls_port and not s.mqtt_require_client_cert and self.ca_file is not None:
                 # Devices come over TLS, as they would from the internet; the gateway stays on loopback.
                 env["ONDOL_SIM_MQTT_URL"] = f"mqtts://{s.mqtt_host}:{s.mqtt_tls_port}"
@@ -210,6 +221,15 @@ class LocalStack:
         env["PYTHONUNBUFFERED"] = "1"
         # Everything runs on loopback here, so webhooks may go to a receiver on this machine.
         env.setdefault("ONDOL_WEBHOOK_ALLOWED_NETWORKS", '["127.0.0.1/32", "::1/128"]')
+        return env
+
+    def gateway_env(self) -> dict[str, str]:
+        """The gateway alone gets the gateway account's password."""
+        env = self.child_env()
+        if self.mosquitto is not None:
+            s = self.settings
+            user, password = quote(self.gateway_username, safe=""), quote(self.gateway_password, safe="")
+            env["ONDOL_MQTT_URL"] = f"mqtt://{user}:{password}@{s.mqtt_host}:{s.mqtt_port}"
         return env
 
     def start_children(self) -> None:
@@ -234,8 +254,9 @@ class LocalStack:
     def _spawn(self, child: Child) -> None:
         if child.log is None:
             child.log = child.log_path.open("ab")
+        env = self.gateway_env() if child.name == "gateway" else self.child_env()
         child.process = subprocess.Popen(
-            child.argv, env=self.child_env(), stdout=child.log, stderr=subprocess.STDOUT,
+            child.argv, env=env, stdout=child.log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
 

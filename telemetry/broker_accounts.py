@@ -22,7 +22,7 @@ __all__ = [
     "BrokerAccount",
     "IssuedPassword",
     "accounts_revision",
-    "active_accounts",
+    "accounts_snapshot",
     "issue_device_password",
     "mosquitto_hash",
     "revoke_account",
@@ -76,7 +76,8 @@ def verify_mosquitto_hash(password: str, stored: str) -> bool:
 async def set_account(
     conn: Connection, username: str, role: str, password_hash: str, *, issued_by: str
 ) -> None:
-    """Create or replace an account (a device's username is its device id)."""
+    """Create or replace an account: a device's username is its device id; a gateway's starts with
+    `gw.` (the table refuses anything else)."""
     await set_accounts(conn, [(username, password_hash)], role=role, issued_by=issued_by)
 
 
@@ -106,15 +107,19 @@ async def issue_device_password(
     return IssuedPassword(username=row["username"], password=password, issued_at=row["issued_at"])
 
 
-async def revoke_account(conn: Connection, username: str) -> bool:
-    return await conn.fetchrow(_Q["revoke_account"], username) is not None
+async def revoke_account(conn: Connection, username: str, *, role: str = "device") -> bool:
+    """Revoke an account of `role` (idempotent); False when there is none."""
+    return await conn.fetchrow(_Q["revoke_account"], username, role) is not None
 
 
 async def accounts_revision(conn: Connection) -> int:
-    """A number that changes whenever the accounts do; read it before `active_accounts`."""
+    """A number that changes with every committed change to the accounts."""
     return int(await conn.fetchval(_Q["revision"]))
 
 
-async def active_accounts(conn: Connection) -> list[BrokerAccount]:
-    rows = await conn.fetch(_Q["active_accounts"])
-    return [BrokerAccount(r["username"], r["role"], r["password_hash"]) for r in rows]
+async def accounts_snapshot(conn: Connection) -> tuple[int, list[BrokerAccount]]:
+    """The active accounts and the revision they are at, read from one snapshot."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        revision = await accounts_revision(conn)
+        rows = await conn.fetch(_Q["active_accounts"])
+    return revision, [BrokerAccount(r["username"], r["role"], r["password_hash"]) for r in rows]

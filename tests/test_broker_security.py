@@ -50,7 +50,7 @@ class SecureBroker:
         return self.server.security.tls_port
 
     def gateway_address(self) -> BrokerAddress:
-        return BrokerAddress(self.server.host, self.server.port, username="gw-1", password=GATEWAY_PASSWORD)
+        return BrokerAddress(self.server.host, self.server.port, username="gw.1", password=GATEWAY_PASSWORD)
 
     def device_address(self) -> BrokerAddress:
         return BrokerAddress(self.server.host, self.tls_port, tls=True, ca_file=str(self.ca.cert_file))
@@ -77,7 +77,7 @@ async def _provision(db: asyncpg.Connection, files: AuthFiles, *devices: str) ->
     for device in devices:
         await set_account(db, device, "device", mosquitto_hash(device_password(FLEET_SECRET, device)),
                           issued_by="test")  # fmt: skip
-    await set_account(db, "gw-1", "gateway", mosquitto_hash(GATEWAY_PASSWORD), issued_by="test")
+    await set_account(db, "gw.1", "gateway", mosquitto_hash(GATEWAY_PASSWORD), issued_by="test")
     await sync_auth_files(db, files)
 
 
@@ -294,7 +294,7 @@ async def test_mutual_tls_takes_the_device_from_its_certificate(
         certificate = authority.client_certificate("dev-a")
         context = _context(authority)
         context.load_cert_chain(certificate.cert_file, certificate.key_file)
-        gateway = BrokerAddress("127.0.0.1", server.port, username="gw-1", password=GATEWAY_PASSWORD)
+        gateway = BrokerAddress("127.0.0.1", server.port, username="gw.1", password=GATEWAY_PASSWORD)
         async with running_gateway(gateway_config(db_dsn, gateway)):
             device = Probe("anything", None, None)  # no username, no password: the certificate says who
             assert not _refused(await asyncio.to_thread(device.connect, "127.0.0.1", port, context))
@@ -365,11 +365,21 @@ async def test_credentials_issued_or_revoked_through_the_api_reach_the_broker_wi
     assert secure.files.password_file.stat().st_mode & 0o777 == 0o600
 
 
+async def test_packets_over_the_size_limit_are_refused_by_the_broker(secure: SecureBroker) -> None:
+    host, port = secure.plain
+    device = Probe("dev-a", "dev-a", device_password(FLEET_SECRET, "dev-a"))
+    assert not _refused(await asyncio.to_thread(device.connect, host, port))
+    assert not _refused(await asyncio.to_thread(device.publish, "ondol/v1/dev-a/telemetry", b"x" * 60_000))
+    await asyncio.to_thread(device.publish, "ondol/v1/dev-a/telemetry", b"x" * 70_000)
+    await asyncio.to_thread(device.pump, lambda: device.disconnected is not None, 5.0)
+    assert device.disconnected is not None, "a packet over max_packet_size ends the connection"
+
+
 def test_the_acl_confines_devices_and_lets_gateways_read_everything(tmp_path: Path) -> None:
     from ondol.broker_auth import render_acl
     from telemetry.broker_accounts import BrokerAccount
 
-    acl = render_acl([BrokerAccount("dev-a", "device", "h"), BrokerAccount("gw-1", "gateway", "h")])
+    acl = render_acl([BrokerAccount("dev-a", "device", "h"), BrokerAccount("gw.1", "gateway", "h")])
     assert "pattern readwrite ondol/v1/%u/#" in acl
-    assert "user gw-1\ntopic read ondol/v1/#" in acl
+    assert "user gw.1\ntopic read ondol/v1/#" in acl
     assert "user dev-a" not in acl, "devices get no rule of their own beyond the pattern"

@@ -3,9 +3,11 @@ who viewed or changed customer records (which names nobody)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import asyncpg
+import pytest
 
 from telemetry.customer_records import customer_ref
 from tests.support import ApiClient, reading, register_full, store
@@ -14,8 +16,9 @@ OWNER = "01077776666"
 
 
 async def test_export_then_erase_a_customer_keeping_the_boilers_telemetry(
-    db: asyncpg.Connection, db_dsn: str
+    db: asyncpg.Connection, db_dsn: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     await register_full(db, "boiler-9", latitude=37.5, longitude=127.0, region="seoul", installed_on=None)
     await db.execute("UPDATE device_contacts SET phone = $1 WHERE role = 'owner'", OWNER)
     await db.execute(
@@ -63,3 +66,7 @@ async def test_export_then_erase_a_customer_keeping_the_boilers_telemetry(
     assert by_customer[0]["customer_ref"] == customer_ref(OWNER)
     stored = await db.fetch("SELECT * FROM record_access_log")
     assert not any(OWNER in str(v) for r in stored for v in r.values()), "the log names nobody"
+    # Every record but the test's own HTTP client (httpx logs the URLs it requests, phone included).
+    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore")))
+    for personal in (OWNER, "7777-6666", "김 고객님", "Dear Kim"):
+        assert personal not in logged, f"{personal!r} appeared in a log line"

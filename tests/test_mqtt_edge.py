@@ -15,7 +15,10 @@ from gateway.protocol import BrokerAddress
 class Edge:
     def __init__(self) -> None:
         self.notified = 0
-        self.edge = MqttEdge(EdgeConfig(BrokerAddress("127.0.0.1", 1), "unit-edge"), self._notify)
+        self.reuses = 0
+        self.edge = MqttEdge(
+            EdgeConfig(BrokerAddress("127.0.0.1", 1), "unit-edge"), self._notify, on_id_reuse=self._reused
+        )
         self.acked: list[int] = []
 
         def ack(mid: int, qos: int) -> MQTTErrorCode:
@@ -26,6 +29,9 @@ class Edge:
 
     def _notify(self) -> None:
         self.notified += 1
+
+    def _reused(self) -> None:
+        self.reuses += 1
 
     def connect(self) -> None:
         self.edge._on_connect(self.edge._client, None, None, ReasonCode(PacketTypes.CONNACK, "Success"), None)
@@ -78,6 +84,7 @@ def test_two_messages_sharing_an_id_are_each_acknowledged_oldest_first() -> None
     assert e.edge.ack(first) == 2, "now both go, one PUBACK each"
     assert e.acked == [9, 9]
     assert e.edge.ack(first + second) == 0, "and never again"
+    assert e.reuses == 1, "the second delivery of id 9 is counted as a reuse"
 
 
 def test_in_order_commits_of_a_shared_id_are_acknowledged_as_they_come() -> None:

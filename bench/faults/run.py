@@ -64,8 +64,13 @@ def drills(srv: DrillServers) -> dict[str, Callable[[], Awaitable[Row]]]:
         "broker-restart": _drill_row("Mosquitto clean stop and start ×2", "200 devices, full speed",
                                      Drill(srv, "broker-restart", 200, 500, prefix="br"),
                                      [(0.25, broker_restart(kill=False)), (0.6, broker_restart(kill=False))]),
+        "broker-restart-shared": _drill_row("Mosquitto clean stop and start, gateway on a shared subscription",
+                                            "200 devices, full speed",
+                                            Drill(srv, "broker-restart-shared", 200, 500, prefix="bs",
+                                                  share_group="ondol-gateway", may_lose=True),
+                                            [(0.25, broker_restart(kill=False))]),
         "broker-kill": _drill_row(f"Mosquitto SIGKILL (autosave every {AUTOSAVE_INTERVAL_S} s)", "200 reports/s",
-                                  Drill(srv, "broker-kill", 200, 300, per_device_s=1.0, prefix="bk"),
+                                  Drill(srv, "broker-kill", 200, 300, per_device_s=1.0, prefix="bk", may_lose=True),
                                   [(0.3, broker_restart(kill=True))]),
     }  # fmt: skip
 
@@ -80,13 +85,21 @@ async def storm(srv: DrillServers, devices: int) -> Row:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", help="drills to run: gateway-kills pg-immediate pg-outage "
-                        "broker-restart broker-kill storm")  # fmt: skip
+                        "broker-restart broker-restart-shared broker-kill storm")  # fmt: skip
     parser.add_argument("--storm-devices", type=int, default=4000)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     rows: list[Row] = []
     started = time.monotonic()
-    for name in ("gateway-kills", "pg-immediate", "pg-outage", "broker-restart", "broker-kill", "storm"):
+    for name in (
+        "gateway-kills",
+        "pg-immediate",
+        "pg-outage",
+        "broker-restart",
+        "broker-restart-shared",
+        "broker-kill",
+        "storm",
+    ):
         if args.only and name not in args.only:
             continue
         log(f"drill {name}")
