@@ -9,6 +9,7 @@ Usage: .venv/bin/pip install -e '.[fuzz]' && .venv/bin/python bench/faults/fuzz_
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -27,11 +28,40 @@ REASONS = {r.value for r in Reason}
 TOPICS = ["ondol/v1/dev-1/telemetry", "ondol/v1/dev-1/events", "ondol/v1/dev-1/status"]
 
 
+FIELDS = ["seq", "ts", "room_c", "ch_flow_c", "ch_pressure_bar", "flame_on", "mode", "code", "state",
+          "online", "model", "fw", "burner_starts", "extra"]  # fmt: skip
+
+
+def _value(provider: atheris.FuzzedDataProvider) -> object:
+    kind = provider.ConsumeIntInRange(0, 6)
+    if kind == 0:
+        return provider.ConsumeInt(8)
+    if kind == 1:
+        return provider.ConsumeRegularFloat()
+    if kind == 2:
+        return provider.ConsumeBool()
+    if kind == 3:
+        return None
+    if kind == 4:
+        return "2026-11-23T09:00:00+09:00"
+    return provider.ConsumeUnicodeNoSurrogates(provider.ConsumeIntInRange(0, 24))
+
+
+def _payload(provider: atheris.FuzzedDataProvider) -> bytes:
+    """Raw bytes half the time; otherwise a JSON object of the contract's fields with fuzzed values,
+    so that the fuzzer reaches validation and not only the JSON parser."""
+    if provider.ConsumeBool():
+        return provider.ConsumeBytes(provider.remaining_bytes())
+    fields = {FIELDS[provider.ConsumeIntInRange(0, len(FIELDS) - 1)]: _value(provider)
+              for _ in range(provider.ConsumeIntInRange(0, 10))}  # fmt: skip
+    return json.dumps(fields).encode()
+
+
 def one_input(data: bytes) -> None:
     provider = atheris.FuzzedDataProvider(data)
     choice = provider.ConsumeIntInRange(0, 3)
     topic = TOPICS[choice] if choice < 3 else provider.ConsumeUnicodeNoSurrogates(80)
-    payload = provider.ConsumeBytes(provider.remaining_bytes())
+    payload = _payload(provider)
     message = RawMessage(topic=topic, payload=payload, qos=1, retain=False, dup=False, mid=1, delivery=1,
                          connection=1, received_at=time.time())  # fmt: skip
     outcome = decode(message, LIMITS)
