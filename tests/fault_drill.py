@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,13 +60,18 @@ def drill_servers(parent: Path | None = None) -> Iterator[DrillServers]:
     mq = MosquittoServer(base / "mosquitto", free_port())
     pg.initialise()
     pg.start()
-    mq.start()
     try:
-        asyncio.run(_migrate(pg.dsn))
-        yield DrillServers(base, pg, mq)
+        mq.start()
+        try:
+            asyncio.run(_migrate(pg.dsn))
+            yield DrillServers(base, pg, mq)
+        finally:
+            mq.stop()
     finally:
-        mq.stop()
         pg.stop()
+        # A long drill leaves hundreds of MB of rows and WAL; the logs stay for a look afterwards.
+        shutil.rmtree(pg.data_dir.parent, ignore_errors=True)
+        shutil.rmtree(mq.persistence_dir, ignore_errors=True)
 
 
 async def _migrate(dsn: str) -> None:
