@@ -15,7 +15,16 @@ from typing import Any, Final
 
 from diagnostics.alert_messages import compose
 from diagnostics.catalog import Catalog, CatalogEntry, Dispatch
-from diagnostics.policy import Action, Audience, CaseView, Decision, TicketKind, decide_clear, decide_raise
+from diagnostics.policy import (
+    Action,
+    Audience,
+    CaseView,
+    Decision,
+    TicketKind,
+    decide_clear,
+    decide_confirm,
+    decide_raise,
+)  # fmt: skip
 from diagnostics.service_points import ServicePointDirectory
 from diagnostics.warranty import warranty_on
 from telemetry import named_queries
@@ -50,6 +59,8 @@ class InboxEvent:
     code: str
     state: str
     received_at: datetime
+    evidence: dict[str, Any] | None = None
+    """What a detector saw, for a code the platform raised itself from telemetry (A##)."""
 
     @property
     def raised(self) -> bool:
@@ -73,6 +84,13 @@ class FaultEngine:
             decision = decide_clear(view)
             await self._apply_clear(conn, event, entry, family, case, decision)
             return decision
+        if (
+            case is not None
+            and entry is not None
+            and not entry.advisory
+            and str(case["code"]).startswith("A")
+        ):
+            return await self._confirm_prediction(conn, event, entry, family, case)
         recent = None
         if case is None and entry is not None and entry.dispatch is Dispatch.IF_RECURS:
             since = event.ts - self.config.recurrence_window
@@ -109,6 +127,59 @@ class FaultEngine:
             await self._open_ticket(conn, event, entry, family, case, decision)
         elif decision.action is Action.REPEAT:
             await conn.execute(_Q["repeat"], case["case_id"], event.code, event.ts)
+
+    async def open_prediction(
+        self, conn: Connection, *, device_id: str, code: str, detector: str, at: datetime,
+        eta: datetime | None, evidence: dict[str, Any],
+    ) -> int | None:  # fmt: skip
+        """A detector found a trend: open the advisory's case (a planned ticket, or guidance for the
+        customer) with the evidence, and record the prediction. Returns its id, or None when the
+        device already has an open prediction or case in that fault family (nothing is opened twice)."""
+        entry = self.catalog[code]
+        family = entry.family
+        if await conn.fetchval(_Q["open_prediction_in_family"], device_id, family) is not None:
+            return None
+        if await conn.fetchval(_Q["open_case_in_family"], device_id, family) is not None:
+            return None
+        event = InboxEvent(
+            0, device_id, at, 0, code, "raised", at, evidence={"detector": detector, **evidence}
+        )
+        decision = decide_raise(entry, None, recurred_within_window=False)
+        await self._apply_raise(conn, event, entry, family, None, decision)
+        prediction_id = await conn.fetchval(_Q["insert_prediction"], device_id, code, family, detector, at, eta,
+                                            json.dumps(evidence, ensure_ascii=False))  # fmt: skip
+        return int(prediction_id)
+
+    async def _confirm_prediction(
+        self, conn: Connection, event: InboxEvent, entry: CatalogEntry, family: str, case: Any
+    ) -> Decision:
+        """The hard fault arrived while a predicted case is open in its family: link, do not duplicate."""
+        confirmed = await conn.fetch(_Q["confirm_predictions"], event.device_id, family, event.code, event.ts)
+        decision = decide_confirm(entry)
+        if case["ticket_id"] is None:
+            # An advisory without a ticket (guidance only): it is closed, and the hard code is handled
+            # as it would be on its own; the prediction above records that it came true.
+            await conn.execute(_Q["close_case"], case["case_id"], "closed", event.ts)
+            alone = decide_raise(entry, None, recurred_within_window=False)
+            await self._apply_raise(conn, event, entry, family, None, alone)
+            return alone
+        assert decision.ticket_kind is not None
+        assert decision.priority is not None
+        confirmation = {
+            "code": event.code, "at": event.ts.isoformat(),
+            "predictions": [{"prediction_id": r["prediction_id"], "code": r["code"],
+                             "predicted_at": r["predicted_at"].isoformat(),
+                             "lead_hours": round((event.ts - r["predicted_at"]).total_seconds() / 3600, 1)}
+                            for r in confirmed],
+        }  # fmt: skip
+        note = f"{event.code} confirmed the predicted fault ({case['code']})"
+        await conn.execute(_Q["confirm_ticket"], case["case_id"], event.code, event.ts, decision.ticket_kind.value,
+                           decision.priority, json.dumps(confirmation), note)  # fmt: skip
+        if decision.alert:
+            await self._alert(
+                conn, event, entry, decision, case_id=case["case_id"], ticket_id=case["ticket_id"]
+            )
+        return decision
 
     async def ticket_overdue_guidance(self, conn: Connection, case: Any) -> None:
         """A guided case whose fault did not clear in time becomes an A/S ticket."""
@@ -156,6 +227,8 @@ class FaultEngine:
             "warranty": {"years": warranty.years, "installed_on": _iso(facts["installed_on"]),
                          "ends_on": _iso(warranty.ends_on), "in_warranty": warranty.in_warranty},
         }  # fmt: skip
+        if event.evidence is not None:
+            evidence["prediction"] = event.evidence
         assert decision.ticket_kind is not None
         assert decision.priority is not None
         opened = _found(

@@ -11,7 +11,9 @@ from enum import StrEnum
 
 from diagnostics.catalog import CatalogEntry, Dispatch, SelfFix, Severity
 
-__all__ = ["Action", "Audience", "CaseView", "Decision", "TicketKind", "decide_clear", "decide_raise"]
+__all__ = [
+    "Action", "Audience", "CaseView", "Decision", "TicketKind", "decide_clear", "decide_confirm", "decide_raise",
+]  # fmt: skip
 
 
 class Action(StrEnum):
@@ -23,6 +25,8 @@ class Action(StrEnum):
     """Open an A/S ticket (new case, or the device's open case turns into one)."""
     REPEAT = "repeat"
     """The fault came back while its case is open: count it (and on the ticket)."""
+    CONFIRM_PREDICTION = "confirm_prediction"
+    """The hard fault an open predicted ticket foresaw arrived: that ticket becomes its repair ticket."""
     RESOLVED_BY_CUSTOMER = "resolved_by_customer"
     CLOSE_INFORMED = "close_informed"
     FAULT_CLEARED = "fault_cleared"
@@ -132,3 +136,18 @@ def decide_clear(case: CaseView | None) -> Decision:
     if case.status == "informed":
         return Decision(Action.CLOSE_INFORMED, "never.cleared", "the condition cleared")
     return Decision(Action.FAULT_CLEARED, "ticket.fault_cleared", "the fault behind the ticket cleared")
+
+
+def decide_confirm(entry: CatalogEntry) -> Decision:
+    """A device-reported code arrived while a ticket predicted from telemetry is open in its family.
+
+    The ticket already carries the evidence and maybe a booked visit, so it is kept and raised to what
+    the hard code needs on its own (a repair at least: the boiler has now failed), and the customer
+    gets the alert the hard code would have sent."""
+    alone = decide_raise(entry, None, recurred_within_window=False)
+    kind = alone.ticket_kind if alone.action is Action.OPEN_TICKET else TicketKind.REPAIR
+    if kind is None or kind is TicketKind.PLANNED:
+        kind = TicketKind.REPAIR
+    return Decision(Action.CONFIRM_PREDICTION, "predicted.confirmed",
+                    f"{entry.code} confirms the ticket predicted for this fault family", kind,
+                    alone.alert, alone.audience)  # fmt: skip

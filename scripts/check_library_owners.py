@@ -24,6 +24,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "asyncpg": ("telemetry/*",),
     "pydantic_settings": ("ondol/settings.py",),
     "httpx": ("ondol/local_stack.py", "api/outbound_http.py"),
+    "numpy": ("firmware_sim/physics.py",),
 }
 
 

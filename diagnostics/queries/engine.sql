@@ -15,7 +15,7 @@ DELETE FROM event_inbox WHERE inbox_id = ANY($1::bigint[]);
 INSERT INTO diagnostic_failures (device_id, ts, seq, code, state, error) VALUES ($1, $2, $3, $4, $5, $6);
 
 -- name: lock_open_case
-SELECT case_id, status, raises, ticket_id FROM fault_cases
+SELECT case_id, status, raises, ticket_id, code FROM fault_cases
 WHERE device_id = $1 AND family = $2 AND status IN ('guidance', 'informed', 'ticketed')
 FOR UPDATE;
 
@@ -266,3 +266,62 @@ UPDATE device_state AS s SET offline_notified_at = NULL
 FROM devices AS d
 WHERE d.device_id = s.device_id AND s.offline_notified_at IS NOT NULL
   AND device_online(s.connected, s.last_seen, d.report_interval_s);
+
+-- name: open_case_in_family
+SELECT 1 FROM fault_cases WHERE device_id = $1 AND family = $2 AND status IN ('guidance', 'informed', 'ticketed');
+
+-- name: open_prediction_in_family
+SELECT 1 FROM predictions WHERE device_id = $1 AND family = $2 AND status = 'open';
+
+-- name: insert_prediction
+-- $1 device, $2 code, $3 family, $4 detector, $5 predicted_at, $6 eta, $7 evidence; linked to the
+-- case (and ticket) the prediction opened in the same transaction.
+INSERT INTO predictions (device_id, code, family, detector, predicted_at, eta, evidence, case_id, ticket_id)
+SELECT $1, $2, $3, $4, $5, $6, $7::jsonb, c.case_id, c.ticket_id
+FROM (SELECT NULL) AS one
+LEFT JOIN fault_cases AS c ON c.device_id = $1 AND c.family = $3 AND c.status IN ('guidance', 'informed', 'ticketed')
+RETURNING prediction_id;
+
+-- name: confirm_predictions
+-- The hard fault a prediction foresaw arrived: $1 device, $2 family, $3 code, $4 when.
+UPDATE predictions SET status = 'confirmed', confirmed_code = $3, confirmed_at = $4
+WHERE device_id = $1 AND family = $2 AND status = 'open'
+RETURNING prediction_id, code, predicted_at;
+
+-- name: confirm_ticket
+-- A predicted ticket becomes the repair ticket of the hard fault it foresaw: same ticket, the hard
+-- code added, kind and priority raised to what the hard code needs, the confirmation in its evidence,
+-- an audit entry and a ticket.updated event. $1 case, $2 code, $3 when, $4 kind, $5 priority,
+-- $6 confirmation (json), $7 note.
+WITH c AS (
+    UPDATE fault_cases SET raises = raises + 1, code = $2, last_raised_at = greatest(last_raised_at, $3)
+    WHERE case_id = $1
+    RETURNING ticket_id
+), t AS (
+    UPDATE tickets SET
+        occurrences = occurrences + 1,
+        code = $2,
+        codes = CASE WHEN $2 = ANY(codes) THEN codes ELSE codes || $2 END,
+        kind = CASE WHEN priority <= $5 THEN kind ELSE $4 END,
+        priority = least(priority, $5),
+        last_raised_at = greatest(last_raised_at, $3),
+        fault_cleared_at = NULL,
+        evidence = evidence || jsonb_build_object('confirmed', $6::jsonb),
+        updated_at = clock_timestamp()
+    WHERE ticket_id = (SELECT ticket_id FROM c)
+    RETURNING *
+), audit AS (
+    INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note)
+    SELECT ticket_id, status, status, 'engine', $7 FROM t
+)
+INSERT INTO outbox_events (event_type, subject, payload)
+SELECT 'ticket.updated', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t;
+
+-- name: list_predictions
+SELECT prediction_id, device_id, code, family, detector, status, predicted_at, eta, confirmed_code, confirmed_at
+FROM predictions ORDER BY predicted_at, prediction_id;
+
+-- name: recent_hard_faults
+-- (device, family) pairs where a device-reported code was raised since $1: a repair has probably
+-- followed, so a trend spanning it says nothing new.
+SELECT DISTINCT device_id, family FROM fault_cases WHERE last_raised_at >= $1 AND code !~ '^A';

@@ -1,0 +1,115 @@
+-- name: refresh_health_day
+-- Features of one Korean calendar day $1, that is [$2, $3), for every device that reported in it;
+-- idempotent.
+INSERT INTO device_health_daily AS h (
+    device_id, day, samples, firing, outdoor_min, outdoor_avg, flame_ua_p50, fan_intercept, fan_slope,
+    fan_at50, approach_at50, spread_at50, pressure_at40, pressure_min, starts_total, failed_total,
+    flame_losses_total, refills_total, burner_hours_total)
+SELECT device_id, $1::date, samples, firing, outdoor_min, outdoor_avg, flame_ua_p50,
+       CASE WHEN fitted THEN fan_i END, CASE WHEN fitted THEN fan_s END,
+       CASE WHEN fitted THEN fan_i + 50 * fan_s END,
+       CASE WHEN fitted THEN approach_i + 50 * approach_s END,
+       CASE WHEN fitted THEN spread_i + 50 * spread_s END,
+       CASE WHEN pressure_n >= 6 AND pressure_sxx >= 100 THEN pressure_i + 40 * pressure_s END,
+       pressure_min, starts_total, failed_total, flame_losses_total, refills_total, burner_hours_total
+FROM (
+    SELECT r.device_id, count(*)::integer AS samples, count(*) FILTER (WHERE x.ch)::integer AS firing,
+           min(r.outdoor_c) AS outdoor_min, avg(r.outdoor_c) AS outdoor_avg,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY r.flame_current_ua) FILTER (WHERE r.flame_on) AS flame_ua_p50,
+           regr_intercept(r.fan_rpm, r.modulation_pct) FILTER (WHERE x.ch) AS fan_i,
+           regr_slope(r.fan_rpm, r.modulation_pct) FILTER (WHERE x.ch) AS fan_s,
+           regr_intercept(r.flue_c - r.ch_return_c, r.modulation_pct) FILTER (WHERE x.ch) AS approach_i,
+           regr_slope(r.flue_c - r.ch_return_c, r.modulation_pct) FILTER (WHERE x.ch) AS approach_s,
+           regr_intercept(r.ch_flow_c - r.ch_return_c, r.modulation_pct) FILTER (WHERE x.ch) AS spread_i,
+           regr_slope(r.ch_flow_c - r.ch_return_c, r.modulation_pct) FILTER (WHERE x.ch) AS spread_s,
+           coalesce(regr_count(r.fan_rpm, r.modulation_pct) FILTER (WHERE x.ch) >= 6
+                    AND regr_sxx(r.fan_rpm, r.modulation_pct) FILTER (WHERE x.ch) >= 600, false) AS fitted,
+           regr_intercept(r.ch_pressure_bar, (r.ch_flow_c + r.ch_return_c) / 2) AS pressure_i,
+           regr_slope(r.ch_pressure_bar, (r.ch_flow_c + r.ch_return_c) / 2) AS pressure_s,
+           regr_count(r.ch_pressure_bar, (r.ch_flow_c + r.ch_return_c) / 2) AS pressure_n,
+           regr_sxx(r.ch_pressure_bar, (r.ch_flow_c + r.ch_return_c) / 2) AS pressure_sxx,
+           min(r.ch_pressure_bar) AS pressure_min,
+           max(r.burner_starts) AS starts_total, max(r.failed_starts) AS failed_total,
+           max(r.flame_loss_count) AS flame_losses_total, max(r.auto_refill_count) AS refills_total,
+           max(r.burner_hours) AS burner_hours_total
+    FROM readings AS r
+    CROSS JOIN LATERAL (SELECT coalesce(r.flame_on, false) AND coalesce(r.dhw_flow_lpm, 0) = 0
+                               AND coalesce(r.modulation_pct, 0) > 0 AS ch) AS x
+    WHERE r.ts >= $2 AND r.ts < $3
+    GROUP BY r.device_id
+) AS s
+ON CONFLICT (device_id, day) DO UPDATE SET
+    samples = EXCLUDED.samples, firing = EXCLUDED.firing, outdoor_min = EXCLUDED.outdoor_min,
+    outdoor_avg = EXCLUDED.outdoor_avg, flame_ua_p50 = EXCLUDED.flame_ua_p50,
+    fan_intercept = EXCLUDED.fan_intercept, fan_slope = EXCLUDED.fan_slope, fan_at50 = EXCLUDED.fan_at50,
+    approach_at50 = EXCLUDED.approach_at50, spread_at50 = EXCLUDED.spread_at50,
+    pressure_at40 = EXCLUDED.pressure_at40, pressure_min = EXCLUDED.pressure_min,
+    starts_total = EXCLUDED.starts_total, failed_total = EXCLUDED.failed_total,
+    flame_losses_total = EXCLUDED.flame_losses_total, refills_total = EXCLUDED.refills_total,
+    burner_hours_total = EXCLUDED.burner_hours_total;
+
+-- name: health_watermark
+SELECT through_day FROM health_watermark FOR UPDATE;
+
+-- name: set_health_watermark
+UPDATE health_watermark SET through_day = $1;
+
+-- name: first_reading_since
+SELECT min(ts) FROM readings WHERE ts >= $1;
+
+-- name: try_health_lock
+SELECT pg_try_advisory_xact_lock($1);
+
+-- name: devices_with_days_after
+-- Devices with feature rows newer than $1 (the daily detectors' cursor), up to day $2.
+SELECT DISTINCT device_id FROM device_health_daily WHERE day > $1 AND day <= $2 ORDER BY device_id;
+
+-- name: health_window
+-- Feature rows of the devices in $1 from day $2 through day $3, in day order.
+SELECT * FROM device_health_daily
+WHERE device_id = ANY($1::text[]) AND day >= $2 AND day <= $3
+ORDER BY device_id, day;
+
+-- name: health_window_all
+-- Every device's feature rows from day $1 through day $2, in device and day order.
+SELECT * FROM device_health_daily WHERE day >= $1 AND day <= $2 ORDER BY device_id, day;
+
+-- name: detector_cursor
+SELECT through_day, through_ts FROM detector_cursor WHERE detector = $1 FOR UPDATE;
+
+-- name: set_detector_cursor
+INSERT INTO detector_cursor (detector, through_day, through_ts) VALUES ($1, $2, $3)
+ON CONFLICT (detector) DO UPDATE SET through_day = EXCLUDED.through_day, through_ts = EXCLUDED.through_ts;
+
+-- name: regional_outdoor
+-- The median outdoor temperature each region's reporting devices measured in [$1, $2).
+SELECT d.region, percentile_cont(0.5) WITHIN GROUP (ORDER BY r.outdoor_c) AS outdoor_c, count(*) AS samples
+FROM readings AS r JOIN devices AS d ON d.device_id = r.device_id
+WHERE r.ts >= $1 AND r.ts < $2 AND r.outdoor_c IS NOT NULL AND d.region IS NOT NULL
+GROUP BY d.region;
+
+-- name: silent_devices
+-- Devices last heard between $1 and $2 (silent since), with their last report's values.
+SELECT s.device_id, d.region, s.last_seen, s.last_reading_at,
+       (SELECT row_to_json(r) FROM readings AS r
+        WHERE r.device_id = s.device_id AND r.ts = s.last_reading_at LIMIT 1) AS last_reading
+FROM device_state AS s JOIN devices AS d ON d.device_id = s.device_id
+WHERE s.last_seen >= $1 AND s.last_seen < $2;
+
+-- name: frost_window
+-- In [$1, $2): every central-heating firing sample, and every sample whose outdoor reading is $3 °C or
+-- colder (to know which devices saw frost). Joined with the fan lines by the caller: with a day's
+-- chunk still unanalysed the planner misjudges a join here by orders of magnitude.
+SELECT device_id, ts, fan_rpm, modulation_pct, ch_return_c, outdoor_c,
+       (coalesce(flame_on, false) AND coalesce(dhw_flow_lpm, 0) = 0 AND coalesce(modulation_pct, 0) > 0) AS ch
+FROM readings
+WHERE ts >= $1 AND ts < $2
+  AND ((flame_on AND coalesce(dhw_flow_lpm, 0) = 0 AND modulation_pct > 0) OR outdoor_c <= $3)
+ORDER BY device_id, ts;
+
+-- name: fan_lines
+-- Each device's fan line (fan speed against modulation) from its newest day before $2, within a week.
+SELECT DISTINCT ON (device_id) device_id, fan_intercept, fan_slope
+FROM device_health_daily
+WHERE device_id = ANY($1::text[]) AND day < $2 AND day >= $2 - 7 AND fan_intercept IS NOT NULL
+ORDER BY device_id, day DESC;
