@@ -51,7 +51,8 @@ class _Series:
         return [v for x, v in self.points if -far <= x <= -near]
 
     def recent(self) -> list[float]:
-        return [v for x, v in self.points if x > -_RECENT]
+        """The newest `_RECENT` values of the last five days (a day without a fitted value is skipped)."""
+        return [v for x, v in self.points if x > -5][-_RECENT:]
 
     def trend(self) -> list[tuple[float, float]]:
         return [(x, v) for x, v in self.points if x > -_TREND]
@@ -159,7 +160,7 @@ def ignition_retries(days: Sequence[HealthDay]) -> Finding | None:
 
 def scaling(days: Sequence[HealthDay]) -> Finding | None:
     """Flue running hotter above the return at the same modulation (heat-exchanger scale, A03)."""
-    found = _drift(days, lambda d: d.approach_at50, direction=+1, sigmas=5, min_change=lambda c: 2.5)
+    found = _drift(days, lambda d: d.approach_at50, direction=+1, sigmas=5, min_change=lambda c: 1.5)
     if found is None:
         return None
     return Finding("A03", "flue_approach_rising",

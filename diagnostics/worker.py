@@ -1,5 +1,6 @@
 """The diagnostics worker process: drains the event inbox into cases, tickets and alerts, runs the
-time-driven sweeps, and keeps the store in shape (hourly rollup, retention).
+time-driven sweeps and the predictive-care jobs (trends daily, frost watch every 15 minutes), and keeps
+the store in shape (hourly rollup, retention).
 
 Several workers may run: lanes, row locks and advisory locks make each piece of work one worker's.
 The catalog is validated at start-up: a broken catalog stops the worker before it handles anything.
@@ -17,6 +18,7 @@ from typing import Any
 from diagnostics.catalog import load_catalog
 from diagnostics.engine import EngineConfig, FaultEngine
 from diagnostics.inbox_consumer import InboxConsumer
+from diagnostics.predictive_care import PredictiveConfig, run_daily, run_frost
 from diagnostics.scheduler import JobScheduler
 from diagnostics.service_points import ServicePointDirectory
 from diagnostics.sweeps import run_offline_sweep, run_sweeps
@@ -48,6 +50,10 @@ class WorkerConfig:
     idle_poll_s: float = 1.0
     retention: RetentionDays = RetentionDays()
     engine: EngineConfig = field(default_factory=EngineConfig)
+    predictive: PredictiveConfig = field(default_factory=PredictiveConfig)
+    trends_interval_s: float = 3600.0
+    """How often the daily trend job looks for completed days (it examines each day once)."""
+    frost_interval_s: float = 900.0
 
 
 async def run_maintenance(pool: Pool, features: StoreFeatures, retention: RetentionDays) -> None:
@@ -96,6 +102,10 @@ async def run_worker(config: WorkerConfig, stop: asyncio.Event) -> None:
         if config.engine.device_offline_events:
             scheduler.every(config.offline_interval_s, "offline-devices",
                             _guarded("offline devices", lambda: _offline(pool)))  # fmt: skip
+        scheduler.every(config.trends_interval_s, "predictive-trends",
+                        _guarded("predictive trends", lambda: _trends(pool, engine, config)))  # fmt: skip
+        scheduler.every(config.frost_interval_s, "frost-watch",
+                        _guarded("frost watch", lambda: _frost(pool, engine, config)))  # fmt: skip
         scheduler.every(300, "service-points", _guarded("service points", lambda: _reload_points(pool, engine)),
                         start_now=False)  # fmt: skip
         scheduler.start()
@@ -105,6 +115,20 @@ async def run_worker(config: WorkerConfig, stop: asyncio.Event) -> None:
             scheduler.shutdown()
     finally:
         await pool.close()
+
+
+async def _trends(pool: Pool, engine: FaultEngine, config: WorkerConfig) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        result = await run_daily(conn, engine, datetime.now(UTC), config.predictive)
+    if result.days or result.opened:
+        log.info("predictive trends: %s", result)
+
+
+async def _frost(pool: Pool, engine: FaultEngine, config: WorkerConfig) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        result = await run_frost(conn, engine, datetime.now(UTC), config.predictive)
+    if result.opened:
+        log.info("frost watch: %s", result)
 
 
 async def _offline(pool: Pool) -> None:

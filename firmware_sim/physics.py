@@ -333,7 +333,7 @@ class FleetPhysics:
         self.ret = self.t_w - spread / 2
         # No circulation: the pump cannot move the water, or the loop spread is beyond what the boiler
         # accepts (its flow-return spread protection trips before the water overheats).
-        self._lock(pump & burning & ((g < 0.32) | (spread > 40.0)), "E022", events)
+        self._lock(pump & burning & ((g < 0.32) | (spread > 55.0)), "E022", events)
         self._lock(ch_burning & (self.flow + 45 * x_scale * mod > 95.0), "E016", events)
 
         # Combustion side: flue, efficiency, fan, condensate ice.
@@ -453,11 +453,24 @@ class FleetPhysics:
                & (self.hours < self._onset_h + self._ramp_h))  # fmt: skip
         return ~off & (self._wifi_until_h < self.hours)
 
+    def _report_noise(self) -> Any:
+        """Measurement noise of this step for every boiler, drawn once: a device's reported values do
+        not depend on which other devices report, or in which order."""
+        if getattr(self, "_noise_step", -1) != self._step_no:
+            self._noise_step = self._step_no
+            self._step_noise = np.random.default_rng((self.seed, self._step_no)).standard_normal(
+                (7, len(self.devices))
+            )
+        return self._step_noise
+
+    def report_values(self, index: int) -> dict[str, Any]:
+        """One boiler's report now, without the fields it does not have (None)."""
+        return {k: v[0] for k, v in self.report_columns([index]).items() if v[0] is not None}
+
     def report_columns(self, indices: Any) -> dict[str, list[Any]]:
         """Telemetry of the boilers at `indices` now, as one list per contract field (python values)."""
         idx = np.asarray(indices, dtype=int)
-        # Noise of this step for every boiler, then picked: who else reports never changes a value.
-        z = np.random.default_rng((self.seed, self._step_no)).standard_normal((7, len(self.devices)))[:, idx]
+        z = self._report_noise()[:, idx]
         p = self._p
         on = self.burner[idx]
         open_tank = p.open_tank[idx]

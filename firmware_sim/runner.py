@@ -1,5 +1,9 @@
 """Runs a simulated fleet over MQTT: reports on schedule (real or accelerated time), until told to stop.
 
+The values come from the fleet's physics (`firmware_sim.physics`), stepped one report interval at a
+time for the whole fleet, so a device's numbers are the same here as in an evaluation run with the
+same seed and interval, whatever the pace.
+
 Simulated time may run faster than real time; so that no device reports from the future, an
 accelerated run covers a window that ends now (it starts `reports × interval` in the past).
 """
@@ -13,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from firmware_sim.boiler import Boiler
-from firmware_sim.fleet import SimDevice
+from firmware_sim.fleet import REGIONS, SimDevice
 from firmware_sim.mqtt_link import LinkPool
+from firmware_sim.physics import FleetPhysics
+from firmware_sim.weather import simulate_weather
 from gateway.protocol import BrokerAddress, MessageKind, TelemetryPayload, device_topic
 
 __all__ = ["FleetRun", "FleetStats", "run_fleet"]
@@ -36,6 +41,8 @@ class FleetRun:
     duration_s: float | None = None
     """Stop after this many real seconds (None: until stopped or every device is done)."""
     firmware: str = "sim-1.0"
+    seed: int = 1
+    """Seed of the fleet's weather and physics (the same seed gives the same numbers in any mode)."""
     inflight_window: int = 100
     stamp_sent_at: bool = False
     """Add the wall-clock publish time as an extra field `sent_at`, for latency measurements."""
@@ -61,7 +68,7 @@ def run_fleet(
 
     With `device_password`, each device logs in as itself (username = device id)."""
     links = LinkPool(broker, inflight_window=run.inflight_window, device_password=device_password)
-    boilers = {d.device_id: Boiler(d) for d in devices}
+    index = {d.device_id: i for i, d in enumerate(devices)}
     for device in devices:
         links.add(device.device_id, device.model, run.firmware)
     links.connect_due()
@@ -72,6 +79,12 @@ def run_fleet(
     sim_start = now - timedelta(seconds=span)
     real_start = time.monotonic()
     real_step = 0.0 if run.acceleration == 0 else run.report_interval_s / run.acceleration
+    horizon_days = span / 86400 + 1 if run.reports_per_device else 400.0
+    weather = simulate_weather([r.winter_mean_c for r in REGIONS], start=sim_start - timedelta(days=1),
+                               days=horizon_days + 1, seed=run.seed)  # fmt: skip
+    # The physics starts one interval early: after the first interval it stands at the first report's time.
+    physics = FleetPhysics(devices, weather, sim_start - timedelta(seconds=run.report_interval_s), run.seed)
+    rounds_done = 0
     # Spread the first reports over one interval so that a fleet does not report in lockstep.
     due: list[tuple[float, int, str]] = []
     for i, device in enumerate(devices):
@@ -92,7 +105,10 @@ def run_fleet(
             continue
         heapq.heappop(due)
         sim_ts = sim_start + timedelta(seconds=k * run.report_interval_s)
-        values = boilers[device_id].step(sim_ts, run.report_interval_s)
+        while rounds_done <= k:  # the whole fleet moves on one report interval at a time
+            physics.advance(run.report_interval_s)
+            rounds_done += 1
+        values = physics.report_values(index[device_id])
         if run.stamp_sent_at:
             values["sent_at"] = time.time()
         payload = TelemetryPayload.model_validate({"seq": k + 1, "ts": sim_ts, **values}, strict=False)

@@ -193,6 +193,7 @@ def sim(
 
         typer.echo(f"registered {asyncio.run(seed_registry())} devices", err=True)
     run = FleetRun(
+        seed=settings.sim_seed,
         report_interval_s=settings.sim_report_interval_s,
         acceleration=acceleration,
         reports_per_device=reports,
@@ -225,6 +226,12 @@ def evaluate(
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="an EMPTY database to use (default: a private one)")
     ] = None,
+    over_mqtt: Annotated[
+        bool,
+        typer.Option(
+            "--over-mqtt", help="publish over MQTT through the running local stack (ondol up) and its store"
+        ),
+    ] = False,
 ) -> None:
     """Simulate a fleet with faults, run the predictive detectors as in production, score them.
 
@@ -232,7 +239,7 @@ def evaluate(
     from datetime import date, datetime, time
 
     from ondol.eval_database import scratch_database
-    from ondol.predictive_eval import EvalConfig, format_report, run_sync
+    from ondol.predictive_eval import EvalConfig, format_report, run_over_mqtt, run_sync
     from telemetry.health_features import KST
 
     _logging()
@@ -247,8 +254,15 @@ def evaluate(
     def progress(line: str) -> None:
         typer.echo(line, err=True)
 
-    with scratch_database(database_url, progress) as dsn:
-        report = run_sync(config, dsn, progress)
+    if over_mqtt:
+        settings = _settings(database_url=database_url)
+        dsn = _database_or_local(settings)
+        report = asyncio.run(
+            run_over_mqtt(config, dsn, settings.sim_broker(), settings.sim_fleet_secret(), progress)
+        )
+    else:
+        with scratch_database(database_url, progress) as dsn:
+            report = run_sync(config, dsn, progress)
     for line in format_report(report):
         typer.echo(line)
 

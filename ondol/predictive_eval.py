@@ -5,8 +5,8 @@ The fleet's physics (`firmware_sim.physics`) runs in simulated time; every repor
 telemetry and any codes the boilers raised go to a sink: straight into the store through the same
 write path the gateway uses (`telemetry.ingest_store.write_batch`), or over MQTT to a running gateway.
 The engine consumes the event inbox as the worker does, and the detectors run on the worker's
-schedule (frost watch every 30 simulated minutes or each report interval if longer, daily trends
-once a day after 01:00 KST) with the
+schedule (frost watch every 2 simulated hours, production every 15 minutes; daily trends once a day
+after 01:00 KST) with the
 simulated clock as `now`. Nothing in the detectors knows it is being evaluated.
 
 Scoring (per fault kind and overall):
@@ -26,21 +26,25 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from diagnostics.catalog import Catalog, load_catalog
 from diagnostics.engine import EngineConfig, FaultEngine
 from diagnostics.inbox_consumer import InboxConsumer
 from diagnostics.predictive_care import PredictiveConfig, list_predictions, run_daily, run_frost
 from diagnostics.service_points import ServicePointDirectory, seed_if_empty
+from firmware_sim.credentials import device_password, password_source
 from firmware_sim.fault_plan import HARD_CODES, SLOW_FAULTS, FaultKind, plan_faults
 from firmware_sim.fleet import REGIONS, SimDevice, plan_fleet
+from firmware_sim.mqtt_link import LinkPool
 from firmware_sim.physics import FaultOutcome, FleetPhysics, SimEvent
 from firmware_sim.weather import simulate_weather
+from gateway.protocol import BrokerAddress, EventPayload, MessageKind, TelemetryPayload, device_topic, encode
 from ondol.fleet_seed import sim_device_record
+from telemetry.broker_accounts import mosquitto_hash, set_accounts
 from telemetry.database import Pool, create_pool
 from telemetry.device_registry import register_devices
-from telemetry.health_features import KST
+from telemetry.health_features import KST, stored_since
 from telemetry.ingest_store import MEASUREMENT_COLUMNS, EventRow, IngestBatch, ReadingRow, write_batch
 from telemetry.migrations import migrate
 
@@ -55,7 +59,8 @@ __all__ = [
     "score",
 ]
 
-_FROST_EVERY: Final = timedelta(minutes=30)
+_FROST_EVERY: Final = timedelta(hours=2)
+"""The frost watch's cadence here (production: 15 minutes); a fast fault's lead is a day or more."""
 _DAILY_AT_HOUR_KST: Final = 1
 _PREFIX: Final = "ev"
 
@@ -95,8 +100,11 @@ class StoreSink:
     `settled` waits for it."""
 
     pool: Pool
+    batch_rows: int = 4000
+    """Readings per transaction (several report intervals of a fleet): fewer, larger statements."""
     _event_seq: int = 0
     _pending: asyncio.Task[None] | None = None
+    _batch: IngestBatch = field(default_factory=IngestBatch)
 
     async def send(self, at: datetime, seq: int, devices: list[SimDevice], columns: dict[str, list[Any]],
                    events: list[tuple[SimDevice, SimEvent]]) -> None:  # fmt: skip
@@ -110,17 +118,103 @@ class StoreSink:
             batch.events.append(
                 EventRow(device.device_id, event.at, self._event_seq, event.at, event.code, event.raised)
             )
-        await self.settled()
-        self._pending = asyncio.create_task(self._write(batch))
+        self._batch.readings += batch.readings
+        self._batch.events += batch.events
+        if len(self._batch.readings) >= self.batch_rows or self._batch.events:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        await self._wait()
+        batch, self._batch = self._batch, IngestBatch()
+        if len(batch):
+            self._pending = asyncio.create_task(self._write(batch))
 
     async def _write(self, batch: IngestBatch) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             await write_batch(conn, batch)
 
-    async def settled(self) -> None:
+    async def _wait(self) -> None:
         if self._pending is not None:
             pending, self._pending = self._pending, None
             await pending
+
+    async def settled(self) -> None:
+        await self._flush()
+        await self._wait()
+
+
+@dataclass
+class MqttSink:
+    """Publishes reports and events as the boilers would, each over its own MQTT connection, to a
+    broker a running gateway reads; `settled` waits until the broker has acknowledged everything and
+    the gateway has stored it."""
+
+    pool: Pool
+    links: LinkPool
+    first_ts: datetime
+    timeout_s: float = 300.0
+    _readings: int = 0
+    _events: int = 0
+    _last_ts: datetime | None = None
+    _event_seq: int = 10**9
+
+    @classmethod
+    async def connect(cls, pool: Pool, broker: BrokerAddress, devices: Sequence[SimDevice], first_ts: datetime,
+                      device_password: Callable[[str], str] | None = None) -> MqttSink:  # fmt: skip
+        links = LinkPool(broker, device_password=device_password, inflight_window=1000)
+        for device in devices:
+            links.add(device.device_id, device.model, "sim-eval")
+        links.connect_due()
+        deadline = time.monotonic() + 60
+        while not all(link.connected for link in links.links.values()):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the simulated boilers could not all connect to the broker")
+            links.service(0.05)
+            await asyncio.sleep(0)
+        return cls(pool, links, first_ts)
+
+    async def send(self, at: datetime, seq: int, devices: list[SimDevice], columns: dict[str, list[Any]],
+                   events: list[tuple[SimDevice, SimEvent]]) -> None:  # fmt: skip
+        names = list(columns)
+        for i, device in enumerate(devices):
+            values = {n: columns[n][i] for n in names if columns[n][i] is not None}
+            payload = TelemetryPayload.model_validate({"seq": seq, "ts": at, **values}, strict=False)
+            self.links.publish(
+                device.device_id, device_topic(device.device_id, MessageKind.TELEMETRY), encode(payload)
+            )
+            self.links.service(0.0)
+        for device, event in events:
+            self._event_seq += 1
+            state: Literal["raised", "cleared"] = "raised" if event.raised else "cleared"
+            payload_e = EventPayload(seq=self._event_seq, ts=event.at, code=event.code, state=state)
+            self.links.publish(
+                device.device_id, device_topic(device.device_id, MessageKind.EVENTS), encode(payload_e)
+            )
+        self._readings += len(devices)
+        self._events += len(events)
+        self._last_ts = at
+
+    async def settled(self) -> None:
+        deadline = time.monotonic() + self.timeout_s
+        while any(link.outstanding > 0 for link in self.links.links.values()):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the broker did not acknowledge every report")
+            self.links.service(0.02)
+            await asyncio.sleep(0)
+        while self._last_ts is not None:
+            async with self.pool.acquire() as conn:
+                stored = await stored_since(conn, self.first_ts, self._last_ts + timedelta(days=1))
+            if stored[0] >= self._readings and stored[1] >= self._events:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the gateway stored {stored} of ({self._readings}, {self._events}) messages"
+                )
+            self.links.service(0.05)
+            await asyncio.sleep(0.05)
+
+    def close(self) -> None:
+        self.links.disconnect_all()
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,15 +366,17 @@ async def evaluate(
     config: EvalConfig,
     pool: Pool,
     *,
-    sink: ReportSink | None = None,
+    broker: BrokerAddress | None = None,
+    device_password: Callable[[str], str] | None = None,
     progress: Callable[[str], None] = lambda _: None,
     cold_waves: Sequence[tuple[datetime, float, float]] = (),
 ) -> EvalReport:
-    """Run the whole evaluation against a migrated, empty store behind `pool`."""
+    """Run the whole evaluation against a migrated, empty store behind `pool`; with `broker`, the
+    reports travel over MQTT through a gateway already running against the same store."""
     started = time.monotonic()
     catalog = load_catalog()
     start = config.start
-    devices = plan_fleet(config.devices, seed=config.seed, prefix=_PREFIX)
+    devices = plan_fleet(config.devices, seed=config.seed, prefix=eval_prefix(config))
     weather = simulate_weather([r.winter_mean_c for r in REGIONS], start=start, days=config.days,
                                seed=config.seed, extra_waves=cold_waves)  # fmt: skip
     faults = plan_faults(
@@ -297,7 +393,11 @@ async def evaluate(
         directory = await ServicePointDirectory.load(conn)
     engine = FaultEngine(catalog, directory, EngineConfig(device_offline_events=False))
     consumer = InboxConsumer(pool, engine)
-    sink = sink or StoreSink(pool)
+    sink: ReportSink
+    if broker is None:
+        sink = StoreSink(pool)
+    else:
+        sink = await MqttSink.connect(pool, broker, devices, start, device_password)
     predictive = PredictiveConfig()
     interval = timedelta(minutes=config.report_minutes)
     end = start + timedelta(days=config.days)
@@ -339,7 +439,9 @@ async def evaluate(
                      f"{sum(1 for o in physics.outcomes if o.failed_at)} failures so far, "
                      f"{time.monotonic() - started:.0f} s")  # fmt: skip
     await sink.settled()
-    predictions = await _predictions(pool)
+    if isinstance(sink, MqttSink):
+        sink.close()
+    predictions = [p for p in await _predictions(pool) if p.device_id.startswith(f"{eval_prefix(config)}-")]
     return score(physics.outcomes, predictions, catalog, end=end, config=config,
                  elapsed_s=time.monotonic() - started, readings=readings, healthy_hard_faults=healthy_codes)  # fmt: skip
 
@@ -368,3 +470,40 @@ async def run_on_database(config: EvalConfig, dsn: str, progress: Callable[[str]
 
 def run_sync(config: EvalConfig, dsn: str, progress: Callable[[str], None]) -> EvalReport:
     return asyncio.run(run_on_database(config, dsn, progress))
+
+
+async def run_over_mqtt(
+    config: EvalConfig,
+    dsn: str,
+    broker: BrokerAddress,
+    fleet_secret: bytes | None,
+    progress: Callable[[str], None],
+) -> EvalReport:
+    """Evaluate through a running stack: the boilers publish to its broker, its gateway stores.
+
+    On a broker that checks passwords the evaluation's boilers get accounts derived from the fleet
+    secret (as the simulated fleet's), and the stack's broker-auth has a few seconds to load them."""
+    pool = await create_pool(dsn, application_name="ondol-eval", max_size=4)
+    try:
+        password = None
+        if fleet_secret is not None:
+            devices = plan_fleet(config.devices, seed=config.seed, prefix=eval_prefix(config))
+            async with pool.acquire() as conn, conn.transaction():
+                await register_devices(
+                    conn, devices=[sim_device_record(d, config.report_minutes * 60) for d in devices]
+                )
+                await set_accounts(conn, [(d.device_id, mosquitto_hash(device_password(fleet_secret, d.device_id)))
+                                          for d in devices], role="device", issued_by="evaluation")  # fmt: skip
+            password = password_source(fleet_secret)
+            progress(
+                "evaluation boilers registered with broker accounts; waiting for the broker to load them"
+            )
+            await asyncio.sleep(5)
+        return await evaluate(config, pool, broker=broker, device_password=password, progress=progress)
+    finally:
+        await pool.close()
+
+
+def eval_prefix(config: EvalConfig) -> str:
+    """Device ids of an evaluation: its own prefix per seed, so a shared store keeps runs apart."""
+    return f"{_PREFIX}{config.seed}"

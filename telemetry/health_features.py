@@ -36,6 +36,7 @@ __all__ = [
     "regional_outdoor",
     "set_detector_cursor",
     "silent_devices",
+    "stored_since",
 ]
 
 KST: Final = timezone(timedelta(hours=9))
@@ -43,7 +44,7 @@ _LOCK_KEY: Final = 0x0D01_0003  # advisory lock of the health refresh (…0001 m
 _Q: Final = named_queries.load("health").require(
     "refresh_health_day", "health_watermark", "set_health_watermark", "first_reading_since", "try_health_lock",
     "devices_with_days_after", "health_window", "health_window_all", "detector_cursor", "set_detector_cursor", "regional_outdoor",
-    "silent_devices", "frost_window", "fan_lines",
+    "silent_devices", "frost_devices", "frost_window", "fan_lines", "stored_since",
 )  # fmt: skip
 
 
@@ -179,10 +180,7 @@ async def frost_samples(
 ) -> list[FrostSample]:
     """Heating samples in [since, until) of devices that measured `max_outdoor_c` or colder, each with
     its fan line from its newest complete day of the last week."""
-    rows = await conn.fetch(_Q["frost_window"], since, until, max_outdoor_c)
-    cold = sorted(
-        {r["device_id"] for r in rows if r["outdoor_c"] is not None and r["outdoor_c"] <= max_outdoor_c}
-    )
+    cold = [r["device_id"] for r in await conn.fetch(_Q["frost_devices"], since, until, max_outdoor_c)]
     if not cold:
         return []
     lines = {r["device_id"]: (float(r["fan_intercept"]), float(r["fan_slope"]))
@@ -190,5 +188,13 @@ async def frost_samples(
     return [
         FrostSample(r["device_id"], r["ts"], float(r["fan_rpm"]), float(r["modulation_pct"]), r["ch_return_c"],
                     r["outdoor_c"], *lines[r["device_id"]])
-        for r in rows if r["ch"] and r["fan_rpm"] is not None and r["device_id"] in lines
+        for r in await conn.fetch(_Q["frost_window"], list(lines), since, until)
+        if r["fan_rpm"] is not None
     ]  # fmt: skip
+
+
+async def stored_since(conn: Connection, since: datetime, until: datetime) -> tuple[int, int]:
+    """(readings, events) stored with device time in [since, until]."""
+    row = await conn.fetchrow(_Q["stored_since"], since, until)
+    assert row is not None
+    return int(row["readings"]), int(row["events"])

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import asyncpg
 
-from firmware_sim.boiler import Boiler
-from firmware_sim.fleet import plan_fleet
+from firmware_sim.fleet import REGIONS, plan_fleet
 from firmware_sim.mqtt_link import LinkPool
+from firmware_sim.physics import FleetPhysics
 from firmware_sim.runner import FleetRun, run_fleet
+from firmware_sim.weather import simulate_weather
 from gateway.protocol import BrokerAddress, TelemetryPayload
 from tests.support import eventually, gateway_config, register, running_gateway
 
 START = datetime(2026, 1, 15, 0, 0, tzinfo=UTC)
 
 
+def _physics(devices: list, seed: int) -> FleetPhysics:  # type: ignore[type-arg]
+    weather = simulate_weather([r.winter_mean_c for r in REGIONS], start=START, days=3, seed=seed)
+    return FleetPhysics(devices, weather, START, seed)
+
+
 def series(seed: int, steps: int = 50) -> list[dict[str, object]]:
-    device = plan_fleet(3, seed=seed)[2]
-    boiler = Boiler(device)
-    return [boiler.step(START + timedelta(minutes=i), 60) for i in range(steps)]
+    physics = _physics(plan_fleet(3, seed=seed), seed)
+    out = []
+    for _ in range(steps):
+        physics.advance(120)
+        out.append(physics.report_values(2))
+    return out
 
 
 def test_the_same_seed_gives_the_same_fleet_and_the_same_numbers() -> None:
@@ -30,9 +39,14 @@ def test_the_same_seed_gives_the_same_fleet_and_the_same_numbers() -> None:
 
 
 def test_every_report_is_valid_under_the_contract_and_values_move() -> None:
-    for device in plan_fleet(30, seed=3):
-        boiler = Boiler(device)
-        reports = [boiler.step(START + timedelta(minutes=10 * i), 600) for i in range(144)]
+    devices = plan_fleet(30, seed=3)
+    physics = _physics(devices, 3)
+    history: list[list[dict[str, object]]] = [[] for _ in devices]
+    for _ in range(144):
+        physics.advance(600)
+        for i in range(len(devices)):
+            history[i].append(physics.report_values(i))
+    for reports in history:
         for k, values in enumerate(reports):
             TelemetryPayload.model_validate({"seq": k, "ts": START, **values}, strict=False)
         assert len({r["room_c"] for r in reports}) > 10, "room temperature moves"

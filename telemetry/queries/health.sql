@@ -96,15 +96,16 @@ SELECT s.device_id, d.region, s.last_seen, s.last_reading_at,
 FROM device_state AS s JOIN devices AS d ON d.device_id = s.device_id
 WHERE s.last_seen >= $1 AND s.last_seen < $2;
 
+-- name: frost_devices
+-- Devices whose outdoor sensor read $3 °C or colder in [$1, $2).
+SELECT DISTINCT device_id FROM readings WHERE ts >= $1 AND ts < $2 AND outdoor_c <= $3;
+
 -- name: frost_window
--- In [$1, $2): every central-heating firing sample, and every sample whose outdoor reading is $3 °C or
--- colder (to know which devices saw frost). Joined with the fan lines by the caller: with a day's
--- chunk still unanalysed the planner misjudges a join here by orders of magnitude.
-SELECT device_id, ts, fan_rpm, modulation_pct, ch_return_c, outdoor_c,
-       (coalesce(flame_on, false) AND coalesce(dhw_flow_lpm, 0) = 0 AND coalesce(modulation_pct, 0) > 0) AS ch
+-- Central-heating firing samples in [$2, $3) of the devices in $1, in device and time order.
+SELECT device_id, ts, fan_rpm, modulation_pct, ch_return_c, outdoor_c
 FROM readings
-WHERE ts >= $1 AND ts < $2
-  AND ((flame_on AND coalesce(dhw_flow_lpm, 0) = 0 AND modulation_pct > 0) OR outdoor_c <= $3)
+WHERE device_id = ANY($1::text[]) AND ts >= $2 AND ts < $3
+  AND flame_on AND coalesce(dhw_flow_lpm, 0) = 0 AND modulation_pct > 0
 ORDER BY device_id, ts;
 
 -- name: fan_lines
@@ -113,3 +114,8 @@ SELECT DISTINCT ON (device_id) device_id, fan_intercept, fan_slope
 FROM device_health_daily
 WHERE device_id = ANY($1::text[]) AND day < $2 AND day >= $2 - 7 AND fan_intercept IS NOT NULL
 ORDER BY device_id, day DESC;
+
+-- name: stored_since
+-- Readings and events stored with device time in [$1, $2] (an evaluation over MQTT waits for these).
+SELECT (SELECT count(*) FROM readings WHERE ts >= $1 AND ts <= $2) AS readings,
+       (SELECT count(*) FROM events WHERE ts >= $1 AND ts <= $2) AS events;
