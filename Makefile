@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint bench faults system venv clean
+.PHONY: run test lint bench faults predictive system venv clean
 
 run: system venv
 	$(VENV)/bin/ondol up
@@ -23,6 +23,9 @@ bench: system venv
 
 faults: system venv
 	$(PY) bench/faults/run.py --output bench/results/faults.md
+
+predictive: system venv
+	$(PY) bench/predictive.py --output bench/results/predictive.md
 
 system:
 	bash scripts/install-system.sh

@@ -40,7 +40,9 @@ class FrostConfig:
     """The region's median outdoor temperature at or below which a silent boiler is at risk."""
     condensate_ratio: float = 1.08
     """Fan speed this far above the boiler's own line, sustained, in frost: ice in the condensate."""
-    condensate_window: timedelta = timedelta(hours=6)
+    condensate_rise: float = 0.05
+    """…and risen this much within the window: ice builds in hours, a flue narrows over weeks."""
+    condensate_window: timedelta = timedelta(hours=12)
 
 
 def silent_in_frost(
@@ -87,6 +89,9 @@ def condensate_freezing(
         level = median([r for _, r in last])
         if level < config.condensate_ratio:
             continue
+        first = ratios[:3]
+        if len(ratios) < 5 or level - median([r for _, r in first]) < config.condensate_rise:
+            continue  # high but not rising within hours: an older change (a narrowing flue), not ice
         if not any((s.ch_return_c or 99) < 55 for s, _ in last):
             continue  # not condensing: no condensate to freeze
         trend = [((s.ts - now).total_seconds() / 3600, r) for s, r in ratios]

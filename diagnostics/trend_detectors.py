@@ -129,18 +129,23 @@ def ignition_retries(days: Sequence[HealthDay]) -> Finding | None:
     newest = days[-1].day
     far, near = BASELINE_DAYS
     base = [(f, n) for day, f, n in rates if near <= (newest - day).days <= far]
-    # Counts carry their own significance (a Poisson test), so two days are enough here.
-    recent = [(f, n) for day, f, n in rates if (newest - day).days < 2]
-    if len(base) < _MIN_BASELINE or len(recent) < 2:
+    if len(base) < _MIN_BASELINE:
         return None
     base_rate = max(sum(f for f, _ in base) / max(1, sum(n for _, n in base)), 0.005)
-    failed = sum(f for f, _ in recent)
-    trials = sum(n for _, n in recent)
-    if failed < 5 or trials == 0 or failed / trials < 4 * base_rate:
+    # Counts carry their own significance (a Poisson test against the device's own rate), so the last
+    # two or three days are enough; the tail bound keeps chance alarms near one per 10⁵ device-days.
+    best: tuple[float, int, int] | None = None
+    for span in (2, 3):
+        recent = [(f, n) for day, f, n in rates if (newest - day).days < span]
+        failed, trials = sum(f for f, _ in recent), sum(n for _, n in recent)
+        if len(recent) < span or failed < 4 or trials == 0 or failed / trials < 4 * base_rate:
+            continue
+        tail = poisson_sf(failed, trials * base_rate)
+        if best is None or tail < best[0]:
+            best = (tail, failed, trials)
+    if best is None or best[0] > 1e-5:
         return None
-    surprise = poisson_sf(failed, trials * base_rate)
-    if surprise > 1e-7:
-        return None
+    surprise, failed, trials = best
     ratios = [
         (float((day - newest).days), f / n) for day, f, n in rates if n and (newest - day).days < _TREND
     ]
@@ -154,7 +159,7 @@ def ignition_retries(days: Sequence[HealthDay]) -> Finding | None:
         "values": [[(newest + timedelta(days=x)).isoformat(), round(r, 4)] for x, r in ratios],
     }  # fmt: skip
     return Finding("A02", "ignition_retries_rising",
-                   f"{failed} of {trials} ignition trials failed in 2 days (normally {base_rate:.1%})",
+                   f"{failed} of {trials} ignition trials failed lately (normally {base_rate:.1%})",
                    eta, evidence)  # fmt: skip
 
 

@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 KST: Final = timezone(timedelta(hours=9))
+_POOLED_DAYS: Final = 3
+"""Days of heating samples behind each day's fitted lines (see the refresh query)."""
 _LOCK_KEY: Final = 0x0D01_0003  # advisory lock of the health refresh (…0001 migrations, …0002 rollup)
 _Q: Final = named_queries.load("health").require(
     "refresh_health_day", "health_watermark", "set_health_watermark", "first_reading_since", "try_health_lock",
@@ -121,7 +123,11 @@ async def refresh_health(
     days = []
     while day <= last_complete:
         await conn.execute(
-            _Q["refresh_health_day"], day, _day_start(day), _day_start(day + timedelta(days=1))
+            _Q["refresh_health_day"],
+            day,
+            _day_start(day),
+            _day_start(day + timedelta(days=1)),
+            _day_start(day - timedelta(days=_POOLED_DAYS - 1)),
         )
         days.append(day)
         day += timedelta(days=1)
@@ -179,7 +185,7 @@ async def frost_samples(
     conn: Connection, since: datetime, until: datetime, *, max_outdoor_c: float
 ) -> list[FrostSample]:
     """Heating samples in [since, until) of devices that measured `max_outdoor_c` or colder, each with
-    its fan line from its newest complete day of the last week."""
+    its fan line from its newest complete day of the last two weeks."""
     cold = [r["device_id"] for r in await conn.fetch(_Q["frost_devices"], since, until, max_outdoor_c)]
     if not cold:
         return []

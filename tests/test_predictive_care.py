@@ -99,13 +99,13 @@ async def test_healthy_boilers_in_a_cold_wave_raise_no_alarm(db_dsn: str) -> Non
     start = datetime(2026, 12, 1, tzinfo=UTC)
     config = EvalConfig(devices=80, days=40, seed=21, start=start, fault_share=0.0)
     wave = (start + timedelta(days=22), 5.0, 13.0)
-    pool = await create_pool(db_dsn, max_size=4)
+    pool = await create_pool(db_dsn, application_name="test", max_size=4)
     try:
         report = await evaluate(config, pool, cold_waves=[wave])
         async with pool.acquire() as conn:
             cold = await conn.fetchrow(
-                "SELECT min(outdoor_min) AS coldest, avg(firing) FILTER (WHERE day BETWEEN $1 AND $2) AS wave_firing,"
-                " avg(firing) FILTER (WHERE day < $1) AS before_firing FROM device_health_daily",
+                "SELECT min(outdoor_min) AS coldest, (avg(firing) FILTER (WHERE day BETWEEN $1 AND $2))::float8 AS wave_firing,"
+                " (avg(firing) FILTER (WHERE day < $1))::float8 AS before_firing FROM device_health_daily",
                 (start + timedelta(days=23)).date(),
                 (start + timedelta(days=26)).date(),
             )
@@ -122,7 +122,7 @@ async def test_healthy_boilers_in_a_cold_wave_raise_no_alarm(db_dsn: str) -> Non
 
 async def test_eval_finds_faults_early_and_reruns_open_nothing(db_dsn: str) -> None:
     config = EvalConfig(devices=150, days=50, seed=4, fault_share=0.5)
-    pool = await create_pool(db_dsn, max_size=4)
+    pool = await create_pool(db_dsn, application_name="test", max_size=4)
     try:
         report = await evaluate(config, pool)
         async with pool.acquire() as conn:
@@ -171,7 +171,7 @@ async def test_over_mqtt_the_store_gets_the_same_numbers(
     config = EvalConfig(devices=12, days=3, seed=5, fault_share=0.0)
     query = ("SELECT device_id, ts, seq, ch_flow_c, ch_return_c, room_c, flue_c, fan_rpm, modulation_pct,"
              " burner_starts, failed_starts, ch_pressure_bar, auto_refill_count FROM readings ORDER BY 1, 2, 3")  # fmt: skip
-    pool = await create_pool(db_dsn, max_size=4)
+    pool = await create_pool(db_dsn, application_name="test", max_size=4)
     try:
         async with running_gateway(gateway_config(db_dsn, broker)):
             await evaluate(config, pool, broker=broker)
@@ -179,7 +179,7 @@ async def test_over_mqtt_the_store_gets_the_same_numbers(
             over_mqtt = [tuple(r) for r in await conn.fetch(query)]
     finally:
         await pool.close()
-    direct_pool = await create_pool(empty_db_dsn, max_size=4)
+    direct_pool = await create_pool(empty_db_dsn, application_name="test", max_size=4)
     try:
         async with direct_pool.acquire() as conn:
             await migrate(conn)

@@ -1,42 +1,54 @@
 -- name: refresh_health_day
 -- Features of one Korean calendar day $1, that is [$2, $3), for every device that reported in it;
--- idempotent.
+-- idempotent. The lines against modulation (and the pressure line) pool the heating samples of the
+-- day and the two before it, [$4, $3): a day alone may hold too few burns for a line to mean anything,
+-- and a trend of weeks loses little to a three-day window. The fan line uses only samples taken at
+-- −1 °C or warmer, so that ice in a condensate pipe (a fault of its own, watched hour by hour) does not pass
+-- for a narrowing flue, and gives the frost watch a baseline free of ice.
 INSERT INTO device_health_daily AS h (
     device_id, day, samples, firing, outdoor_min, outdoor_avg, flame_ua_p50, fan_intercept, fan_slope,
     fan_at50, approach_at50, spread_at50, pressure_at40, pressure_min, starts_total, failed_total,
     flame_losses_total, refills_total, burner_hours_total)
 SELECT device_id, $1::date, samples, firing, outdoor_min, outdoor_avg, flame_ua_p50,
-       CASE WHEN fitted THEN fan_i END, CASE WHEN fitted THEN fan_s END,
-       CASE WHEN fitted THEN fan_i + 50 * fan_s END,
+       CASE WHEN fan_fitted THEN fan_i END, CASE WHEN fan_fitted THEN fan_s END,
+       CASE WHEN fan_fitted THEN fan_i + 50 * fan_s END,
        CASE WHEN fitted THEN approach_i + 50 * approach_s END,
        CASE WHEN fitted THEN spread_i + 50 * spread_s END,
        CASE WHEN pressure_n >= 6 AND pressure_sxx >= 100 THEN pressure_i + 40 * pressure_s END,
        pressure_min, starts_total, failed_total, flame_losses_total, refills_total, burner_hours_total
 FROM (
-    SELECT r.device_id, count(*)::integer AS samples, count(*) FILTER (WHERE x.ch)::integer AS firing,
-           min(r.outdoor_c) AS outdoor_min, avg(r.outdoor_c) AS outdoor_avg,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY r.flame_current_ua) FILTER (WHERE r.flame_on) AS flame_ua_p50,
-           regr_intercept(r.fan_rpm, r.modulation_pct) FILTER (WHERE x.ch) AS fan_i,
-           regr_slope(r.fan_rpm, r.modulation_pct) FILTER (WHERE x.ch) AS fan_s,
+    SELECT r.device_id, count(*) FILTER (WHERE x.today)::integer AS samples,
+           count(*) FILTER (WHERE x.ch AND x.today)::integer AS firing,
+           min(r.outdoor_c) FILTER (WHERE x.today) AS outdoor_min,
+           avg(r.outdoor_c) FILTER (WHERE x.today) AS outdoor_avg,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY r.flame_current_ua)
+               FILTER (WHERE r.flame_on AND x.today) AS flame_ua_p50,
+           regr_intercept(r.fan_rpm, r.modulation_pct) FILTER (WHERE x.ch_thawed) AS fan_i,
+           regr_slope(r.fan_rpm, r.modulation_pct) FILTER (WHERE x.ch_thawed) AS fan_s,
            regr_intercept(r.flue_c - r.ch_return_c, r.modulation_pct) FILTER (WHERE x.ch) AS approach_i,
            regr_slope(r.flue_c - r.ch_return_c, r.modulation_pct) FILTER (WHERE x.ch) AS approach_s,
            regr_intercept(r.ch_flow_c - r.ch_return_c, r.modulation_pct) FILTER (WHERE x.ch) AS spread_i,
            regr_slope(r.ch_flow_c - r.ch_return_c, r.modulation_pct) FILTER (WHERE x.ch) AS spread_s,
-           coalesce(regr_count(r.fan_rpm, r.modulation_pct) FILTER (WHERE x.ch) >= 6
-                    AND regr_sxx(r.fan_rpm, r.modulation_pct) FILTER (WHERE x.ch) >= 600, false) AS fitted,
+           coalesce(regr_count(r.fan_rpm, r.modulation_pct) FILTER (WHERE x.ch_thawed) >= 8
+                    AND regr_sxx(r.fan_rpm, r.modulation_pct) FILTER (WHERE x.ch_thawed) >= 600, false) AS fan_fitted,
+           coalesce(regr_count(r.flue_c - r.ch_return_c, r.modulation_pct) FILTER (WHERE x.ch) >= 8
+                    AND regr_sxx(r.flue_c - r.ch_return_c, r.modulation_pct) FILTER (WHERE x.ch) >= 600, false) AS fitted,
            regr_intercept(r.ch_pressure_bar, (r.ch_flow_c + r.ch_return_c) / 2) AS pressure_i,
            regr_slope(r.ch_pressure_bar, (r.ch_flow_c + r.ch_return_c) / 2) AS pressure_s,
            regr_count(r.ch_pressure_bar, (r.ch_flow_c + r.ch_return_c) / 2) AS pressure_n,
            regr_sxx(r.ch_pressure_bar, (r.ch_flow_c + r.ch_return_c) / 2) AS pressure_sxx,
-           min(r.ch_pressure_bar) AS pressure_min,
+           min(r.ch_pressure_bar) FILTER (WHERE x.today) AS pressure_min,
            max(r.burner_starts) AS starts_total, max(r.failed_starts) AS failed_total,
            max(r.flame_loss_count) AS flame_losses_total, max(r.auto_refill_count) AS refills_total,
            max(r.burner_hours) AS burner_hours_total
     FROM readings AS r
     CROSS JOIN LATERAL (SELECT coalesce(r.flame_on, false) AND coalesce(r.dhw_flow_lpm, 0) = 0
-                               AND coalesce(r.modulation_pct, 0) > 0 AS ch) AS x
-    WHERE r.ts >= $2 AND r.ts < $3
+                               AND coalesce(r.modulation_pct, 0) > 0 AS ch,
+                               r.ts >= $2 AS today) AS x0
+    CROSS JOIN LATERAL (SELECT x0.ch, x0.today, x0.ch AND coalesce(r.outdoor_c, 0) > -1 AS ch_thawed) AS x
+    WHERE r.ts >= $4 AND r.ts < $3
     GROUP BY r.device_id
+    HAVING count(*) FILTER (WHERE x.today) > 0
 ) AS s
 ON CONFLICT (device_id, day) DO UPDATE SET
     samples = EXCLUDED.samples, firing = EXCLUDED.firing, outdoor_min = EXCLUDED.outdoor_min,
@@ -109,10 +121,10 @@ WHERE device_id = ANY($1::text[]) AND ts >= $2 AND ts < $3
 ORDER BY device_id, ts;
 
 -- name: fan_lines
--- Each device's fan line (fan speed against modulation) from its newest day before $2, within a week.
+-- Each device's fan line (fan speed against modulation) from its newest day before $2, within two weeks.
 SELECT DISTINCT ON (device_id) device_id, fan_intercept, fan_slope
 FROM device_health_daily
-WHERE device_id = ANY($1::text[]) AND day < $2 AND day >= $2 - 7 AND fan_intercept IS NOT NULL
+WHERE device_id = ANY($1::text[]) AND day < $2 AND day >= $2 - 14 AND fan_intercept IS NOT NULL
 ORDER BY device_id, day DESC;
 
 -- name: stored_since
