@@ -338,19 +338,20 @@ def format_report(report: EvalReport) -> list[str]:
     """The table, then one JSON line with the overall figures."""
     lines = [
         f"{'fault':<20} {'faults':>6} {'failed':>6} {'caught':>6} {'recall':>6} {'lead p50 h':>10} "
-        f"{'lead p10 h':>10} {'alarms':>6} {'false':>5} {'precision':>9}"
+        f"{'lead p10 h':>10} {'alarms':>6} {'false':>5} {'precision':>9} {'false/1000 dd':>13}"
     ]
     for k in report.kinds:
         lines.append(
             f"{k.kind:<20} {k.faults:>6} {k.failed:>6} {k.detected:>6} {_fmt(k.recall):>6} "
             f"{_fmt(_quantile(k.leads_h, 0.5), 0):>10} {_fmt(_quantile(k.leads_h, 0.1), 0):>10} "
-            f"{k.true_alarms + k.false_alarms:>6} {k.false_alarms:>5} {_fmt(k.precision):>9}"
+            f"{k.true_alarms + k.false_alarms:>6} {k.false_alarms:>5} {_fmt(k.precision):>9} "
+            f"{1000 * k.false_alarms / report.device_days:>13.3f}"
         )
     o = report.overall()
     lines.append(
         f"{'overall':<20} {o['faults']:>6} {o['failed']:>6} {o['detected_before_failure']:>6} {_fmt(o['recall']):>6} "
         f"{_fmt(o['lead_h_median'], 0):>10} {_fmt(o['lead_h_p10'], 0):>10} {o['predictions']:>6} "
-        f"{o['false_alarms']:>5} {_fmt(o['precision']):>9}"
+        f"{o['false_alarms']:>5} {_fmt(o['precision']):>9} {o['false_alarms_per_1000_device_days']:>13.3f}"
     )
     lines.append(f"false alarms by code: {report.false_alarm_codes or 'none'}; "
                  f"hard faults on boilers without a planned fault: {report.healthy_hard_faults}")  # fmt: skip

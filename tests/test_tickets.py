@@ -173,7 +173,7 @@ async def test_the_lifecycle_through_the_api_with_audit_trail_and_refusals(
     assert (await api.get("/v1/devices/boiler-1")).json()["open_tickets"] == []
     assert (await api.get("/v1/tickets/999999")).status_code == 404
     codes = (await api.get("/v1/catalog/codes")).json()
-    assert len(codes) == 41
+    assert len(codes) == 45
     assert codes[0]["name"]["ko"]
     assert (await api.get("/v1/catalog/codes/E003")).json()["display"] == "03"
 
