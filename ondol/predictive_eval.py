@@ -60,7 +60,8 @@ __all__ = [
 ]
 
 _FROST_EVERY: Final = timedelta(hours=2)
-"""The frost watch's cadence here (production: 15 minutes); a fast fault's lead is a day or more."""
+"""The frost watch's cadence here (production: 15 minutes), to keep a season within the time budget; it
+costs the fast faults up to two hours of lead (condensate freeze: median lead about a day, p10 a few hours)."""
 _DAILY_AT_HOUR_KST: Final = 1
 _PREFIX: Final = "ev"
 
