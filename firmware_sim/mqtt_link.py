@@ -161,7 +161,12 @@ class LinkPool:
             self.connect_due()
 
     def disconnect_all(self, timeout_s: float = 10.0) -> None:
-        """Disconnect cleanly (the broker discards the will: devices going away on purpose)."""
+        """Disconnect cleanly (the broker discards the will: devices going away on purpose), then
+        release every socket, including those still connecting, and the selector: the pool is done.
+
+        Without the release, sockets of links caught mid-reconnect stay open until the garbage
+        collector breaks the client's reference cycles; thousands of them push the process's new
+        descriptors past 1024, where `select()` (paho's own network loop) fails."""
         self._closing = True
         for link in self.links.values():
             if link.connected:
@@ -169,6 +174,13 @@ class LinkPool:
         deadline = time.monotonic() + timeout_s
         while self._selector.get_map() and time.monotonic() < deadline:
             self.service(0.05)
+        for link in self.links.values():
+            sock = link.client.socket()
+            if sock is not None:
+                with contextlib.suppress(KeyError, ValueError):
+                    self._selector.unregister(sock)
+                sock.close()
+        self._selector.close()
 
     def drop_all(self) -> None:
         """Close every socket without DISCONNECT, as a power cut would: the broker publishes the wills."""

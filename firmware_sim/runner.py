@@ -68,6 +68,21 @@ def run_fleet(
 
     With `device_password`, each device logs in as itself (username = device id)."""
     links = LinkPool(broker, inflight_window=run.inflight_window, device_password=device_password)
+    try:
+        stats = _publish(devices, links, run, should_stop, progress)
+        _drain(links, should_stop)
+    finally:
+        links.disconnect_all()  # also when publishing fails: no socket outlives the run
+    return _stats(links, stats)
+
+
+def _publish(
+    devices: list[SimDevice],
+    links: LinkPool,
+    run: FleetRun,
+    should_stop: Callable[[], bool],
+    progress: Callable[[FleetStats], None] | None,
+) -> FleetStats:
     index = {d.device_id: i for i, d in enumerate(devices)}
     for device in devices:
         links.add(device.device_id, device.model, run.firmware)
@@ -119,9 +134,7 @@ def run_fleet(
         if progress is not None and time.monotonic() - last_progress >= 5:
             last_progress = time.monotonic()
             progress(_stats(links, stats))
-    _drain(links, should_stop)
-    links.disconnect_all()
-    return _stats(links, stats)
+    return stats
 
 
 def _drain(links: LinkPool, should_stop: Callable[[], bool], timeout_s: float = 60.0) -> None:

@@ -8,6 +8,7 @@ the cluster belongs to the `postgres` system user.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import pwd
@@ -41,11 +42,35 @@ class ServerError(RuntimeError):
     """A local server could not be set up or did not start."""
 
 
+_EPHEMERAL_RANGE: Final = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago."""
-    with socket.socket() as s:
+    """A TCP port that was free a moment ago, outside the range the kernel hands to outgoing connections.
+
+    Port 0 would give a port from that very range: a simulated fleet opening thousands of connections
+    between our check and the server's bind can take it (the server then fails with "address in
+    use"). A port outside the range is never taken that way."""
+    for _ in range(100):
+        port = secrets.choice(_listening_ports())
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # everything tried was taken: let the kernel choose
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+@functools.cache
+def _listening_ports() -> list[int]:
+    try:
+        low, high = (int(v) for v in _EPHEMERAL_RANGE.read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999  # Linux's default
+    return [p for p in range(10_000, 65_536) if not low <= p <= high]
 
 
 def wait_for_port(

@@ -129,6 +129,14 @@ class Gateway:
     def subscribed(self) -> bool:
         return self.metric("ondol_gateway_subscribed") == 1.0
 
+    async def wait_subscribed(self, timeout_s: float = 60) -> None:
+        """Until the process has subscribed; on timeout the error carries the end of its log."""
+        try:
+            await wait_until(lambda: asyncio.to_thread(self.subscribed), "gateway subscribed", timeout_s)
+        except TimeoutError as exc:
+            tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else "(no log)"
+            raise TimeoutError(f"{exc}; the end of its log:\n{tail}") from None
+
 
 @dataclass
 class Tally:
@@ -240,7 +248,7 @@ class Drill:
         self.gateway.start()
         stats = FleetStats()
         try:
-            await wait_until(self._subscribed, "gateway subscribed", 60)
+            await self.gateway.wait_subscribed()
             stop = threading.Event()
             run = FleetRun(report_interval_s=60, reports_per_device=self.reports, inflight_window=50,
                            acceleration=0 if self.per_device_s == 0 else 60 / self.per_device_s)  # fmt: skip
@@ -300,9 +308,6 @@ class Drill:
                 return
             await asyncio.sleep(0.5)
 
-    async def _subscribed(self) -> bool:
-        return await asyncio.to_thread(self.gateway.subscribed)
-
     def _at_least(self, threshold: int) -> Callable[[], Awaitable[bool]]:
         async def check() -> bool:
             return await self.stored() >= threshold
@@ -359,11 +364,15 @@ async def reconnect_storm(srv: DrillServers, devices: int, interval_s: float = 1
     gateway.start()
     stop = threading.Event()
     run = FleetRun(report_interval_s=interval_s, acceleration=1.0, inflight_window=20)
+    try:
+        await gateway.wait_subscribed()
+    except TimeoutError:
+        gateway.stop()
+        raise
     publishing = asyncio.get_running_loop().run_in_executor(
         None, lambda: run_fleet(fleet, srv.broker, run, should_stop=stop.is_set)
     )
     try:
-        await wait_until(lambda: asyncio.to_thread(gateway.subscribed), "gateway subscribed", 60)
         await wait_until(_all_reported(srv.dsn, devices, time.time()), "every device reporting", 120)
         await asyncio.to_thread(srv.mq.stop, False)
         await asyncio.to_thread(srv.mq.start)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import os
+import socket
+import threading
 from datetime import UTC, datetime
 
 import asyncpg
@@ -12,6 +16,7 @@ from firmware_sim.physics import FleetPhysics
 from firmware_sim.runner import FleetRun, run_fleet
 from firmware_sim.weather import simulate_weather
 from gateway.protocol import BrokerAddress, TelemetryPayload
+from ondol.local_servers import free_port
 from tests.support import eventually, gateway_config, register, running_gateway
 
 START = datetime(2026, 1, 15, 0, 0, tzinfo=UTC)
@@ -89,3 +94,29 @@ async def test_fleet_publishes_every_report_and_a_lost_connection_fires_the_will
 async def _serviced_until_connected(links: LinkPool) -> bool:
     links.service(0.05)
     return all(link.connected for link in links.links.values())
+
+
+def test_a_stopped_run_closes_every_socket_even_those_still_waiting_for_the_broker() -> None:
+    """A broker that accepts connections and never answers leaves every device waiting for CONNACK
+    when the run stops. Those sockets must be closed by the run itself, not left to the garbage
+    collector: thousands of them push later descriptors past 1024, where paho's `select()` fails."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", free_port()))
+        silent.listen(200)  # the kernel completes the handshakes; nobody ever reads or answers
+        host, port = silent.getsockname()
+        before = _open_descriptors()
+        gc.disable()  # the cycles of the run's clients must not be what closes their sockets
+        try:
+            stop = threading.Event()
+            threading.Timer(2.0, stop.set).start()
+            stats = run_fleet(plan_fleet(50, seed=3, prefix="silent"), BrokerAddress(host=host, port=port),
+                              FleetRun(report_interval_s=60, acceleration=1.0), should_stop=stop.is_set)  # fmt: skip
+            left = _open_descriptors() - before
+        finally:
+            gc.enable()
+    assert stats.published == 0, "nothing can be published without a CONNACK"
+    assert left == 0, f"{left} descriptors of the run are still open after it returned"
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
