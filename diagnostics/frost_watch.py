@@ -23,7 +23,7 @@ from typing import Final
 
 from diagnostics.robust_stats import median, theil_sen
 from diagnostics.trend_detectors import Finding
-from telemetry.health_features import FrostSample, SilentDevice
+from telemetry.health_features import FrostSample, SilentDevice, kst_day
 
 __all__ = ["FrostConfig", "condensate_freezing", "silent_in_frost"]
 
@@ -43,6 +43,9 @@ class FrostConfig:
     condensate_rise: float = 0.05
     """…and risen this much within the window: ice builds in hours, a flue narrows over weeks."""
     condensate_window: timedelta = timedelta(hours=12)
+    flue_drift_per_day: float = 0.02
+    """The most a narrowing flue raises the fan speed in a day (it takes weeks to block): a ratio above
+    the line by more than this times the line's age, plus `condensate_ratio`, is not the flue."""
 
 
 def silent_in_frost(
@@ -89,11 +92,13 @@ def condensate_freezing(
         level = median([r for _, r in last])
         if level < config.condensate_ratio:
             continue
-        first = ratios[:3]
-        if len(ratios) < 5 or level - median([r for _, r in first]) < config.condensate_rise:
-            continue  # high but not rising within hours: an older change (a narrowing flue), not ice
         if not any((s.ch_return_c or 99) < 55 for s, _ in last):
             continue  # not condensing: no condensate to freeze
+        line_age = max(1, (kst_day(now) - rows[-1].line_day).days)
+        beyond_flue = level - config.flue_drift_per_day * line_age >= config.condensate_ratio
+        risen = len(ratios) >= 5 and level - median([r for _, r in ratios[:3]]) >= config.condensate_rise
+        if not (beyond_flue or risen):
+            continue  # high, but a flue narrowing since the line was drawn could explain it
         trend = [((s.ts - now).total_seconds() / 3600, r) for s, r in ratios]
         slope, agreement = theil_sen(trend)
         eta = round((1.45 - level) / slope, 1) if slope > 0 and level < 1.45 else None
@@ -101,7 +106,8 @@ def condensate_freezing(
             "A12", "fan_rising_in_frost",
             f"fan speed {100 * (level - 1):.0f} % above this boiler's normal at the same modulation, in frost",
             eta,
-            {"ratio": round(level, 3), "slope_per_hour": round(slope, 4), "slope_agreement": round(agreement, 3),
+            {"ratio": round(level, 3), "line_day": rows[-1].line_day.isoformat(), "line_age_days": line_age,
+             "beyond_flue_drift": beyond_flue, "rose_within_window": risen, "slope_per_hour": round(slope, 4), "slope_agreement": round(agreement, 3),
              "outdoor_c": [s.outdoor_c for s, _ in last], "return_c": [s.ch_return_c for s, _ in last],
              "values": [[s.ts.isoformat(), round(r, 3)] for s, r in ratios[-12:]]},
         )  # fmt: skip

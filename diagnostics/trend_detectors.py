@@ -97,6 +97,38 @@ def _drift(
     }  # fmt: skip
 
 
+def _climb(
+    days: Sequence[HealthDay],
+    value: Callable[[HealthDay], float | None],
+    *,
+    min_rise: Callable[[float], float],
+) -> dict[str, Any] | None:
+    """A steady climb across the whole window, for a feature that is measured on few days.
+
+    The fan line needs thawed heating hours, which a cold region can lack for weeks: then there are
+    neither 7 baseline days nor 3 recent ones, and a flue narrowing meanwhile would go unseen. Over
+    whatever days the window has (at least 5, spanning 10 days or more, the newest within the last
+    5), the values must climb on the whole (80 % of the pairwise slopes agreeing), the two newest must
+    both stand `min_rise` above the three oldest, and so must the fitted rise over the span.
+    """
+    s = _series(days, value)
+    pts = s.points
+    if len(pts) < 5 or pts[-1][0] - pts[0][0] < 10 or pts[-1][0] <= -5:
+        return None
+    start = median([v for _, v in pts[:3]])
+    newest = [v for _, v in pts[-2:]]
+    rise = min_rise(start)
+    slope, agreement = theil_sen(pts)
+    if slope <= 0 or agreement < 0.8 or min(newest) - start < rise or slope * (pts[-1][0] - pts[0][0]) < rise:
+        return None
+    return {
+        "baseline": round(start, 4), "recent": round(median(newest), 4),
+        "change": round(median(newest) - start, 4), "threshold": round(rise, 4),
+        "slope_per_day": round(slope, 5), "slope_agreement": round(agreement, 3), "sparse": True,
+        "values": [[(s.newest.toordinal() + int(x)), round(v, 4)] for x, v in pts],
+    }  # fmt: skip
+
+
 def _eta_to(limit: float, evidence: dict[str, Any]) -> float | None:
     """Hours until the recent level reaches `limit` at the measured slope (None if moving away)."""
     slope = float(evidence["slope_per_day"])
@@ -226,7 +258,11 @@ def circulation(days: Sequence[HealthDay]) -> Finding | None:
 def air_path(days: Sequence[HealthDay]) -> Finding | None:
     """Fan speed creeping up at the same modulation: the air or flue path is narrowing (A11)."""
     found = _drift(days, lambda d: d.fan_at50, direction=+1, sigmas=5, min_change=lambda c: 0.05 * c)
-    if found is None or len([v for v in found["values"] if v[1] > found["baseline"]]) < 5:
+    if found is not None and len([v for v in found["values"] if v[1] > found["baseline"]]) < 5:
+        found = None
+    if found is None:  # too few fitted days for a baseline (a cold spell): a steady climb will do
+        found = _climb(days, lambda d: d.fan_at50, min_rise=lambda c: 0.08 * c)
+    if found is None:
         return None
     return Finding("A11", "fan_speed_creeping",
                    f"fan speed at 50 % modulation {found['baseline']:.0f} → {found['recent']:.0f} rpm",

@@ -91,6 +91,8 @@ class FrostSample:
     outdoor_c: float | None
     fan_intercept: float
     fan_slope: float
+    line_day: date
+    """The newest day of the samples the fan line was fitted on."""
 
 
 def kst_day(at: datetime) -> date:
@@ -189,7 +191,7 @@ async def frost_samples(
     cold = [r["device_id"] for r in await conn.fetch(_Q["frost_devices"], since, until, max_outdoor_c)]
     if not cold:
         return []
-    lines = {r["device_id"]: (float(r["fan_intercept"]), float(r["fan_slope"]))
+    lines = {r["device_id"]: (float(r["fan_intercept"]), float(r["fan_slope"]), r["day"])
              for r in await conn.fetch(_Q["fan_lines"], cold, kst_day(until))}  # fmt: skip
     return [
         FrostSample(r["device_id"], r["ts"], float(r["fan_rpm"]), float(r["modulation_pct"]), r["ch_return_c"],

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from diagnostics.frost_watch import FrostConfig, condensate_freezing
 from diagnostics.robust_stats import mad_sigma, poisson_sf, theil_sen
 from diagnostics.trend_detectors import detect_trends
-from telemetry.health_features import HealthDay
+from telemetry.health_features import FrostSample, HealthDay
 
 DAY0 = date(2026, 12, 1)
 
@@ -83,3 +84,59 @@ def test_pressure_loss_and_fan_creep_are_found() -> None:
         i = 25 + k
         days[i] = replace(days[i], pressure_at40=1.45 - 0.03 * (k + 1), fan_at50=3800 * (1 + 0.012 * (k + 1)))
     assert sorted(f.code for f in detect_trends(days)) == ["A09", "A11"]
+
+
+def _cold_spell(days: list[HealthDay], keep_every: int) -> list[HealthDay]:
+    """Days of a cold region: the fan line is fitted only on the days with thawed heating hours."""
+    return [d if i % keep_every == 0 else replace(d, fan_at50=None) for i, d in enumerate(days)]
+
+
+def test_a_flue_narrowing_through_a_cold_spell_is_found_from_few_fitted_days() -> None:
+    days = _cold_spell(_healthy(35), keep_every=4)  # 9 fitted days: too few for a baseline of 7
+    for k in range(20):
+        i = 15 + k
+        if days[i].fan_at50 is not None:
+            days[i] = replace(days[i], fan_at50=3800 * (1 + 0.012 * (k + 1)))
+    days[-1] = replace(days[-1], fan_at50=3800 * 1.24)
+    findings = {f.code: f for f in detect_trends(days)}
+    assert set(findings) == {"A11"}
+    assert findings["A11"].evidence["sparse"] is True
+    assert findings["A11"].eta_hours is not None
+
+
+def test_a_healthy_boiler_through_a_cold_spell_raises_nothing() -> None:
+    for seed in range(40):
+        days = _cold_spell(_healthy(40, seed), keep_every=3)
+        for end in range(15, 41):
+            assert detect_trends(days[:end]) == [], (seed, end)
+
+
+NOW = datetime(2027, 1, 10, 3, 0, tzinfo=UTC)
+
+
+def _frost(ratios: list[float], line_age_days: int) -> list[FrostSample]:
+    """Hourly heating samples of one boiler up to NOW, fan speed `ratio` × its line at 50 %."""
+    line_day = (NOW + timedelta(hours=9)).date() - timedelta(days=line_age_days)
+    return [
+        FrostSample("d1", NOW - timedelta(hours=len(ratios) - 1 - h), 3800.0 * r, 50.0, 45.0, -8.0, 1700.0, 42.0,
+                    line_day)
+        for h, r in enumerate(ratios)
+    ]  # fmt: skip
+
+
+def test_ice_in_the_condensate_is_found_by_its_speed_and_a_narrowing_flue_is_not() -> None:
+    config = FrostConfig()
+    steady_high = [1.2] * 6
+    # A day-old line: no flue narrows 20 % in a day, but ice does.
+    found = condensate_freezing(_frost(steady_high, line_age_days=1), NOW, config)
+    assert set(found) == {"d1"}
+    assert found["d1"].code == "A12"
+    assert found["d1"].evidence["beyond_flue_drift"] is True
+    # A line ten days old: a flue narrowing 2 % a day explains 20 %, and nothing rose within hours.
+    assert condensate_freezing(_frost(steady_high, line_age_days=10), NOW, config) == {}
+    # ...unless the speed climbed within the window itself.
+    rising = [1.0, 1.01, 1.0, 1.08, 1.14, 1.2, 1.25]
+    found = condensate_freezing(_frost(rising, line_age_days=10), NOW, config)
+    assert found["d1"].evidence["rose_within_window"] is True
+    # Noise around the line is nothing.
+    assert condensate_freezing(_frost([1.03, 0.98, 1.05, 1.01, 1.04], line_age_days=1), NOW, config) == {}

@@ -122,7 +122,7 @@ ORDER BY device_id, ts;
 
 -- name: fan_lines
 -- Each device's fan line (fan speed against modulation) from its newest day before $2, within two weeks.
-SELECT DISTINCT ON (device_id) device_id, fan_intercept, fan_slope
+SELECT DISTINCT ON (device_id) device_id, day, fan_intercept, fan_slope
 FROM device_health_daily
 WHERE device_id = ANY($1::text[]) AND day < $2 AND day >= $2 - 14 AND fan_intercept IS NOT NULL
 ORDER BY device_id, day DESC;
