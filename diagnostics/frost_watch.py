@@ -6,8 +6,10 @@ freezing (A12).
   comes from the other boilers there (their outdoor sensors), since the silent one cannot say.
 - A condensate pipe freezing backs condensate up into the flue: the fan has to spin faster for the
   same modulation within hours. Each sample's fan speed is compared with the line (fan speed against
-  modulation) the same boiler drew on its last complete day, so a cold wave's higher load is not a
-  trend; only frost hours are examined.
+  modulation) the same boiler drew on its newest fitted day of the last two weeks, so a cold wave's
+  higher load is not a trend; only frost hours are examined. A narrowing flue also raises the ratio,
+  but slowly: the ratio must exceed what a flue could have gained since the line was drawn, or have
+  risen within the window.
 
 Pure functions over rows the store returns; `diagnostics.predictive_care` runs them on a schedule.
 """
@@ -75,7 +77,7 @@ def silent_in_frost(
 def condensate_freezing(
     samples: Sequence[FrostSample], now: datetime, config: FrostConfig
 ) -> dict[str, Finding]:
-    """A12 findings: fan speed climbing above the boiler's own line within hours, in frost."""
+    """A12 findings: fan speed above the boiler's own line, in frost, faster than a flue narrows."""
     by_device: dict[str, list[FrostSample]] = defaultdict(list)
     for s in samples:
         by_device[s.device_id].append(s)
