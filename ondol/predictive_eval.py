@@ -410,13 +410,23 @@ async def evaluate(
     readings = 0
     healthy_codes = 0
     next_note = time.monotonic() + 10
-    for k in range(1, rounds + 1):
-        events = await asyncio.to_thread(physics.advance, interval.total_seconds())
-        now = physics.now
+
+    def step() -> _Step:
+        events = physics.advance(interval.total_seconds())
         reporting = [int(i) for i in physics.reporting().nonzero()[0]]
-        columns = physics.report_columns(reporting)
-        paired = [(devices[e.device_index], e) for e in events]
-        healthy_codes += sum(1 for e in events if e.raised and not _has_fault(physics, e.device_index))
+        healthy = sum(1 for e in events if e.raised and not _has_fault(physics, e.device_index))
+        return _Step(physics.now, reporting, physics.report_columns(reporting), events, healthy)
+
+    # The physics of the next interval runs in a thread while this one's reports are written and
+    # the detectors run: it never reads the store, so it may run one step ahead.
+    ahead = asyncio.ensure_future(asyncio.to_thread(step))
+    for k in range(1, rounds + 1):
+        current = await ahead
+        if k < rounds:
+            ahead = asyncio.ensure_future(asyncio.to_thread(step))
+        now, reporting, columns = current.now, current.reporting, current.columns
+        paired = [(devices[e.device_index], e) for e in current.events]
+        healthy_codes += current.healthy_codes
         await sink.send(now, k, [devices[i] for i in reporting], columns, paired)
         readings += len(reporting)
         if paired or now >= next_frost:
@@ -446,6 +456,18 @@ async def evaluate(
     predictions = [p for p in await _predictions(pool) if p.device_id.startswith(f"{eval_prefix(config)}-")]
     return score(physics.outcomes, predictions, catalog, end=end, config=config,
                  elapsed_s=time.monotonic() - started, readings=readings, healthy_hard_faults=healthy_codes)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One simulated interval: its end, the boilers that reported and what, the codes they raised."""
+
+    now: datetime
+    reporting: list[int]
+    columns: dict[str, list[Any]]
+    events: list[SimEvent]
+    healthy_codes: int
+    """Hard codes raised by boilers with no planned fault."""
 
 
 def _has_fault(physics: FleetPhysics, index: int) -> bool:

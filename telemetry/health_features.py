@@ -196,8 +196,8 @@ async def frost_samples(
     return [
         FrostSample(r["device_id"], r["ts"], float(r["fan_rpm"]), float(r["modulation_pct"]), r["ch_return_c"],
                     r["outdoor_c"], *lines[r["device_id"]])
-        for r in await conn.fetch(_Q["frost_window"], list(lines), since, until)
-        if r["fan_rpm"] is not None
+        for r in await conn.fetch(_Q["frost_window"], since, until)
+        if r["device_id"] in lines and r["fan_rpm"] is not None
     ]  # fmt: skip
 
 

@@ -4,9 +4,14 @@ hard fault, quiet for healthy boilers in a cold wave, and scored by `ondol eval`
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 
@@ -161,6 +166,32 @@ def test_eval_command_prints_a_table_and_a_json_line(db_dsn: str) -> None:
     for key in ("recall", "precision", "lead_h_median", "lead_h_p10", "false_alarms_per_1000_device_days"):
         assert key in figures
     assert figures["devices"] == 40
+
+
+def test_an_eval_stopped_by_sigterm_stops_and_removes_its_scratch_database(tmp_path: Path) -> None:
+    """A CI timeout or `kill` must not leave a PostgreSQL server running on a port."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ondol", "eval", "--devices", "200", "--days", "60", "--seed", "3"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        port = None
+        for line in proc.stderr:
+            if found := re.search(r"scratch PostgreSQL on 127\.0\.0\.1:(\d+)", line):
+                port = int(found.group(1))
+                break
+        assert port is not None, "the eval never said where its database runs"
+        assert list(tmp_path.glob("ondol-eval-*")), "the scratch database is not under TMPDIR"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+        proc.wait()
+    assert list(tmp_path.glob("ondol-eval-*")) == []
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "PostgreSQL still listens after the eval stopped"
 
 
 async def test_over_mqtt_the_store_gets_the_same_numbers(

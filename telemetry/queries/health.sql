@@ -78,9 +78,13 @@ SELECT DISTINCT device_id FROM device_health_daily WHERE day > $1 AND day <= $2 
 
 -- name: health_window
 -- Feature rows of the devices in $1 from day $2 through day $3, in day order.
-SELECT * FROM device_health_daily
-WHERE device_id = ANY($1::text[]) AND day >= $2 AND day <= $3
-ORDER BY device_id, day;
+-- The device list is joined, not filtered with `= ANY($1)`: in the generic plan a prepared
+-- statement gets after five runs, ANY over a parameter is a linear search per row (thousands of
+-- devices times every row of the window), where a join looks each device up once.
+SELECT h.* FROM unnest($1::text[]) AS wanted(device_id)
+JOIN device_health_daily AS h ON h.device_id = wanted.device_id
+WHERE h.day >= $2 AND h.day <= $3
+ORDER BY h.device_id, h.day;
 
 -- name: health_window_all
 -- Every device's feature rows from day $1 through day $2, in device and day order.
@@ -113,19 +117,25 @@ WHERE s.last_seen >= $1 AND s.last_seen < $2;
 SELECT DISTINCT device_id FROM readings WHERE ts >= $1 AND ts < $2 AND outdoor_c <= $3;
 
 -- name: frost_window
--- Central-heating firing samples in [$2, $3) of the devices in $1, in device and time order.
+-- Central-heating firing samples of every device in [$1, $2), in device and time order. Not narrowed
+-- to a list of devices here: the newest chunk, the one this reads, has no statistics yet for hours
+-- after it starts, and the planner then joins a device list by comparing every sample with every
+-- device; the caller keeps the devices it wants.
 SELECT device_id, ts, fan_rpm, modulation_pct, ch_return_c, outdoor_c
 FROM readings
-WHERE device_id = ANY($1::text[]) AND ts >= $2 AND ts < $3
-  AND flame_on AND coalesce(dhw_flow_lpm, 0) = 0 AND modulation_pct > 0
+WHERE ts >= $1 AND ts < $2 AND flame_on AND coalesce(dhw_flow_lpm, 0) = 0 AND modulation_pct > 0
 ORDER BY device_id, ts;
 
 -- name: fan_lines
--- Each device's fan line (fan speed against modulation) from its newest day before $2, within two weeks.
-SELECT DISTINCT ON (device_id) device_id, day, fan_intercept, fan_slope
-FROM device_health_daily
-WHERE device_id = ANY($1::text[]) AND day < $2 AND day >= $2 - 14 AND fan_intercept IS NOT NULL
-ORDER BY device_id, day DESC;
+-- Each device's fan line (fan speed against modulation) from its newest day before $2, within two
+-- weeks: one primary-key probe per device of $1 (see health_window on why not `= ANY($1)`).
+SELECT wanted.device_id, line.day, line.fan_intercept, line.fan_slope
+FROM unnest($1::text[]) AS wanted(device_id)
+CROSS JOIN LATERAL (
+    SELECT h.day, h.fan_intercept, h.fan_slope FROM device_health_daily AS h
+    WHERE h.device_id = wanted.device_id AND h.day < $2 AND h.day >= $2 - 14 AND h.fan_intercept IS NOT NULL
+    ORDER BY h.day DESC LIMIT 1
+) AS line;
 
 -- name: stored_since
 -- Readings and events stored with device time in [$1, $2] (an evaluation over MQTT waits for these).
