@@ -9,7 +9,9 @@ get the alert id as an idempotency key.
 
 - Consent: a contact who declined alerts is skipped (recorded, not sent).
 - Quiet hours (the contact's, Korean time): guidance waits until they end; safety, emergency and
-  escalation alerts do not wait.
+  escalation alerts do not wait; inspection reminders also wait out the night, 21:00 to 08:00.
+- Advertising (an inspection offered, not a fault found) reaches only contacts who consented to
+  marketing; the others' reminders are skipped, recorded with the reason.
 - Channel: KakaoTalk contacts get Alimtalk, with SMS when Alimtalk refuses the message; SMS
   contacts get SMS. A refused message (4xx) tries the next provider; a provider that is down (5xx,
   timeout) is retried with backoff, every few seconds for safety alerts.
@@ -19,9 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from api.message_providers import (
@@ -36,6 +38,7 @@ from api.outbound_http import OutboundClient
 from api.polling_loop import poll_until_stopped
 from api.webhook_delivery import backoff_s
 from diagnostics.alert_messages import alimtalk_code
+from diagnostics.quiet_hours import ADVERTISING_KINDS, REMINDER_KINDS, quiet_until, reminder_quiet_until
 from telemetry import alert_store
 from telemetry.database import Pool, create_pool_when_ready
 
@@ -51,7 +54,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-KST: Final = timezone(timedelta(hours=9))  # Korea keeps no daylight saving time
 URGENT_KINDS: Final = frozenset({"safety", "emergency", "escalation"})
 """Alert kinds sent at any hour and retried every few seconds."""
 
@@ -67,31 +69,20 @@ class AlertConfig:
     idle_poll_s: float = 0.1
 
 
-def quiet_until(now: datetime, start: time, end: time) -> datetime | None:
-    """The end of the quiet window `now` falls in (Korean time), or None when it is not quiet.
-
-    A window may cross midnight (21:00 to 08:00); start == end means no quiet hours."""
-    local = now.astimezone(KST)
-    clock = local.time().replace(tzinfo=None)
-    if start == end:
-        return None
-    inside = start <= clock < end if start < end else clock >= start or clock < end
-    if not inside:
-        return None
-    ends = local.replace(hour=end.hour, minute=end.minute, second=end.second, microsecond=0)
-    if ends <= local:
-        ends += timedelta(days=1)
-    return ends.astimezone(UTC)
-
-
 class AlertDeliverer:
     def __init__(
-        self, pool: Pool, chains: Mapping[str, Sequence[MessageProvider]], config: AlertConfig
+        self,
+        pool: Pool,
+        chains: Mapping[str, Sequence[MessageProvider]],
+        config: AlertConfig,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        """`chains`: the providers to try, in order, for each preferred channel ('sms', 'kakao')."""
+        """`chains`: the providers to try, in order, for each preferred channel ('sms', 'kakao').
+        `clock`: what quiet hours, age and backoff are measured against (tests set the hour)."""
         self._pool = pool
         self._chains = chains
         self._config = config
+        self._clock = clock
         self.sent = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -113,9 +104,7 @@ class AlertDeliverer:
                 status = "failed" if reason == "too old" else "skipped"
                 await alert_store.close_unsent(conn, claim, status=status, reason=reason)
                 return
-            if row["kind"] not in URGENT_KINDS and (
-                until := quiet_until(datetime.now(UTC), row["quiet_start"], row["quiet_end"])
-            ):
+            if until := self._quiet_until(row):
                 await alert_store.defer(conn, claim, until=until, reason="quiet hours")
                 return
         outcome, provider = await self._send(row)
@@ -133,12 +122,23 @@ class AlertDeliverer:
                     conn, claim, at=self._next_attempt(row), error=outcome.error or ""
                 )
 
+    def _quiet_until(self, row: dict[str, Any]) -> datetime | None:
+        """When the alert may go out, if not now: urgent kinds go at any hour, reminders never at night."""
+        now = self._clock()
+        if row["kind"] in URGENT_KINDS:
+            return None
+        if row["kind"] in REMINDER_KINDS:
+            return reminder_quiet_until(now, row["quiet_start"], row["quiet_end"])
+        return quiet_until(now, row["quiet_start"], row["quiet_end"])
+
     def _not_to_send(self, row: dict[str, Any]) -> str | None:
         """Why the alert must not go out at all, or None."""
         if row["language"] is None:
             return "contact removed"
         if not row["consent_alerts"]:
             return "no consent to alerts"
+        if row["kind"] in ADVERTISING_KINDS and not row["consent_marketing"]:
+            return "no consent to advertising"
         if self._too_old(row):
             return "too old"  # news of a fault long past (after an outage of the worker, say)
         return None
@@ -164,14 +164,14 @@ class AlertDeliverer:
         return SendOutcome(False, error="; ".join(errors)[:500], permanent=True), None
 
     def _too_old(self, row: dict[str, Any]) -> bool:
-        age: timedelta = datetime.now(UTC) - row["created_at"]
+        age: timedelta = self._clock() - row["created_at"]
         return age > timedelta(seconds=self._config.give_up_after_s)
 
     def _next_attempt(self, row: dict[str, Any]) -> datetime:
         urgent = row["kind"] in URGENT_KINDS
         cap = self._config.urgent_backoff_cap_s if urgent else self._config.backoff_cap_s
         delay = backoff_s(int(row["attempts"]), base=self._config.backoff_base_s, cap=cap)
-        return datetime.now(UTC) + timedelta(seconds=delay)
+        return self._clock() + timedelta(seconds=delay)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from api import (
     routes_alerts,
     routes_api_keys,
     routes_broker_accounts,
+    routes_campaigns,
     routes_catalog,
     routes_customers,
     routes_device_overview,
@@ -49,6 +50,8 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     routes_alerts.router,
     routes_customers.router,
     routes_broker_accounts.router,
+    routes_campaigns.campaigns,
+    routes_campaigns.inspections,
 )
 
 

@@ -74,6 +74,9 @@ class DeviceIn(BaseModel):
     longitude: float | None = Field(default=None, ge=-180, le=180)
     customer_name: str | None = Field(default=None, max_length=200)
     report_interval_s: int = Field(default=60, ge=1, le=86400)
+    vulnerable: bool = Field(
+        default=False, description="An elderly person living alone: the boiler ranks higher for inspection."
+    )
     contacts: list[ContactIn] = Field(
         default_factory=list,
         max_length=20,
@@ -99,6 +102,7 @@ class DeviceIn(BaseModel):
             longitude=self.longitude,
             customer_name=self.customer_name,
             report_interval_s=self.report_interval_s,
+            vulnerable=self.vulnerable,
             contacts=tuple(ContactRecord(**c.model_dump()) for c in self.contacts),
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib import resources
 from string import Template
@@ -16,10 +17,21 @@ from typing import Final
 
 from diagnostics.catalog import CatalogEntry
 
-__all__ = ["ALERT_TYPES", "LANGUAGES", "Message", "TemplateError", "alimtalk_code", "compose", "render"]
+__all__ = [
+    "ALERT_TYPES", "LANGUAGES", "Message", "TemplateError", "alimtalk_code", "compose", "compose_inspection",
+    "render", "visit_day",
+]  # fmt: skip
 
 LANGUAGES: Final = ("ko", "en")
-ALERT_TYPES: Final = ("guidance", "safety", "emergency", "escalation", "visit")
+ALERT_TYPES: Final = (
+    "guidance",
+    "safety",
+    "emergency",
+    "escalation",
+    "visit",
+    "inspection",
+    "inspection_offer",
+)
 VARIABLES: Final = frozenset(
     {"code", "code_name", "customer_text", "steps", "service_point", "visit_time", "owner_name"}
 )
@@ -82,6 +94,31 @@ def render(kind: str, language: str, variables: dict[str, str]) -> str:
 
 def _numbered(steps: tuple[str, ...]) -> str:
     return " ".join(f"{i}) {step}" for i, step in enumerate(steps, 1))
+
+
+_KO_WEEKDAYS: Final = "월화수목금토일"
+
+
+def visit_day(day: date, language: str) -> str:
+    """A visit day as a customer reads it: 10월 3일(금), Fri 3 October."""
+    if language == "ko":
+        return f"{day.month}월 {day.day}일({_KO_WEEKDAYS[day.weekday()]})"
+    return f"{day.strftime('%a')} {day.day} {day.strftime('%B')}"
+
+
+def compose_inspection(kind: str, *, day: date, service_point: str | None, owner_name: str | None) -> Message:
+    """An inspection reminder ('inspection' or 'inspection_offer') in both languages."""
+    if kind not in ("inspection", "inspection_offer"):
+        raise ValueError(f"{kind!r} is not an inspection reminder")
+    texts = {}
+    for language in LANGUAGES:
+        variables = {
+            "service_point": service_point or _SERVICE_POINT_FALLBACK[language],
+            "owner_name": owner_name or ("고객" if language == "ko" else "customer"),
+            "visit_time": visit_day(day, language),
+        }
+        texts[language] = render(kind, language, variables)
+    return Message(texts["ko"], texts["en"])
 
 
 def compose(

@@ -141,12 +141,14 @@ def plan_inspections(
     on: date,
     weights: RiskWeights | None = None,
     booked: Mapping[str, tuple[str, date]] | None = None,
+    from_day: date | None = None,
 ) -> Plan:
     """Select and place. `capacity`: daily inspection slots per service point. `booked`: device →
-    (point, day) of inspections the customer already accepted or moved; they keep their slot."""
+    (point, day) of inspections the customer already accepted or moved; they keep their slot.
+    `from_day`: the earliest day to propose (a re-plan inside the window proposes no past day)."""
     w = weights or RiskWeights()
     booked = booked or {}
-    days = window.days()
+    days = [d for d in window.days() if from_day is None or d >= from_day]
     used: dict[tuple[str, date], int] = {}
     for point, day in booked.values():
         used[(point, day)] = used.get((point, day), 0) + 1

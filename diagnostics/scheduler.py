@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 __all__ = ["JobScheduler"]
@@ -15,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 class JobScheduler:
-    """Runs coroutine jobs at fixed intervals; a run that is still going is not started again."""
+    """Runs coroutine jobs at fixed intervals or daily; a run that is still going is not started again."""
 
     def __init__(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
@@ -32,6 +33,18 @@ class JobScheduler:
             coalesce=True,
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC) if start_now else None,
+        )
+
+    def daily(self, at: tuple[int, int], tz: tzinfo, name: str, job: Callable[[], Awaitable[None]]) -> None:
+        """Run `job` every day at `at` (hour, minute) in `tz`; a day missed while down is not caught up."""
+        self._scheduler.add_job(
+            job,
+            CronTrigger(hour=at[0], minute=at[1], timezone=tz),
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
         )
 
     def start(self) -> None:

@@ -6,6 +6,7 @@ coordinates goes to the largest point of its region. Distances are great-circle 
 
 from __future__ import annotations
 
+import bisect
 import math
 import tomllib
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ _Q: Final = named_queries.load("service_points", package="diagnostics").require(
     "upsert_point", "all_points", "any_point"
 )
 _EARTH_RADIUS_KM: Final = 6371.0088
+_KM_PER_DEGREE_LATITUDE: Final = math.pi * _EARTH_RADIUS_KM / 180
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,9 @@ class ServicePointDirectory:
 
     def __init__(self, points: Sequence[ServicePoint]) -> None:
         self._points = tuple(points)
+        self._by_latitude = sorted(enumerate(self._points), key=lambda ip: (ip[1].latitude, ip[0]))
+        self._latitudes = [p.latitude for _, p in self._by_latitude]
+        self._reach_deg = max((p.coverage_km for p in self._points), default=0.0) / _KM_PER_DEGREE_LATITUDE
 
     def __len__(self) -> int:
         return len(self._points)
@@ -72,13 +77,17 @@ class ServicePointDirectory:
     ) -> Assignment | None:
         """The nearest covering point; by region when there are no coordinates; None when nothing fits."""
         if latitude is not None and longitude is not None:
-            best: tuple[float, ServicePoint] | None = None
-            for point in self._points:
+            best: tuple[float, int, ServicePoint] | None = None
+            # A point farther north or south than the widest coverage cannot cover the device (the
+            # great-circle distance is at least the north-south one): only the band is measured.
+            lo = bisect.bisect_left(self._latitudes, latitude - self._reach_deg)
+            hi = bisect.bisect_right(self._latitudes, latitude + self._reach_deg)
+            for index, point in self._by_latitude[lo:hi]:
                 distance = haversine_km(latitude, longitude, point.latitude, point.longitude)
-                if distance <= point.coverage_km and (best is None or distance < best[0]):
-                    best = (distance, point)
+                if distance <= point.coverage_km and (best is None or (distance, index) < best[:2]):
+                    best = (distance, index, point)  # equal distances: the first in the registry
             if best is not None:
-                return Assignment(best[1], round(best[0], 2))
+                return Assignment(best[2], round(best[0], 2))
         in_region = [p for p in self._points if p.region == region]
         if in_region:
             return Assignment(max(in_region, key=lambda p: (p.daily_capacity, p.point_id)), None)

@@ -11,14 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from diagnostics.campaign_jobs import CampaignJobs
 from diagnostics.catalog import load_catalog
 from diagnostics.engine import EngineConfig, FaultEngine
 from diagnostics.inbox_consumer import InboxConsumer
+from diagnostics.inspection_campaigns import CampaignConfig
 from diagnostics.predictive_care import PredictiveConfig, run_daily, run_frost
+from diagnostics.quiet_hours import KST
 from diagnostics.scheduler import JobScheduler
 from diagnostics.service_points import ServicePointDirectory
 from diagnostics.sweeps import run_offline_sweep, run_sweeps
@@ -54,6 +58,11 @@ class WorkerConfig:
     trends_interval_s: float = 3600.0
     """How often the daily trend job looks for completed days (it examines each day once)."""
     frost_interval_s: float = 900.0
+    campaign: CampaignConfig = field(default_factory=CampaignConfig)
+    campaign_interval_s: float = 3600.0
+    """How often the first plan is looked for, and reminders and follow-ups are sent."""
+    replan_at_kst: tuple[int, int] = (2, 0)
+    """When the daily re-plan runs (hour, minute), Korean time."""
 
 
 async def run_maintenance(pool: Pool, features: StoreFeatures, retention: RetentionDays) -> None:
@@ -106,6 +115,7 @@ async def run_worker(config: WorkerConfig, stop: asyncio.Event) -> None:
                         _guarded("predictive trends", lambda: _trends(pool, engine, config)))  # fmt: skip
         scheduler.every(config.frost_interval_s, "frost-watch",
                         _guarded("frost watch", lambda: _frost(pool, engine, config)))  # fmt: skip
+        _schedule_campaign(scheduler, pool, config)
         scheduler.every(300, "service-points", _guarded("service points", lambda: _reload_points(pool, engine)),
                         start_now=False)  # fmt: skip
         scheduler.start()
@@ -115,6 +125,38 @@ async def run_worker(config: WorkerConfig, stop: asyncio.Event) -> None:
             scheduler.shutdown()
     finally:
         await pool.close()
+
+
+def _schedule_campaign(scheduler: JobScheduler, pool: Pool, config: WorkerConfig) -> None:
+    """The inspection campaign's four jobs: first plan, daily re-plan, reminders, follow-ups."""
+    jobs = CampaignJobs(config.campaign)
+
+    async def plan() -> None:
+        async with pool.acquire() as conn:
+            if report := await jobs.plan_if_due(conn, datetime.now(UTC)):
+                log.info("inspection campaign %d planned: %d inspections", report.season, report.selected)
+
+    async def replan() -> None:
+        async with pool.acquire() as conn:
+            if (report := await jobs.replan(conn, datetime.now(UTC))) and report.changed:
+                log.info("inspection campaign %d re-planned: %d new, %d moved, %d withdrawn, %d lapsed",
+                         report.season, report.new, report.moved, report.withdrawn, report.lapsed)  # fmt: skip
+
+    def remind(wave: int) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            async with pool.acquire() as conn:
+                if (report := await jobs.remind(conn, datetime.now(UTC), wave)).inspections:
+                    log.info("inspection reminders (wave %d): %s", wave, report)
+
+        return run
+
+    scheduler.every(config.campaign_interval_s, "campaign-plan", _guarded("campaign plan", plan))
+    scheduler.daily(config.replan_at_kst, KST, "campaign-replan", _guarded("campaign re-plan", replan))
+    scheduler.every(
+        config.campaign_interval_s, "inspection-reminders", _guarded("inspection reminders", remind(0))
+    )
+    scheduler.every(config.campaign_interval_s, "inspection-follow-ups",
+                    _guarded("inspection follow-ups", remind(1)))  # fmt: skip
 
 
 async def _trends(pool: Pool, engine: FaultEngine, config: WorkerConfig) -> None:

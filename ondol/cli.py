@@ -21,6 +21,8 @@ app = typer.Typer(
 )
 devices_app = typer.Typer(no_args_is_help=True, help="The device registry.")
 app.add_typer(devices_app, name="devices")
+campaign_app = typer.Typer(no_args_is_help=True, help="Pre-season (B/S) inspection campaigns.")
+app.add_typer(campaign_app, name="campaign")
 
 DatabaseUrl = Annotated[
     str | None, typer.Option("--database-url", help="postgresql://… (default: ONDOL_DATABASE_URL)")
@@ -209,6 +211,45 @@ def sim(
         f"connect failures {stats.connect_failures}",
         err=True,
     )
+
+
+@campaign_app.command("plan")
+def campaign_plan(
+    season: Annotated[int, typer.Option(min=2000, max=2100, help="the heating season's year, e.g. 2026")],
+    today: Annotated[
+        str | None, typer.Option(help="plan as of this Korean date (YYYY-MM-DD; default: today)")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Plan (or re-plan) a season's inspections now, as the daily job does: progress, then a summary.
+
+    Running it again over unchanged data changes nothing; it waits while another planner holds the season."""
+    from datetime import UTC, date, datetime
+
+    from diagnostics.inspection_campaigns import plan_campaign
+    from diagnostics.quiet_hours import KST
+    from ondol.campaign_report import planning_progress, print_summary
+
+    settings = _settings(database_url=database_url)
+    try:
+        on = date.fromisoformat(today) if today else datetime.now(UTC).astimezone(KST).date()
+    except ValueError as exc:
+        typer.echo(f"--today: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    dsn = _database_or_local(settings)
+
+    async def plan() -> Any:
+        async with connect(dsn, application_name="ondol-campaign") as conn:
+            with planning_progress() as progress:
+                return await plan_campaign(conn, season, today=on, config=settings.campaign_config(),
+                                           actor="ondol campaign plan", progress=progress)  # fmt: skip
+
+    try:
+        report = asyncio.run(plan())
+    except ValueError as exc:
+        typer.echo(f"cannot plan season {season}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    print_summary(report)
 
 
 @app.command("eval")

@@ -109,6 +109,7 @@ def run_diagnostics(settings: Settings) -> None:
             rollup=settings.rollup_retention_days,
             quarantine=settings.quarantine_retention_days,
         ),
+        campaign=settings.campaign_config(),
     )
     _run_until_signalled(lambda stop: run_worker(config, stop))
 

@@ -5,6 +5,7 @@ Packages never read the environment: the command line builds their config object
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
@@ -12,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from diagnostics.inspection_campaigns import CampaignConfig
 from gateway.protocol import BrokerAddress
 
 __all__ = ["SIM_FLEET_SECRET_FILE", "Settings", "parse_mqtt_url"]
@@ -107,6 +109,24 @@ class Settings(BaseSettings):
     stay_clear_h: float = Field(24, gt=0, description="a fault clear this long proposes remote resolution")
     default_warranty_years: int = Field(3, ge=0, le=30)
     sweep_interval_s: float = Field(5, gt=0)
+    campaign_window: str = Field(
+        "09-01..10-31",
+        pattern=r"^\d{2}-\d{2}\.\.\d{2}-\d{2}$",
+        description="the pre-season inspection window, MM-DD..MM-DD, Korean dates",
+    )
+    campaign_plan_lead_days: int = Field(21, ge=0, le=180, description="the plan is made this long before")
+    campaign_remind_ahead_days: int = Field(21, ge=1, le=120, description="reminders go out this long before")
+    campaign_follow_up_days: float = Field(
+        4, gt=0, description="no answer this long after the reminder: follow up"
+    )
+
+    def campaign_config(self) -> CampaignConfig:
+        first, last = self.campaign_window.split("..")
+        return CampaignConfig(
+            first=(int(first[:2]), int(first[3:])), last=(int(last[:2]), int(last[3:])),
+            plan_lead_days=self.campaign_plan_lead_days, remind_ahead_days=self.campaign_remind_ahead_days,
+            follow_up_after=timedelta(days=self.campaign_follow_up_days),
+        )  # fmt: skip
 
     sim_devices: int = Field(200, ge=0, le=100_000)
     sim_seed: int = 1
@@ -118,6 +138,14 @@ class Settings(BaseSettings):
         description="the simulated fleet's secret (each device's MQTT password is derived from it); "
         "unset: state_dir/sim-fleet-secret when `ondol up` made one",
     )
+
+    @field_validator("campaign_window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        first, last = (date(2024, int(part[:2]), int(part[3:])) for part in value.split(".."))
+        if last < first:
+            raise ValueError("the campaign window ends before it starts (it may not span the new year)")
+        return value
 
     @field_validator("state_dir")
     @classmethod

@@ -25,6 +25,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "pydantic_settings": ("ondol/settings.py",),
     "httpx": ("ondol/local_stack.py", "api/outbound_http.py"),
     "numpy": ("firmware_sim/physics.py",),
+    "rich": ("ondol/campaign_report.py",),
 }
 
 

@@ -102,6 +102,8 @@ class DeviceRecord:
     report_interval_s: int = 60
     contacts: tuple[ContactRecord, ...] = ()
     """Replace the stored contacts when not empty; an empty tuple leaves them as they are."""
+    vulnerable: bool = False
+    """A vulnerable household (an elderly person living alone): its boiler is inspected first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +165,7 @@ async def _register(conn: Connection, devices: Sequence[DeviceRecord]) -> int:
             [d.longitude for d in devices],
             [d.customer_name for d in devices],
             [d.report_interval_s for d in devices],
+            [d.vulnerable for d in devices],
         )
     )
     await _replace_contacts(conn, [d for d in devices if d.contacts])

@@ -19,10 +19,10 @@ WITH due AS (
 )
 -- The contact is found by device and number, not by id: re-registering a device replaces its
 -- contact rows (new ids), and the alert still belongs to the person with that number.
-SELECT c.*, dc.language, dc.consent_alerts, dc.quiet_start, dc.quiet_end
+SELECT c.*, dc.language, dc.consent_alerts, dc.consent_marketing, dc.quiet_start, dc.quiet_end
 FROM claimed AS c
 LEFT JOIN LATERAL (
-    SELECT language, consent_alerts, quiet_start, quiet_end FROM device_contacts
+    SELECT language, consent_alerts, consent_marketing, quiet_start, quiet_end FROM device_contacts
     WHERE device_id = c.device_id AND phone_national = national_phone(c.phone)
     ORDER BY contact_id LIMIT 1
 ) AS dc ON true;

@@ -4,9 +4,9 @@
 -- One row per device; a repeat registration updates the registry fields and updated_at.
 WITH upserted AS (
     INSERT INTO devices AS d (device_id, model, serial, installed_on, address, region, latitude, longitude,
-                              customer_name, report_interval_s)
+                              customer_name, report_interval_s, vulnerable)
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[], $7::float8[],
-                         $8::float8[], $9::text[], $10::int[])
+                         $8::float8[], $9::text[], $10::int[], $11::bool[])
     ON CONFLICT (device_id) DO UPDATE SET
         model = EXCLUDED.model,
         serial = EXCLUDED.serial,
@@ -17,6 +17,7 @@ WITH upserted AS (
         longitude = EXCLUDED.longitude,
         customer_name = EXCLUDED.customer_name,
         report_interval_s = EXCLUDED.report_interval_s,
+        vulnerable = EXCLUDED.vulnerable,
         updated_at = now()
     RETURNING 1
 )

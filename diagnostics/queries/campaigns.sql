@@ -1,0 +1,249 @@
+-- Pre-season inspection campaigns (migration 0014): planning, reminders, answers, visits.
+
+-- name: lock_campaign
+-- Held for the transaction by whoever changes a season's plan (planner runs, customer answers),
+-- so two planners make one plan and an answer never races a re-plan for the same slot.
+SELECT pg_advisory_xact_lock(hashtext('ondol.inspection_campaign'), $1);
+
+-- name: create_campaign
+INSERT INTO campaigns (season, first_day, last_day, weekdays, planned_at, changed_at, plan_runs)
+VALUES ($1, $2, $3, $4, $5, $5, 0)
+ON CONFLICT (season) DO NOTHING;
+
+-- name: campaign_by_season
+SELECT * FROM campaigns WHERE season = $1;
+
+-- name: campaign_by_id
+SELECT * FROM campaigns WHERE campaign_id = $1;
+
+-- name: list_campaigns
+-- Every campaign, newest season first, with its inspections counted by status.
+SELECT c.*, coalesce(s.counts, '{}'::jsonb) AS counts
+FROM campaigns AS c
+LEFT JOIN LATERAL (
+    SELECT jsonb_object_agg(status, n) AS counts
+    FROM (SELECT status, count(*) AS n FROM inspections WHERE campaign_id = c.campaign_id GROUP BY status) AS x
+) AS s ON true
+ORDER BY c.season DESC;
+
+-- name: plan_candidates
+-- What the ranking needs of every registered boiler on day $1: counters since its last inspection
+-- (the newest daily totals minus the totals recorded at the inspection), cases in the year before
+-- $2, open predictions.
+SELECT d.device_id, d.model, d.region, d.latitude, d.longitude, d.installed_on, d.vulnerable,
+       d.last_inspected_on,
+       greatest(coalesce(h.burner_hours_total, 0) - coalesce(d.inspected_burner_hours, 0), 0) AS burner_hours_since,
+       greatest(coalesce(h.starts_total, 0) - coalesce(d.inspected_starts, 0), 0) AS starts_since,
+       coalesce(f.cases, 0) AS faults_past_year,
+       coalesce(p.open, 0) AS open_predictions
+FROM devices AS d
+LEFT JOIN LATERAL (
+    SELECT burner_hours_total, starts_total FROM device_health_daily
+    WHERE device_id = d.device_id AND day <= $1 AND burner_hours_total IS NOT NULL
+    ORDER BY day DESC LIMIT 1
+) AS h ON true
+LEFT JOIN (
+    SELECT device_id, count(*) AS cases FROM fault_cases WHERE first_raised_at >= $2 GROUP BY device_id
+) AS f ON f.device_id = d.device_id
+LEFT JOIN (
+    SELECT device_id, count(*) AS open FROM predictions WHERE status = 'open' GROUP BY device_id
+) AS p ON p.device_id = d.device_id
+ORDER BY d.device_id;
+
+-- name: warranty_years
+SELECT model, years FROM model_warranty;
+
+-- name: inspection_slots
+-- Inspection visits per day of each service point.
+SELECT point_id, name, region, coalesce(inspection_slots, greatest(1, daily_capacity / 3)) AS slots FROM service_points;
+
+-- name: point_inspection_slots
+SELECT coalesce(inspection_slots, greatest(1, daily_capacity / 3)) FROM service_points WHERE point_id = $1;
+
+-- name: inspection_season
+SELECT c.season FROM inspections AS i JOIN campaigns AS c ON c.campaign_id = i.campaign_id
+WHERE i.inspection_id = $1;
+
+-- name: campaign_state
+-- The inspections of campaign $1 as the planner needs them.
+SELECT inspection_id, device_id, point_id, day, score, risk_rank, reasons, status, reminders
+FROM inspections WHERE campaign_id = $1;
+
+-- name: lapse_unanswered
+-- Proposed inspections whose day is before $2: nobody answered; the call center hears of it.
+WITH lapsed AS (
+    UPDATE inspections SET status = 'lapsed', updated_at = clock_timestamp()
+    WHERE campaign_id = $1 AND status = 'proposed' AND day < $2
+    RETURNING *
+)
+SELECT coalesce(sum(inspection_changed(l::inspections, 'lapsed', $3, '')), 0) FROM lapsed AS l;
+
+-- name: insert_inspections
+-- New placements of campaign $1; a device whose inspection was withdrawn is proposed again on its
+-- row. Each becomes a call-center work item (inspection.planned).
+WITH input AS (
+    SELECT * FROM unnest($2::text[], $3::text[], $4::date[], $5::float8[], $6::int[], $7::jsonb[])
+        AS x(device_id, point_id, day, score, risk_rank, reasons)
+), written AS (
+    INSERT INTO inspections AS i (campaign_id, device_id, point_id, day, score, risk_rank, reasons)
+    SELECT $1, x.device_id, x.point_id, x.day, x.score, x.risk_rank, x.reasons FROM input AS x
+    ON CONFLICT (campaign_id, device_id) DO UPDATE
+        SET point_id = EXCLUDED.point_id, day = EXCLUDED.day, score = EXCLUDED.score,
+            risk_rank = EXCLUDED.risk_rank, reasons = EXCLUDED.reasons, status = 'proposed', reminders = 0,
+            reminded_at = NULL, followed_up_at = NULL, answered_at = NULL, updated_at = clock_timestamp()
+        WHERE i.status = 'withdrawn'
+    RETURNING i.*
+)
+SELECT coalesce(sum(inspection_changed(w::inspections, 'planned', $8, '')), 0) FROM written AS w;
+
+-- name: move_inspections
+-- Proposed inspections nobody has been told of yet, placed on another day or point.
+WITH input AS (
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::date[], $4::float8[], $5::int[], $6::jsonb[])
+        AS x(inspection_id, point_id, day, score, risk_rank, reasons)
+), moved AS (
+    UPDATE inspections AS i
+    SET point_id = x.point_id, day = x.day, score = x.score, risk_rank = x.risk_rank, reasons = x.reasons,
+        updated_at = clock_timestamp()
+    FROM input AS x
+    WHERE i.inspection_id = x.inspection_id AND i.status = 'proposed' AND i.reminders = 0
+    RETURNING i.*
+)
+SELECT coalesce(sum(inspection_changed(m::inspections, 'moved', $7, '')), 0) FROM moved AS m;
+
+-- name: rescore_inspections
+-- Same day and point, new score or rank: nothing to tell anyone.
+UPDATE inspections AS i
+SET score = x.score, risk_rank = x.risk_rank, reasons = x.reasons, updated_at = clock_timestamp()
+FROM unnest($1::bigint[], $2::float8[], $3::int[], $4::jsonb[]) AS x(inspection_id, score, risk_rank, reasons)
+WHERE i.inspection_id = x.inspection_id;
+
+-- name: withdraw_inspections
+-- Proposed inspections nobody has been told of, no longer selected or no longer fitting.
+WITH withdrawn AS (
+    UPDATE inspections SET status = 'withdrawn', updated_at = clock_timestamp()
+    WHERE inspection_id = ANY($1::bigint[]) AND status = 'proposed' AND reminders = 0
+    RETURNING *
+)
+SELECT coalesce(sum(inspection_changed(w::inspections, 'withdrawn', $2, '')), 0) FROM withdrawn AS w;
+
+-- name: finish_plan_run
+UPDATE campaigns
+SET planned_at = $2, plan_runs = plan_runs + 1, changed_at = CASE WHEN $3 THEN $2 ELSE changed_at END,
+    considered = $4, over_capacity = $5, without_point = $6
+WHERE campaign_id = $1
+RETURNING *;
+
+-- name: due_reminders
+-- Up to $4 inspections of campaign $1 that have had $2 reminders: for the first reminder, proposed
+-- ones whose day is on or before $3; for a follow-up, unanswered $5 after the reminder, day still
+-- ahead ($6). Locked, so two workers never remind the same inspection.
+SELECT i.inspection_id, i.device_id, i.day, i.reasons, i.point_id, sp.name AS point_name
+FROM inspections AS i JOIN service_points AS sp ON sp.point_id = i.point_id
+WHERE i.campaign_id = $1 AND i.status = 'proposed' AND i.reminders = $2
+  AND (($2 = 0 AND i.day <= $3) OR ($2 > 0 AND i.reminded_at <= $5))
+  AND i.day >= $6
+ORDER BY i.day, i.risk_rank
+LIMIT $4
+FOR UPDATE OF i SKIP LOCKED;
+
+-- name: reminder_contacts
+-- Who hears of an inspection: the contacts the first wave of any alert reaches.
+SELECT contact_id, device_id, name, phone, preferred_channel
+FROM device_contacts
+WHERE device_id = ANY($1::text[]) AND escalation_rank = 0
+ORDER BY device_id, contact_id;
+
+-- name: insert_reminders
+-- One alert per inspection, contact and wave, however often this runs.
+INSERT INTO customer_alerts (device_id, contact_id, phone, channel, kind, code, inspection_id, wave,
+                             message_ko, message_en, not_before)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
+                     $8::smallint[], $9::text[], $10::text[], $11::timestamptz[])
+ON CONFLICT (inspection_id, contact_id, wave) WHERE inspection_id IS NOT NULL DO NOTHING;
+
+-- name: mark_reminded
+-- The inspections of $1 reminded (wave $2): counted, and the call center told (a follow-up is a
+-- work item: call the customer).
+WITH reminded AS (
+    UPDATE inspections
+    SET reminders = $2 + 1, reminded_at = CASE WHEN $2 = 0 THEN $3 ELSE reminded_at END,
+        followed_up_at = CASE WHEN $2 > 0 THEN $3 ELSE followed_up_at END, updated_at = clock_timestamp()
+    WHERE inspection_id = ANY($1::bigint[]) AND reminders = $2
+    RETURNING *
+)
+SELECT coalesce(sum(inspection_changed(r::inspections, CASE WHEN $2 = 0 THEN 'reminded' ELSE 'follow_up' END, $4, '')), 0)
+FROM reminded AS r;
+
+-- name: inspection_for_update
+SELECT i.*, c.season, c.first_day, c.last_day, c.weekdays
+FROM inspections AS i JOIN campaigns AS c ON c.campaign_id = i.campaign_id
+WHERE i.inspection_id = $1
+FOR UPDATE OF i;
+
+-- name: booked_on
+-- Inspections holding a slot at point $2 on day $3 of campaign $1, other than inspection $4.
+SELECT count(*) FROM inspections
+WHERE campaign_id = $1 AND point_id = $2 AND day = $3 AND inspection_id <> $4
+  AND status IN ('proposed', 'accepted', 'rescheduled');
+
+-- name: booked_days
+-- Slots taken per day at point $2 in campaign $1 from day $3 (for proposing free days).
+SELECT day, count(*) AS taken FROM inspections
+WHERE campaign_id = $1 AND point_id = $2 AND day >= $3 AND status IN ('proposed', 'accepted', 'rescheduled')
+GROUP BY day;
+
+-- name: answer_inspection
+-- The customer's answer ($2 status, $3 day); recorded with who passed it on and why.
+WITH answered AS (
+    UPDATE inspections SET status = $2, day = $3, answered_at = clock_timestamp(), updated_at = clock_timestamp()
+    WHERE inspection_id = $1
+    RETURNING *
+)
+SELECT a.*, inspection_changed(a::inspections, $2, $4, $5) FROM answered AS a;
+
+-- name: complete_inspection
+WITH done AS (
+    UPDATE inspections SET status = 'completed', day = $3, completed_at = $2, updated_at = clock_timestamp()
+    WHERE inspection_id = $1
+    RETURNING *
+)
+SELECT d.*, inspection_changed(d::inspections, 'completed', $4, $5) FROM done AS d;
+
+-- name: newest_counters
+-- The device's newest daily counter totals (what an inspection resets "since" to, when the
+-- technician did not read them off the boiler).
+SELECT burner_hours_total, starts_total FROM device_health_daily
+WHERE device_id = $1 AND burner_hours_total IS NOT NULL
+ORDER BY day DESC LIMIT 1;
+
+-- name: reset_inspection_counters
+UPDATE devices
+SET last_inspected_on = $2, inspected_burner_hours = $3, inspected_starts = $4, updated_at = clock_timestamp()
+WHERE device_id = $1;
+
+-- name: inspection_history
+SELECT action, day, actor, note, at FROM inspection_history WHERE inspection_id = $1 ORDER BY history_id;
+
+-- name: list_inspections
+-- Inspections of campaign $1 in day, risk order (keyset after ($7 day, $8 rank, $9 id)); filters optional.
+SELECT i.*, sp.name AS point_name, d.region, d.vulnerable
+FROM inspections AS i
+JOIN service_points AS sp ON sp.point_id = i.point_id
+JOIN devices AS d ON d.device_id = i.device_id
+WHERE i.campaign_id = $1
+  AND ($2::text IS NULL OR i.point_id = $2)
+  AND ($3::text IS NULL OR i.status = $3)
+  AND ($4::date IS NULL OR i.day >= $4)
+  AND ($5::date IS NULL OR i.day <= $5)
+  AND ($6::text IS NULL OR i.device_id = $6)
+  AND ($7::date IS NULL OR (i.day, i.risk_rank, i.inspection_id) > ($7, $8, $9))
+ORDER BY i.day, i.risk_rank, i.inspection_id
+LIMIT $10;
+
+-- name: inspection_view
+SELECT i.*, sp.name AS point_name, d.region, d.vulnerable
+FROM inspections AS i
+JOIN service_points AS sp ON sp.point_id = i.point_id
+JOIN devices AS d ON d.device_id = i.device_id
+WHERE i.inspection_id = $1;
