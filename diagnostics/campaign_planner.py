@@ -66,8 +66,9 @@ class RiskWeights:
     vulnerable: float = 2.0
     uninspected: float = 1.5
     """Per 3 years since the last inspection (or installation), up to 1 ×."""
-    min_score: float = 2.0
-    """Boilers below this are not worth a visit this season."""
+    min_score: float = 6.0
+    """Boilers below this are not worth a visit this season: about a boiler past its 10 years with a
+    season of use since it was last seen, or a young one with a predicted fault and heavy use."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,9 @@ def test_what_does_not_fit_is_reported_not_dropped() -> None:
     plan = plan_inspections(boilers, tiny, Window(date(2026, 9, 1), date(2026, 9, 5)), on=ON)
     assert len(plan.placements) == 5  # one a day at the one point that has slots
     selected = len(plan.placements) + len(plan.over_capacity) + len(plan.without_point)
-    assert selected == sum(1 for b in boilers if risk_of(b, ON, date(2026, 9, 5), RiskWeights())[0] >= 2.0)
+    assert selected == sum(
+        1 for b in boilers if risk_of(b, ON, date(2026, 9, 5), RiskWeights())[0] >= RiskWeights().min_score
+    )
     assert plan.over_capacity
     assert plan.without_point
 
