@@ -1,6 +1,7 @@
 """The diagnostics worker process: drains the event inbox into cases, tickets and alerts, runs the
-time-driven sweeps and the predictive-care jobs (trends daily, frost watch every 15 minutes), and keeps
-the store in shape (hourly rollup, retention).
+time-driven sweeps, the predictive-care jobs (trends daily, frost watch every 15 minutes) and the
+inspection campaign's jobs (first plan, daily re-plan, reminders, follow-ups), and keeps the store in
+shape (hourly rollup, retention).
 
 Several workers may run: lanes, row locks and advisory locks make each piece of work one worker's.
 The catalog is validated at start-up: a broken catalog stops the worker before it handles anything.

@@ -18,6 +18,7 @@ import pytest
 
 from api.alert_delivery import AlertConfig, AlertDeliverer
 from api.message_providers import SinkProvider
+from diagnostics.campaign_jobs import CampaignJobs
 from diagnostics.inspection_campaigns import CampaignConfig, campaign_window, load_risks, plan_campaign
 from diagnostics.inspection_reminders import reminder_kind, send_reminders
 from diagnostics.quiet_hours import KST, reminder_quiet_until
@@ -384,3 +385,26 @@ def test_the_command_plans_with_a_summary_and_a_second_run_changes_nothing(fleet
     assert "nothing changed" in second.stdout
     too_early = [*command[:5], "--season", "1999", "--database-url", fleet_dsn]
     assert subprocess.run(too_early, capture_output=True, text=True, timeout=60, check=False).returncode == 2
+
+
+async def test_the_jobs_plan_when_the_season_comes_and_replan_until_it_ends(
+    fleet: asyncpg.Connection,
+) -> None:
+    jobs = CampaignJobs(CONFIG)
+    at = lambda day: datetime.combine(day, time(3), tzinfo=KST)  # noqa: E731
+    assert await jobs.plan_if_due(fleet, at(date(2026, 8, 10))) is None, (
+        "too early: 22 days before the window"
+    )
+    assert await jobs.replan(fleet, at(date(2026, 8, 10))) is None, "nothing to re-plan before the first plan"
+    first = await jobs.plan_if_due(fleet, at(date(2026, 8, 11)))
+    assert first is not None
+    assert first.new == first.selected > 0
+    assert await jobs.plan_if_due(fleet, at(date(2026, 8, 12))) is None, (
+        "planned once; the re-plan does the rest"
+    )
+    replanned = await jobs.replan(fleet, at(date(2026, 8, 12)))
+    assert replanned is not None
+    # A day older, a few boilers cross the threshold (or a warranty ends); nothing else moves.
+    assert replanned.new < first.selected / 100
+    assert replanned.selected == first.selected + replanned.new - replanned.withdrawn
+    assert await jobs.replan(fleet, at(date(2026, 11, 1))) is None, "the season is over"
