@@ -8,7 +8,8 @@ sends no event.
 What a re-plan may touch: only proposals nobody has been told of (no reminder yet). Those it
 moves (a better day freed up, their risk changed) or withdraws (no longer selected). Everything the
 customer heard of or answered keeps its day and its slot; declined and completed inspections are
-not proposed again this season; a proposal whose day passed unanswered lapses.
+not proposed again this season; a reminded proposal whose day passed unanswered lapses, and one
+nobody was told of is placed again.
 """
 
 from __future__ import annotations

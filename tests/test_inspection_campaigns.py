@@ -408,3 +408,33 @@ async def test_the_jobs_plan_when_the_season_comes_and_replan_until_it_ends(
     assert replanned.new < first.selected / 100
     assert replanned.selected == first.selected + replanned.new - replanned.withdrawn
     assert await jobs.replan(fleet, at(date(2026, 11, 1))) is None, "the season is over"
+
+
+async def test_days_that_pass_lapse_if_the_customer_was_told_and_move_if_not(
+    fleet: asyncpg.Connection,
+) -> None:
+    await plan_campaign(fleet, SEASON, today=PLAN_DAY, config=CONFIG)
+    reminded = await send_reminders(
+        fleet, SEASON, now=datetime(2026, 8, 12, 10, tzinfo=KST), wave=0, config=CONFIG
+    )
+    assert reminded.inspections > 0
+    mid_window = date(2026, 9, 20)
+    report = await plan_campaign(fleet, SEASON, today=mid_window, config=CONFIG)
+    past = await fleet.fetch(
+        "SELECT status, reminders FROM inspections WHERE day < $1 AND status NOT IN ('withdrawn')", mid_window
+    )
+    assert past, "reminded inspections keep their (now past) day"
+    assert {(r["status"], r["reminders"]) for r in past} == {("lapsed", 1)}
+    assert (
+        report.lapsed
+        == len(past)
+        == reminded.inspections
+        - await fleet.fetchval(
+            "SELECT count(*) FROM inspections WHERE reminders = 1 AND day >= $1", mid_window
+        )
+    )
+    assert report.moved > 0, "untold proposals whose day passed are placed again"
+    earliest = await fleet.fetchval(
+        "SELECT min(day) FROM inspections WHERE status = 'proposed' AND reminders = 0"
+    )
+    assert earliest >= mid_window + timedelta(days=CONFIG.notice_days)

@@ -70,10 +70,11 @@ SELECT inspection_id, device_id, point_id, day, score, risk_rank, reasons, statu
 FROM inspections WHERE campaign_id = $1;
 
 -- name: lapse_unanswered
--- Proposed inspections whose day is before $2: nobody answered; the call center hears of it.
+-- Reminded inspections whose day is before $2 and nobody answered; the call center hears of it.
+-- (A proposal nobody was told of is placed again instead.)
 WITH lapsed AS (
     UPDATE inspections SET status = 'lapsed', updated_at = clock_timestamp()
-    WHERE campaign_id = $1 AND status = 'proposed' AND day < $2
+    WHERE campaign_id = $1 AND status = 'proposed' AND reminders > 0 AND day < $2
     RETURNING *
 )
 SELECT coalesce(sum(inspection_changed(l::inspections, 'lapsed', $3, '')), 0) FROM lapsed AS l;
