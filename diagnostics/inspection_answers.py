@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any, Final, Literal
 
 from diagnostics.campaign_planner import Window
+from diagnostics.inspection_campaigns import record_changes
 from telemetry import named_queries
 from telemetry.database import Connection
 
@@ -80,9 +81,8 @@ async def answer_inspection(
             if answer == "accept" and status not in _HOLDING:
                 # declined or lapsed: its slot may have gone to someone else since
                 await _check_day(conn, row, window, day, today)
-        updated = await conn.fetchrow(
-            _Q["answer_inspection"], inspection_id, _STATUS[answer], day, actor, note
-        )
+        updated = await conn.fetchrow(_Q["answer_inspection"], inspection_id, _STATUS[answer], day)
+        await record_changes(conn, [inspection_id], _STATUS[answer], actor, note)
     assert updated is not None
     return dict(updated)
 
@@ -120,7 +120,8 @@ async def complete_inspection(
         starts = (
             burner_starts if burner_starts is not None else int(stored["starts_total"] or 0) if stored else 0
         )
-        done = await conn.fetchrow(_Q["complete_inspection"], inspection_id, now, on, actor, note)
+        done = await conn.fetchrow(_Q["complete_inspection"], inspection_id, now, on)
+        await record_changes(conn, [inspection_id], "completed", actor, note)
         await conn.execute(_Q["reset_inspection_counters"], row["device_id"], on, hours, starts)
     assert done is not None
     return dict(done)

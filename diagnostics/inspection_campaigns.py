@@ -27,7 +27,9 @@ from diagnostics.warranty import warranty_on
 from telemetry import named_queries
 from telemetry.database import Connection
 
-__all__ = ["CampaignConfig", "PlanReport", "Progress", "campaign_window", "load_risks", "plan_campaign"]
+__all__ = [
+    "CampaignConfig", "PlanReport", "Progress", "campaign_window", "load_risks", "plan_campaign", "record_changes",
+]  # fmt: skip
 
 _Q: Final = named_queries.load("campaigns", package="diagnostics")
 _DEFAULT_WARRANTY_YEARS: Final = 3
@@ -120,7 +122,9 @@ async def plan_campaign(
         campaign = await conn.fetchrow(_Q["campaign_by_season"], season)
         assert campaign is not None
         window = Window(campaign["first_day"], campaign["last_day"], frozenset(campaign["weekdays"]))
-        lapsed = int(await conn.fetchval(_Q["lapse_unanswered"], campaign["campaign_id"], today, actor))
+        lapsed = await _changed(
+            conn, _Q["lapse_unanswered"], (campaign["campaign_id"], today), "lapsed", actor
+        )
         say("loading boilers", 0, 1)
         risks = await load_risks(conn, today)
         say("loading boilers", 1, 1)
@@ -205,27 +209,41 @@ async def _write(
     say("writing", 0, total)
     if new:
         ps = [p for p, _ in new]
-        await conn.execute(
-            _Q["insert_inspections"], campaign_id, [p.device_id for p in ps], [p.point_id for p in ps],
-            [p.day for p in ps], [p.score for p in ps], [rank for _, rank in new],
-            [json.dumps(p.reasons) for p in ps], actor,
-        )  # fmt: skip
+        inserted: tuple[Any, ...] = (campaign_id, [p.device_id for p in ps], [p.point_id for p in ps],
+                                     [p.day for p in ps], [p.score for p in ps], [rank for _, rank in new],
+                                     [json.dumps(p.reasons) for p in ps])  # fmt: skip
+        await _changed(conn, _Q["insert_inspections"], inserted, "planned", actor)
     say("writing", len(new), total)
     if moved:
-        await conn.execute(
-            _Q["move_inspections"], [i for i, _, _ in moved], [p.point_id for _, p, _ in moved],
-            [p.day for _, p, _ in moved], [p.score for _, p, _ in moved], [r for _, _, r in moved],
-            [json.dumps(p.reasons) for _, p, _ in moved], actor,
-        )  # fmt: skip
+        relocated: tuple[Any, ...] = ([i for i, _, _ in moved], [p.point_id for _, p, _ in moved],
+                                      [p.day for _, p, _ in moved], [p.score for _, p, _ in moved],
+                                      [r for _, _, r in moved], [json.dumps(p.reasons) for _, p, _ in moved])  # fmt: skip
+        await _changed(conn, _Q["move_inspections"], relocated, "moved", actor)
     if rescored:
         await conn.execute(
             _Q["rescore_inspections"], [i for i, _, _ in rescored], [p.score for _, p, _ in rescored],
             [r for _, _, r in rescored], [json.dumps(p.reasons) for _, p, _ in rescored],
         )  # fmt: skip
     if withdrawn:
-        await conn.execute(_Q["withdraw_inspections"], withdrawn, actor)
+        await _changed(conn, _Q["withdraw_inspections"], (withdrawn,), "withdrawn", actor)
     say("writing", total, total)
     return {"new": len(new), "moved": len(moved), "rescored": len(rescored), "withdrawn": len(withdrawn)}
+
+
+async def record_changes(
+    conn: Connection, ids: Sequence[int], action: str, actor: str, note: str = ""
+) -> int:
+    """A history line and a call-center event (`inspection.planned` for 'planned', else
+    `inspection.updated` with `action`) for each inspection of `ids`; in the caller's transaction."""
+    if not ids:
+        return 0
+    return int(await conn.fetchval(_Q["record_changes"], list(ids), action, actor, note))
+
+
+async def _changed(conn: Connection, query: str, args: Sequence[Any], action: str, actor: str) -> int:
+    """Run a statement returning the inspection ids it changed, and record the change."""
+    ids = [r["inspection_id"] for r in await conn.fetch(query, *args)]
+    return await record_changes(conn, ids, action, actor)
 
 
 def _day_start(day: date) -> datetime:

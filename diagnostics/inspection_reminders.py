@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from diagnostics.alert_messages import compose_inspection
-from diagnostics.inspection_campaigns import CampaignConfig
+from diagnostics.inspection_campaigns import CampaignConfig, record_changes
 from diagnostics.quiet_hours import KST, NIGHT_END, NIGHT_START, quiet_until
 from telemetry import named_queries
 from telemetry.database import Connection
@@ -94,5 +94,8 @@ async def send_reminders(
                 offers += kind == "inspection_offer"
         if columns[0]:
             await conn.execute(_Q["insert_reminders"], *columns)
-        await conn.execute(_Q["mark_reminded"], [r["inspection_id"] for r in due], wave, now, actor)
+        marked = await conn.fetch(_Q["mark_reminded"], [r["inspection_id"] for r in due], wave, now)
+        await record_changes(
+            conn, [r["inspection_id"] for r in marked], "reminded" if wave == 0 else "follow_up", actor
+        )
     return ReminderReport(len(due), len(columns[0]), offers)

@@ -72,45 +72,33 @@ FROM inspections WHERE campaign_id = $1;
 -- name: lapse_unanswered
 -- Reminded inspections whose day is before $2 and nobody answered; the call center hears of it.
 -- (A proposal nobody was told of is placed again instead.)
-WITH lapsed AS (
-    UPDATE inspections SET status = 'lapsed', updated_at = clock_timestamp()
-    WHERE campaign_id = $1 AND status = 'proposed' AND reminders > 0 AND day < $2
-    RETURNING *
-)
-SELECT coalesce(sum(inspection_changed(l::inspections, 'lapsed', $3, '')), 0) FROM lapsed AS l;
+UPDATE inspections SET status = 'lapsed', updated_at = clock_timestamp()
+WHERE campaign_id = $1 AND status = 'proposed' AND reminders > 0 AND day < $2
+RETURNING inspection_id;
 
 -- name: insert_inspections
 -- New placements of campaign $1; a device whose inspection was withdrawn is proposed again on its
--- row. Each becomes a call-center work item (inspection.planned).
-WITH input AS (
-    SELECT * FROM unnest($2::text[], $3::text[], $4::date[], $5::float8[], $6::int[], $7::jsonb[])
-        AS x(device_id, point_id, day, score, risk_rank, reasons)
-), written AS (
-    INSERT INTO inspections AS i (campaign_id, device_id, point_id, day, score, risk_rank, reasons)
-    SELECT $1, x.device_id, x.point_id, x.day, x.score, x.risk_rank, x.reasons FROM input AS x
-    ON CONFLICT (campaign_id, device_id) DO UPDATE
-        SET point_id = EXCLUDED.point_id, day = EXCLUDED.day, score = EXCLUDED.score,
-            risk_rank = EXCLUDED.risk_rank, reasons = EXCLUDED.reasons, status = 'proposed', reminders = 0,
-            reminded_at = NULL, followed_up_at = NULL, answered_at = NULL, updated_at = clock_timestamp()
-        WHERE i.status = 'withdrawn'
-    RETURNING i.*
-)
-SELECT coalesce(sum(inspection_changed(w::inspections, 'planned', $8, '')), 0) FROM written AS w;
+-- row.
+INSERT INTO inspections AS i (campaign_id, device_id, point_id, day, score, risk_rank, reasons)
+SELECT $1, x.device_id, x.point_id, x.day, x.score, x.risk_rank, x.reasons
+FROM unnest($2::text[], $3::text[], $4::date[], $5::float8[], $6::int[], $7::jsonb[])
+    AS x(device_id, point_id, day, score, risk_rank, reasons)
+ON CONFLICT (campaign_id, device_id) DO UPDATE
+    SET point_id = EXCLUDED.point_id, day = EXCLUDED.day, score = EXCLUDED.score,
+        risk_rank = EXCLUDED.risk_rank, reasons = EXCLUDED.reasons, status = 'proposed', reminders = 0,
+        reminded_at = NULL, followed_up_at = NULL, answered_at = NULL, updated_at = clock_timestamp()
+    WHERE i.status = 'withdrawn'
+RETURNING i.inspection_id;
 
 -- name: move_inspections
 -- Proposed inspections nobody has been told of yet, placed on another day or point.
-WITH input AS (
-    SELECT * FROM unnest($1::bigint[], $2::text[], $3::date[], $4::float8[], $5::int[], $6::jsonb[])
-        AS x(inspection_id, point_id, day, score, risk_rank, reasons)
-), moved AS (
-    UPDATE inspections AS i
-    SET point_id = x.point_id, day = x.day, score = x.score, risk_rank = x.risk_rank, reasons = x.reasons,
-        updated_at = clock_timestamp()
-    FROM input AS x
-    WHERE i.inspection_id = x.inspection_id AND i.status = 'proposed' AND i.reminders = 0
-    RETURNING i.*
-)
-SELECT coalesce(sum(inspection_changed(m::inspections, 'moved', $7, '')), 0) FROM moved AS m;
+UPDATE inspections AS i
+SET point_id = x.point_id, day = x.day, score = x.score, risk_rank = x.risk_rank, reasons = x.reasons,
+    updated_at = clock_timestamp()
+FROM unnest($1::bigint[], $2::text[], $3::date[], $4::float8[], $5::int[], $6::jsonb[])
+    AS x(inspection_id, point_id, day, score, risk_rank, reasons)
+WHERE i.inspection_id = x.inspection_id AND i.status = 'proposed' AND i.reminders = 0
+RETURNING i.inspection_id;
 
 -- name: rescore_inspections
 -- Same day and point, new score or rank: nothing to tell anyone.
@@ -121,12 +109,9 @@ WHERE i.inspection_id = x.inspection_id;
 
 -- name: withdraw_inspections
 -- Proposed inspections nobody has been told of, no longer selected or no longer fitting.
-WITH withdrawn AS (
-    UPDATE inspections SET status = 'withdrawn', updated_at = clock_timestamp()
-    WHERE inspection_id = ANY($1::bigint[]) AND status = 'proposed' AND reminders = 0
-    RETURNING *
-)
-SELECT coalesce(sum(inspection_changed(w::inspections, 'withdrawn', $2, '')), 0) FROM withdrawn AS w;
+UPDATE inspections SET status = 'withdrawn', updated_at = clock_timestamp()
+WHERE inspection_id = ANY($1::bigint[]) AND status = 'proposed' AND reminders = 0
+RETURNING inspection_id;
 
 -- name: finish_plan_run
 UPDATE campaigns
@@ -164,17 +149,12 @@ SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[
 ON CONFLICT (inspection_id, contact_id, wave) WHERE inspection_id IS NOT NULL DO NOTHING;
 
 -- name: mark_reminded
--- The inspections of $1 reminded (wave $2): counted, and the call center told (a follow-up is a
--- work item: call the customer).
-WITH reminded AS (
-    UPDATE inspections
-    SET reminders = $2 + 1, reminded_at = CASE WHEN $2 = 0 THEN $3 ELSE reminded_at END,
-        followed_up_at = CASE WHEN $2 > 0 THEN $3 ELSE followed_up_at END, updated_at = clock_timestamp()
-    WHERE inspection_id = ANY($1::bigint[]) AND reminders = $2
-    RETURNING *
-)
-SELECT coalesce(sum(inspection_changed(r::inspections, CASE WHEN $2 = 0 THEN 'reminded' ELSE 'follow_up' END, $4, '')), 0)
-FROM reminded AS r;
+-- The inspections of $1 reminded (wave $2) at $3.
+UPDATE inspections
+SET reminders = $2 + 1, reminded_at = CASE WHEN $2 = 0 THEN $3 ELSE reminded_at END,
+    followed_up_at = CASE WHEN $2 > 0 THEN $3 ELSE followed_up_at END, updated_at = clock_timestamp()
+WHERE inspection_id = ANY($1::bigint[]) AND reminders = $2
+RETURNING inspection_id;
 
 -- name: inspection_for_update
 SELECT i.*, c.season, c.first_day, c.last_day, c.weekdays
@@ -195,21 +175,15 @@ WHERE campaign_id = $1 AND point_id = $2 AND day >= $3 AND status IN ('proposed'
 GROUP BY day;
 
 -- name: answer_inspection
--- The customer's answer ($2 status, $3 day); recorded with who passed it on and why.
-WITH answered AS (
-    UPDATE inspections SET status = $2, day = $3, answered_at = clock_timestamp(), updated_at = clock_timestamp()
-    WHERE inspection_id = $1
-    RETURNING *
-)
-SELECT a.*, inspection_changed(a::inspections, $2, $4, $5) FROM answered AS a;
+-- The customer's answer ($2 status, $3 day).
+UPDATE inspections SET status = $2, day = $3, answered_at = clock_timestamp(), updated_at = clock_timestamp()
+WHERE inspection_id = $1
+RETURNING *;
 
 -- name: complete_inspection
-WITH done AS (
-    UPDATE inspections SET status = 'completed', day = $3, completed_at = $2, updated_at = clock_timestamp()
-    WHERE inspection_id = $1
-    RETURNING *
-)
-SELECT d.*, inspection_changed(d::inspections, 'completed', $4, $5) FROM done AS d;
+UPDATE inspections SET status = 'completed', day = $3, completed_at = $2, updated_at = clock_timestamp()
+WHERE inspection_id = $1
+RETURNING *;
 
 -- name: newest_counters
 -- The device's newest daily counter totals (what an inspection resets "since" to, when the
@@ -248,3 +222,7 @@ FROM inspections AS i
 JOIN service_points AS sp ON sp.point_id = i.point_id
 JOIN devices AS d ON d.device_id = i.device_id
 WHERE i.inspection_id = $1;
+
+-- name: record_changes
+-- History lines and call-center events for the inspections $1 that just changed ($2 the action).
+SELECT inspections_changed($1::bigint[], $2, $3, $4);
