@@ -31,14 +31,20 @@ Pool: TypeAlias = asyncpg.Pool
 
 STORE_UNAVAILABLE: Final = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, TimeoutError,
                             asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,
-                            asyncpg.InsufficientResourcesError, asyncpg.PostgresError)  # fmt: skip
+                            asyncpg.InsufficientResourcesError, asyncpg.PostgresError,
+                            asyncpg.InternalClientError)  # fmt: skip
 """Failures worth retrying later: the database is down, restarting, overloaded, or the query hit a
-transient error. Catch STORE_REJECTED first: those are PostgresErrors too, but retrying cannot help."""
+transient error. Catch STORE_REJECTED first: those are PostgresErrors too, but retrying cannot help.
+
+InternalClientError ("cannot switch to state …; another operation is in progress") is what asyncpg
+raises on a pooled connection whose server went away in the middle of an operation: seen once in a
+two-minute database outage drill, where it killed the gateway. The pool closes such a connection on
+release; the batch is retried on another."""
 
 STORE_TRANSIENT: Final = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, TimeoutError,
                           asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,
                           asyncpg.InsufficientResourcesError, asyncpg.SerializationError,
-                          asyncpg.DeadlockDetectedError)  # fmt: skip
+                          asyncpg.DeadlockDetectedError, asyncpg.InternalClientError)  # fmt: skip
 """Failures of the moment (connection lost, server restarting, lock conflicts), never of the work itself."""
 
 STORE_REJECTED: Final = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
