@@ -32,7 +32,6 @@ __all__ = [
 ]  # fmt: skip
 
 _Q: Final = named_queries.load("campaigns", package="diagnostics")
-_DEFAULT_WARRANTY_YEARS: Final = 3
 _KEPT: Final = frozenset({"accepted", "rescheduled"})
 """Statuses whose day is the customer's: kept, and their slot used."""
 _DONE: Final = frozenset({"declined", "completed", "lapsed"})
@@ -60,6 +59,8 @@ class CampaignConfig:
     reminder_batch: int = 5000
     """Reminders created per job run: a wave is spread over runs rather than sent at once."""
     weights: RiskWeights = field(default_factory=RiskWeights)
+    default_warranty_years: int = 3
+    """For models not in `model_warranty`: the same setting tickets use (ONDOL_DEFAULT_WARRANTY_YEARS)."""
 
     def __post_init__(self) -> None:
         for name in ("plan_lead_days", "notice_days", "remind_ahead_days", "reminder_batch"):
@@ -126,7 +127,7 @@ async def plan_campaign(
             conn, _Q["lapse_unanswered"], (campaign["campaign_id"], today), "lapsed", actor
         )
         say("loading boilers", 0, 1)
-        risks = await load_risks(conn, today)
+        risks = await load_risks(conn, today, config.default_warranty_years)
         say("loading boilers", 1, 1)
         points = {r["point_id"]: r for r in await conn.fetch(_Q["inspection_slots"])}
         slots = {point_id: int(r["slots"]) for point_id, r in points.items()}
@@ -145,7 +146,7 @@ async def plan_campaign(
     )  # fmt: skip
 
 
-async def load_risks(conn: Connection, today: date) -> list[BoilerRisk]:
+async def load_risks(conn: Connection, today: date, default_warranty_years: int = 3) -> list[BoilerRisk]:
     """Every registered boiler's risk inputs as of `today`, each routed to its service point."""
     directory = await ServicePointDirectory.load(conn)
     years = {r["model"]: int(r["years"]) for r in await conn.fetch(_Q["warranty_years"])}
@@ -153,7 +154,7 @@ async def load_risks(conn: Connection, today: date) -> list[BoilerRisk]:
     risks = []
     for r in rows:
         assignment = directory.assign(r["latitude"], r["longitude"], r["region"])
-        warranty = warranty_on(r["installed_on"], years.get(r["model"], _DEFAULT_WARRANTY_YEARS), today)
+        warranty = warranty_on(r["installed_on"], years.get(r["model"], default_warranty_years), today)
         risks.append(BoilerRisk(
             device_id=r["device_id"], point_id=assignment.point.point_id if assignment else None,
             installed_on=r["installed_on"], burner_hours_since=float(r["burner_hours_since"]),

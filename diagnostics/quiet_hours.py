@@ -8,8 +8,10 @@ the morning too.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import Final
+
+from telemetry.health_features import KST
 
 __all__ = [
     "ADVERTISING_KINDS",
@@ -21,7 +23,6 @@ __all__ = [
     "reminder_quiet_until",
 ]
 
-KST: Final = timezone(timedelta(hours=9))  # Korea keeps no daylight saving time
 NIGHT_START: Final = time(21, 0)
 NIGHT_END: Final = time(8, 0)
 REMINDER_KINDS: Final = frozenset({"inspection", "inspection_offer"})

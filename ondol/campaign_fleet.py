@@ -9,15 +9,14 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 from diagnostics.service_points import ServicePoint
 from telemetry.database import Connection
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
+from telemetry.health_features import KST
 
 __all__ = ["CampaignFleet", "build_campaign_fleet", "store_campaign_fleet"]
-
-_KST = timezone(timedelta(hours=9))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +76,7 @@ async def store_campaign_fleet(
             "device_health_daily", columns=["device_id", "day", "samples", "firing", "burner_hours_total", "starts_total"],
             records=[(d, day, 24, 8, hours, starts) for d, hours, starts in fleet.counters],
         )  # fmt: skip
-        at = datetime.combine(day, time(12), tzinfo=_KST)
+        at = datetime.combine(day, time(12), tzinfo=KST)
         await conn.copy_records_to_table(
             "predictions", columns=["device_id", "code", "family", "detector", "predicted_at", "evidence"],
             records=[(d, "A11", "air_exhaust", "synthetic", at, "{}") for d in fleet.predicted],

@@ -126,6 +126,7 @@ class Settings(BaseSettings):
             first=(int(first[:2]), int(first[3:])), last=(int(last[:2]), int(last[3:])),
             plan_lead_days=self.campaign_plan_lead_days, remind_ahead_days=self.campaign_remind_ahead_days,
             follow_up_after=timedelta(days=self.campaign_follow_up_days),
+            default_warranty_years=self.default_warranty_years,
         )  # fmt: skip
 
     sim_devices: int = Field(200, ge=0, le=100_000)
