@@ -29,6 +29,7 @@ __all__ = [
     "Allow",
     "Principal",
     "Role",
+    "RoleGuard",
     "allow",
     "document_roles",
     "ensure_device_visible",
@@ -81,11 +82,15 @@ async def _credentials(
     return credentials
 
 
-class Allow:
-    """Dependency: the caller must present a valid key of one of `roles`."""
+class RoleGuard:
+    """What every route's access dependency is: the roles it admits, for the walkers of the app."""
 
     def __init__(self, *roles: Role) -> None:
         self.roles = frozenset(roles)
+
+
+class Allow(RoleGuard):
+    """Dependency: the caller must present a valid key of one of `roles`."""
 
     async def __call__(
         self,
@@ -154,8 +159,9 @@ def allow(*roles: Role) -> Any:
 
 
 def route_roles(route: APIRoute) -> frozenset[Role] | None:
-    """The roles a route admits, from its `Allow` dependency; None for a public route."""
-    found = [d.call.roles for d in route.dependant.dependencies if isinstance(d.call, Allow)]
+    """The roles a route admits, from its `Allow` (or other `RoleGuard`) dependency; None for a public route."""
+    guards: list[object] = [d.call for d in route.dependant.dependencies]
+    found = [g.roles for g in guards if isinstance(g, RoleGuard)]
     if len(found) > 1:
         raise ValueError(f"{route.path} declares its roles {len(found)} times")
     return found[0] if found else None

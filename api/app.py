@@ -31,6 +31,7 @@ from api import (
 )
 from api.access import document_roles
 from api.body_limit import BodyLimitMiddleware
+from api.console import install_console
 from api.outbound_guard import OutboundPolicy
 from api.problems import install_problem_handlers
 from api.rate_limit import RateLimiter
@@ -107,4 +108,5 @@ def create_app(config: ApiConfig) -> FastAPI:
     document_roles(api_routes())
     for router in ROUTERS:
         app.include_router(router)
+    install_console(app)
     return app

@@ -10,10 +10,25 @@ from typing import Any, Final
 from telemetry import named_queries
 from telemetry.database import Connection
 
-__all__ = ["InspectionFilter", "get_campaign", "get_inspection", "list_campaigns", "list_inspections"]
+__all__ = [
+    "GridCell",
+    "InspectionFilter",
+    "get_campaign",
+    "get_inspection",
+    "list_campaigns",
+    "list_inspections",
+    "next_inspection_of_device",
+    "plan_grid",
+]
 
 _Q: Final = named_queries.load("campaigns", package="diagnostics").require(
-    "list_campaigns", "campaign_by_id", "list_inspections", "inspection_view", "inspection_history"
+    "list_campaigns",
+    "campaign_by_id",
+    "list_inspections",
+    "inspection_view",
+    "inspection_history",
+    "plan_grid",
+    "next_inspection_of_device",
 )
 
 
@@ -60,6 +75,31 @@ async def get_inspection(conn: Connection, inspection_id: int) -> dict[str, Any]
         return None
     history = [dict(h) for h in await conn.fetch(_Q["inspection_history"], inspection_id)]
     return _inspection(row) | {"history": history}
+
+
+@dataclass(frozen=True, slots=True)
+class GridCell:
+    """How many of a service point's inspections on one day are in one status."""
+
+    service_point_id: str
+    service_point_name: str
+    slots: int
+    """The point's inspection slots per day."""
+    day: date
+    status: str
+    count: int
+
+
+async def plan_grid(conn: Connection, campaign_id: int, *, service_point_id: str | None) -> list[GridCell]:
+    """The campaign's plan counted per service point, day and status (withdrawn ones left out)."""
+    rows = await conn.fetch(_Q["plan_grid"], campaign_id, service_point_id)
+    return [GridCell(r["point_id"], r["point_name"], r["slots"], r["day"], r["status"], r["n"]) for r in rows]
+
+
+async def next_inspection_of_device(conn: Connection, device_id: str, *, on: date) -> dict[str, Any] | None:
+    """The device's next inspection from `on` that is still to happen (proposed, accepted, rescheduled)."""
+    row = await conn.fetchrow(_Q["next_inspection_of_device"], device_id, on)
+    return None if row is None else dict(row)
 
 
 def _campaign(row: Any) -> dict[str, Any]:

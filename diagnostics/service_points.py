@@ -72,6 +72,10 @@ class ServicePointDirectory:
     def __len__(self) -> int:
         return len(self._points)
 
+    @property
+    def points(self) -> tuple[ServicePoint, ...]:
+        return self._points
+
     def assign(
         self, latitude: float | None, longitude: float | None, region: str | None
     ) -> Assignment | None:

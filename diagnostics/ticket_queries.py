@@ -11,12 +11,16 @@ from telemetry import named_queries
 from telemetry.database import Connection
 
 __all__ = [
+    "Queue",
+    "QueueFilter",
+    "QueueItem",
     "TicketDetail",
     "TicketFilter",
     "TicketView",
     "get_ticket",
     "list_tickets",
     "open_tickets_of_device",
+    "ticket_queue",
 ]
 
 _Q: Final = named_queries.load("tickets", package="diagnostics")
@@ -152,3 +156,38 @@ async def get_ticket(conn: Connection, *, ticket_id: int) -> TicketDetail | None
 
 async def open_tickets_of_device(conn: Connection, *, device_id: str) -> list[TicketView]:
     return [_view(r) for r in await conn.fetch(_Q["open_tickets_of_device"], device_id)]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    service_point_id: str | None = None
+    region: str | None = None
+    status: str | None = None
+    sla_breached: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    ticket: TicketView
+    customer_name: str | None
+    address: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    items: list[QueueItem]
+    open: int
+    """Unfinished tickets under the service point and region filters."""
+    breached: int
+    """Of those, how many broke the contact-within-the-window promise."""
+
+
+async def ticket_queue(conn: Connection, where: QueueFilter, *, limit: int) -> Queue:
+    """Unfinished tickets in working order (priority, then contact deadline), with the counts."""
+    rows = await conn.fetch(
+        _Q["ticket_queue"], where.service_point_id, where.region, where.status, where.sla_breached, limit
+    )
+    counts = await conn.fetchrow(_Q["queue_counts"], where.service_point_id, where.region)
+    assert counts is not None  # an aggregate always answers one row
+    items = [QueueItem(_view(r), r["customer_name"], r["address"]) for r in rows]
+    return Queue(items, counts["open"], counts["breached"])

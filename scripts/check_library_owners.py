@@ -26,6 +26,8 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "httpx": ("ondol/local_stack.py", "api/outbound_http.py"),
     "numpy": ("firmware_sim/physics.py",),
     "rich": ("ondol/campaign_report.py",),
+    "jinja2": ("api/console/rendering.py",),
+    "playwright": (),
 }
 
 

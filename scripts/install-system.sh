@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, once and idempotently, the system software Ondol's local stack and test suite need on
-# Debian bookworm: Mosquitto, PostgreSQL 15, build tools, and TimescaleDB (Apache edition) built from
+# Debian bookworm: Mosquitto, PostgreSQL 15, Chromium, build tools, and TimescaleDB (Apache edition) built from
 # Debian's trixie source package. Safe to re-run: each step checks before it acts, and the TimescaleDB
 # build is cached.
 set -euo pipefail
@@ -114,6 +114,9 @@ install_timescaledb() {
 
 need_pkgs ca-certificates make openssl mosquitto mosquitto-clients libmosquitto-dev postgresql-$PG_MAJOR \
   python3-venv util-linux
+# The console's browser tests and benchmark drive Debian's Chromium (Playwright never downloads one);
+# a Korean font makes their screenshots readable.
+need_pkgs chromium fonts-nanum
 # The distribution's own broker and database services are not used: the project starts private ones.
 # (Stopped and disabled, so that after a reboot they do not hold the ports the private servers use.)
 for svc in mosquitto postgresql; do

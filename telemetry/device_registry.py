@@ -31,6 +31,7 @@ __all__ = [
     "get_device",
     "list_devices",
     "national_phone",
+    "recent_events",
     "register_devices",
     "search_devices",
 ]
@@ -48,6 +49,7 @@ _Q: Final = named_queries.load("devices").require(
     "devices_with_state",
     "search_devices",
     "custom_plans",
+    "recent_events",
 )
 
 
@@ -196,6 +198,13 @@ async def _replace_contacts(conn: Connection, devices: Sequence[DeviceRecord]) -
 async def active_faults(conn: Connection, *, device_id: str) -> list[dict[str, Any]]:
     """The device's active error codes with when each was raised, oldest first."""
     return [dict(r) for r in await conn.fetch(_Q["active_faults"], device_id)]
+
+
+async def recent_events(
+    conn: Connection, *, device_id: str, since: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """The device's error events (raised and cleared) since `since`, newest first, at most `limit`."""
+    return [dict(r) for r in await conn.fetch(_Q["recent_events"], device_id, since, limit)]
 
 
 async def device_exists(conn: Connection, *, device_id: str) -> bool:

@@ -226,3 +226,24 @@ WHERE i.inspection_id = $1;
 -- name: record_changes
 -- History lines and call-center events for the inspections $1 that just changed ($2 the action).
 SELECT inspections_changed($1::bigint[], $2, $3, $4);
+
+-- name: plan_grid
+-- Campaign $1's inspections counted per service point, day and status (withdrawn ones left out);
+-- $2 one service point or all.
+SELECT i.point_id, sp.name AS point_name, coalesce(sp.inspection_slots, 0) AS slots, i.day, i.status,
+       count(*) AS n
+FROM inspections AS i
+JOIN service_points AS sp ON sp.point_id = i.point_id
+WHERE i.campaign_id = $1 AND i.status <> 'withdrawn' AND ($2::text IS NULL OR i.point_id = $2)
+GROUP BY i.point_id, sp.name, sp.inspection_slots, i.day, i.status
+ORDER BY i.point_id, i.day, i.status;
+
+-- name: next_inspection_of_device
+-- The device's next planned inspection on or after day $2 that is still going to happen.
+SELECT i.inspection_id, c.season, i.day, i.status, i.point_id AS service_point_id, sp.name AS service_point_name
+FROM inspections AS i
+JOIN campaigns AS c ON c.campaign_id = i.campaign_id
+JOIN service_points AS sp ON sp.point_id = i.point_id
+WHERE i.device_id = $1 AND i.status IN ('proposed', 'accepted', 'rescheduled') AND i.day >= $2
+ORDER BY i.day
+LIMIT 1;

@@ -97,3 +97,30 @@ WITH t AS (
 )
 INSERT INTO outbox_events (event_type, subject, payload)
 SELECT 'ticket.updated', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t;
+
+-- name: ticket_queue
+-- Unfinished tickets in the order they must be worked: priority, then the contact deadline; with
+-- whom to call. Filters optional: $1 service point, $2 region, $3 status, $4 only SLA breaches.
+SELECT t.*, coalesce((t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
+                     OR t.contacted_at > t.contact_due_at, false) AS sla_breached,
+       d.customer_name, d.address
+FROM tickets AS t
+JOIN devices AS d ON d.device_id = t.device_id
+WHERE t.status NOT IN ('resolved', 'closed', 'resolved_remotely', 'cancelled')
+  AND ($1::text IS NULL OR t.service_point_id = $1)
+  AND ($2::text IS NULL OR t.region = $2)
+  AND ($3::text IS NULL OR t.status = $3)
+  AND ($4::bool IS NULL OR ((t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
+                            OR coalesce(t.contacted_at > t.contact_due_at, false)) = $4)
+ORDER BY t.priority, t.contact_due_at, t.ticket_id
+LIMIT $5;
+
+-- name: queue_counts
+-- How many unfinished tickets the same filters hold, and how many of them broke the contact SLA.
+SELECT count(*) AS open,
+       count(*) FILTER (WHERE (t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
+                              OR coalesce(t.contacted_at > t.contact_due_at, false)) AS breached
+FROM tickets AS t
+WHERE t.status NOT IN ('resolved', 'closed', 'resolved_remotely', 'cancelled')
+  AND ($1::text IS NULL OR t.service_point_id = $1)
+  AND ($2::text IS NULL OR t.region = $2);

@@ -81,3 +81,8 @@ LIMIT $8;
 -- name: custom_plans
 -- For the rest of the transaction: plan each statement for its parameters (no cached generic plan).
 SET LOCAL plan_cache_mode = force_custom_plan;
+
+-- name: recent_events
+-- The device's newest error events (raised and cleared), newest first: the console's error timeline.
+SELECT ts, seq, code, state, received_at FROM events WHERE device_id = $1 AND ts >= $2
+ORDER BY ts DESC, seq DESC LIMIT $3;
