@@ -372,6 +372,7 @@ def _where_to_look(stack: LocalStack, api: str) -> None:
     lines = [
         "Ondol is running. Where to look:",
         f"  API            {api}   (OpenAPI: {api}/docs)",
+        f"  agent console  {api}/console   (sign in with the admin API key below, or an agent's or technician's)",
         f"  online boilers {api}/v1/devices?status=online",
         f"  quarantine     {api}/v1/quarantine",
         f"  webhooks       {api}/v1/webhooks   (subscribe a receiver; loopback allowed here)",
