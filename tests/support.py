@@ -159,6 +159,28 @@ async def register_full(db: Any, device_id: str, *, latitude: float, longitude: 
         await register_devices(db, devices=[record])
 
 
+async def insert_ticket(db: Any, device_id: str, point: str, *, region: str | None = None) -> int:
+    """An open E003 repair ticket (and its fault case) of `device_id` at service point `point`, due for
+    contact in an hour, with an internal note; its id."""
+    now = datetime.now(UTC)
+    case_id = await db.fetchval(
+        "INSERT INTO fault_cases (device_id, family, code, status, first_raised_at, last_raised_at, rule)"
+        " VALUES ($1, 'ignition', 'E003', 'ticketed', $2, $2, 'test') RETURNING case_id", device_id, now,
+    )  # fmt: skip
+    ticket_id: int = await db.fetchval(
+        "INSERT INTO tickets (case_id, device_id, family, code, codes, kind, status, priority, first_raised_at,"
+        " last_raised_at, contact_due_at, service_point_id, region, rule, evidence)"
+        " VALUES ($1, $2, 'ignition', 'E003', '{E003}', 'repair', 'open', 3, $3, $3, $4, $5, $6, 'test',"
+        " '{\"why\": \"internal\"}') RETURNING ticket_id",
+        case_id, device_id, now, now + timedelta(hours=1), point, region,
+    )  # fmt: skip
+    await db.execute(
+        "INSERT INTO ticket_notes (ticket_id, author, kind, body) VALUES ($1, 'agent-1', 'note', 'internal')",
+        ticket_id,
+    )
+    return ticket_id
+
+
 def floor_hour(t: datetime) -> datetime:
     return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import asyncpg
 import httpx
@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 
 from api.access import Role, route_roles
 from api.app import ApiConfig, api_routes, create_app
-from tests.support import issue_api_key, register_full, seed_points
+from tests.support import insert_ticket, issue_api_key, register_full, seed_points
 
 PUBLIC = {"/healthz"}
 OWN_PHONE = "01070000001"
@@ -30,26 +30,6 @@ class World:
     other_ticket: int  # dev-other, at SP-002
 
 
-async def _ticket(db: asyncpg.Connection, device_id: str, point: str) -> int:
-    now = datetime.now(UTC)
-    case_id = await db.fetchval(
-        "INSERT INTO fault_cases (device_id, family, code, status, first_raised_at, last_raised_at, rule)"
-        " VALUES ($1, 'ignition', 'E003', 'ticketed', $2, $2, 'test') RETURNING case_id", device_id, now,
-    )  # fmt: skip
-    ticket_id: int = await db.fetchval(
-        "INSERT INTO tickets (case_id, device_id, family, code, codes, kind, status, priority, first_raised_at,"
-        " last_raised_at, contact_due_at, service_point_id, rule, evidence)"
-        " VALUES ($1, $2, 'ignition', 'E003', '{E003}', 'repair', 'open', 3, $3, $3, $4, $5, 'test',"
-        " '{\"why\": \"internal\"}') RETURNING ticket_id",
-        case_id, device_id, now, now + timedelta(hours=1), point,
-    )  # fmt: skip
-    await db.execute(
-        "INSERT INTO ticket_notes (ticket_id, author, kind, body) VALUES ($1, 'agent-1', 'note', 'internal')",
-        ticket_id,
-    )
-    return ticket_id
-
-
 @pytest.fixture
 async def world(db: asyncpg.Connection, db_dsn: str) -> AsyncIterator[World]:
     await seed_points(db)
@@ -62,7 +42,7 @@ async def world(db: asyncpg.Connection, db_dsn: str) -> AsyncIterator[World]:
     await db.execute(
         "UPDATE device_contacts SET phone = $1 WHERE device_id = 'dev-other' AND role = 'owner'", OTHER_PHONE
     )
-    own, other = await _ticket(db, "dev-own", "SP-001"), await _ticket(db, "dev-other", "SP-002")
+    own, other = await insert_ticket(db, "dev-own", "SP-001"), await insert_ticket(db, "dev-other", "SP-002")
     keys = {
         Role.ADMIN: await issue_api_key(db_dsn, "admin"),
         Role.AGENT: await issue_api_key(db_dsn, "agent"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Literal
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.access import Role, ensure_ticket_visible
@@ -40,6 +40,8 @@ TicketId = Annotated[int, Path(ge=1, le=2**62)]
 QUEUE_LIMIT: Final = 200
 """Rows shown; the counts above the table cover the whole filtered queue."""
 QUEUE_STATUSES: Final = ("open", "contacted", "scheduled", "dispatched")
+EMPTY_NOTE: Final = "empty-note"
+"""The error of a note with nothing in it (422); any other error is a refused move (409)."""
 
 
 def _not_found(ticket_id: int) -> ProblemError:
@@ -51,8 +53,8 @@ async def queue_page(
     request: Request,
     conn: DbConnection,
     session: Worker,
-    service_point: str | None = None,
-    region: str | None = None,
+    service_point: Annotated[str | None, Query(max_length=40)] = None,
+    region: Annotated[str | None, Query(max_length=100)] = None,
     status: Literal["", "open", "contacted", "scheduled", "dispatched"] = "",
     breached: Literal["", "yes"] = "",
     fragment: bool = False,
@@ -146,7 +148,7 @@ async def write_note(
     await _ticket(conn, session, ticket_id)
     error = None
     if not body.strip():
-        error = "empty-note"
+        error = EMPTY_NOTE
     else:
         try:
             async with conn.transaction():
@@ -160,10 +162,11 @@ async def _after_change(
     request: Request, conn: Connection, session: ConsoleSession, ticket_id: int, error: str | None
 ) -> Response:
     """htmx swaps in the ticket's work panel; a plain form post goes back to the ticket page."""
+    status = 200 if error is None else 422 if error == EMPTY_NOTE else 409
     if request.headers.get("hx-request") == "true":
-        return await _ticket_view(request, conn, session, ticket_id, template="ticket_work.html",
-                                  error=error, status=409 if error and error != "empty-note" else (422 if error else 200))  # fmt: skip
+        return await _ticket_view(request, conn, session, ticket_id, template="ticket_work.html", error=error,
+                                  status=status)  # fmt: skip
     if error is not None:
         return await _ticket_view(request, conn, session, ticket_id, template="ticket.html", error=error,
-                                  status=409 if error != "empty-note" else 422)  # fmt: skip
+                                  status=status)  # fmt: skip
     return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)
