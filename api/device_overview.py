@@ -6,7 +6,7 @@ Built once here for both readers: the JSON endpoint and the console's device pag
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
 from pydantic import BaseModel, Field
@@ -22,6 +22,7 @@ from diagnostics.catalog import load_catalog
 from diagnostics.warranty import device_warranty
 from telemetry import alert_store, device_registry, series
 from telemetry.database import Connection
+from telemetry.health_features import KST
 
 __all__ = ["ActiveFaultOut", "DeviceOverview", "NextInspectionOut", "device_not_found", "load_overview"]
 
@@ -29,7 +30,6 @@ SUMMARY_WINDOW: Final = timedelta(hours=24)
 SUMMARY_FIELDS: Final = ("ch_pressure_bar", "ch_flow_c", "ch_return_c", "room_c", "room_setpoint_c", "outdoor_c",
                          "flue_c", "modulation_pct", "flame_current_ua")  # fmt: skip
 HISTORY: Final = 20
-_KOREA: Final = timezone(timedelta(hours=9))
 _FINAL: Final = frozenset({"resolved", "closed", "resolved_remotely", "cancelled"})
 
 
@@ -113,6 +113,7 @@ async def load_overview(
     if view is None:
         raise device_not_found(device_id)
     now = datetime.now(UTC)
+    today = now.astimezone(KST).date()
     readings, stats = await series.summary(conn, device_id=device_id, start=now - SUMMARY_WINDOW, end=now,
                                            fields=SUMMARY_FIELDS)  # fmt: skip
     tickets = await ticket_queries.list_tickets(
@@ -120,11 +121,9 @@ async def load_overview(
     )
     warranty = await device_warranty(conn, model=view.model, installed_on=view.installed_on,
                                      default_years=default_warranty_years,
-                                     on=now.astimezone(_KOREA).date())  # fmt: skip
+                                     on=today)  # fmt: skip
     alerts = await alert_store.device_alerts(conn, device_id, phone_national=None, limit=HISTORY)
-    upcoming = await campaign_queries.next_inspection_of_device(
-        conn, device_id, on=now.astimezone(_KOREA).date()
-    )
+    upcoming = await campaign_queries.next_inspection_of_device(conn, device_id, on=today)
     if caller.role is Role.TECHNICIAN:  # other service points' tickets are theirs
         tickets = [t for t in tickets if t.service_point_id == caller.service_point_id]
     detail = DeviceDetail.model_validate(view)

@@ -6,7 +6,7 @@ can never become markup. Times are shown in Korean time, as agents and customers
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any, Final
 
 import jinja2
@@ -14,10 +14,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from api.console.i18n import Translator, language_of
+from telemetry.health_features import KST
 
-__all__ = ["KST", "render", "render_string"]
-
-KST: Final = timezone(timedelta(hours=9))
+__all__ = ["render", "render_string"]
 
 _env: Final = jinja2.Environment(
     loader=jinja2.PackageLoader("api.console", "templates"),
