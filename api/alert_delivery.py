@@ -8,6 +8,8 @@ claimed alert whose outcome was not recorded is due again when its lease runs ou
 get the alert id as an idempotency key.
 
 - Consent: a contact who declined alerts is skipped (recorded, not sent).
+- Truth: an alert whose fault case was resolved, or whose ticket ended, while it waited is withdrawn
+  (recorded, not sent); the engine withdraws such alerts when that happens, this is the last check.
 - Quiet hours (the contact's, Korean time): guidance waits until they end; safety, emergency and
   escalation alerts do not wait; inspection reminders also wait out the night, 21:00 to 08:00.
 - Advertising (an inspection offered, not a fault found) reaches only contacts who consented to
@@ -100,8 +102,8 @@ class AlertDeliverer:
     async def _handle(self, row: dict[str, Any]) -> None:
         claim = (int(row["alert_id"]), int(row["attempts"]))
         async with self._pool.acquire() as conn:
-            if reason := self._not_to_send(row):
-                status = "failed" if reason == "too old" else "skipped"
+            if unsent := self._not_to_send(row):
+                status, reason = unsent
                 await alert_store.close_unsent(conn, claim, status=status, reason=reason)
                 return
             if until := self._quiet_until(row):
@@ -131,16 +133,18 @@ class AlertDeliverer:
             return reminder_quiet_until(now, row["quiet_start"], row["quiet_end"])
         return quiet_until(now, row["quiet_start"], row["quiet_end"])
 
-    def _not_to_send(self, row: dict[str, Any]) -> str | None:
-        """Why the alert must not go out at all, or None."""
+    def _not_to_send(self, row: dict[str, Any]) -> tuple[str, str] | None:
+        """The status and reason with which the alert ends unsent, or None to send it."""
+        if row["stale_reason"]:
+            return "withdrawn", row["stale_reason"]  # its case was resolved or its ticket ended
         if row["language"] is None:
-            return "contact removed"
+            return "skipped", "contact removed"
         if not row["consent_alerts"]:
-            return "no consent to alerts"
+            return "skipped", "no consent to alerts"
         if row["kind"] in ADVERTISING_KINDS and not row["consent_marketing"]:
-            return "no consent to advertising"
+            return "skipped", "no consent to advertising"
         if self._too_old(row):
-            return "too old"  # news of a fault long past (after an outage of the worker, say)
+            return "failed", "too old"  # news of a fault long past (after an outage of the worker, say)
         return None
 
     async def _send(self, row: dict[str, Any]) -> tuple[SendOutcome, MessageProvider | None]:

@@ -33,7 +33,9 @@ class AlertOut(BaseModel):
     kind: str = Field(description="guidance, safety, emergency, escalation or visit.")
     code: str
     wave: int = Field(description="0: first alert; 1: escalation to the next contacts.")
-    status: str = Field(description="pending, sent, failed or skipped.")
+    status: str = Field(
+        description="pending, sent, failed, skipped (no consent or contact) or withdrawn (its fault case was resolved or its ticket ended before it went out)."
+    )
     attempts: int
     provider: str | None
     channel_used: str | None = Field(description="sms when a KakaoTalk alert fell back to SMS.")

@@ -29,6 +29,8 @@ from api.ticket_schemas import (
 from diagnostics import ticket_queries
 from diagnostics.ticket_lifecycle import (
     InvalidTransitionError,
+    SafetyCodeActiveError,
+    SafetyOverride,
     Status,
     TicketClosedError,
     TicketNotFoundError,
@@ -133,16 +135,34 @@ async def post_transition(
 ) -> TicketDetailOut:
     """Move the ticket along its lifecycle; 409 when the move is not allowed from its current status."""
     await _detail(conn, caller, ticket_id)
+    override = _safety_override(caller, body)
     try:
         async with conn.transaction():
-            await transition(
-                conn, ticket_id=ticket_id, to=body.to, actor=_actor(caller, body.actor), note=body.note
-            )
+            await transition(conn, ticket_id=ticket_id, to=body.to, actor=_actor(caller, body.actor), note=body.note,
+                             override=override)  # fmt: skip
     except TicketNotFoundError as exc:
         raise _not_found(ticket_id) from exc
+    except SafetyCodeActiveError as exc:
+        raise ProblemError(
+            409, "safety-code-active", str(exc), title="Safety-critical code still active"
+        ) from exc
     except InvalidTransitionError as exc:
         raise ProblemError(409, "invalid-transition", str(exc), title="Transition not allowed") from exc
     return await _detail(conn, caller, ticket_id)
+
+
+OVERRIDERS: Final = frozenset({Role.ADMIN, Role.TECHNICIAN})
+"""Who may end a ticket whose safety-critical code is still active: the administrator, or the
+technician who saw the boiler; not an agent on the phone."""
+
+
+def _safety_override(caller: Principal, body: TransitionIn) -> SafetyOverride | None:
+    if not body.override_active_safety_code:
+        return None
+    if caller.role not in OVERRIDERS:
+        raise ProblemError(403, "forbidden", "Only an admin or a technician may end a ticket whose safety-critical "
+                           "code is still active.", title="Not allowed for this role")  # fmt: skip
+    return SafetyOverride(reason=(body.note or "").strip())
 
 
 @router.post(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from diagnostics.ticket_lifecycle import Status
 
@@ -64,6 +64,14 @@ class TransitionOut(_Out):
     at: datetime
     actor: str
     note: str | None
+    reason: str | None = Field(
+        None,
+        description="Why the entry was made, for entries that need one: opened, contact_overdue, "
+        "safety_alert_unacknowledged, remote_resolution_proposed, prediction_confirmed, safety_override.",
+    )
+    details: dict[str, Any] | None = Field(
+        None, description="The reason's facts (codes, times, who was alerted)."
+    )
 
 
 class EvidenceEventOut(_Out):
@@ -151,6 +159,19 @@ class TransitionIn(BaseModel):
         "Technician and customer keys always act as themselves.",
     )
     note: str | None = Field(default=None, max_length=2000)
+    override_active_safety_code: bool = Field(
+        False,
+        description="End the ticket although a safety-critical code of its fault is still active on the device "
+        "(admin or technician only; the note must say why, at least 10 characters). Recorded in the audit trail.",
+    )
+
+    @model_validator(mode="after")
+    def _override_says_why(self) -> TransitionIn:
+        if self.override_active_safety_code and len((self.note or "").strip()) < 10:
+            raise ValueError(
+                "an override of an active safety-critical code needs a note saying why (10+ characters)"
+            )
+        return self
 
 
 class BilingualOut(_Out):

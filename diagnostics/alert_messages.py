@@ -1,12 +1,14 @@
 """The words customers receive: templates per alert type and language (alert_templates.toml),
 filled from the catalog entry and the ticket's routing.
 
-Templates are checked when loaded: every type has Korean and English text and uses only known
-variables, so a typo fails at start-up rather than in a message to a customer.
+Templates are checked when loaded: every type has Korean and English text, uses only known
+variables and never asks the customer to reply (nothing receives replies), so a mistake fails at
+start-up rather than in a message to a customer.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date
@@ -36,6 +38,11 @@ VARIABLES: Final = frozenset(
     {"code", "code_name", "customer_text", "steps", "service_point", "visit_time", "owner_name"}
 )
 _SERVICE_POINT_FALLBACK: Final = {"ko": "서비스센터", "en": "our service centre"}
+_REPLY_REQUEST: Final = re.compile(
+    r"답장|회신|답해|문자로 알려|\breply\b|\brespond\b|confirm you have read", re.IGNORECASE
+)
+"""Words that ask the customer to answer the message itself. Nothing receives replies to alerts, so a
+text must not ask for one (a customer calls the centre instead)."""
 
 
 class TemplateError(ValueError):
@@ -72,6 +79,10 @@ def parse_templates(raw: dict[str, object]) -> dict[str, _Template]:
             text = table.get(language)
             if not isinstance(text, str) or not text:
                 raise TemplateError(f"{kind}: no {language} text")
+            if asked := _REPLY_REQUEST.search(text):
+                raise TemplateError(
+                    f"{kind}.{language}: asks for a reply ({asked[0]!r}), but replies reach nobody"
+                )
             template = Template(text)
             unknown = set(template.get_identifiers()) - VARIABLES
             if unknown or not template.is_valid():

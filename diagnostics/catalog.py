@@ -4,7 +4,8 @@ the customer can do, and what Ondol does about it.
 The catalog is a reviewed data file (`error_codes.toml`, our own words built from the domain
 research); loading validates every entry, so a code without a dispatch policy, a self-fixable code
 without steps, or a safety-critical code that allows a remote reset stops the worker at start-up
-instead of surprising it at 3 a.m. during a cold wave.
+instead of surprising it at 3 a.m. during a cold wave. A safety-critical code has no self-fix steps:
+the catalog is the one source the console, the API and the customer's messages read them from.
 """
 
 from __future__ import annotations
@@ -162,6 +163,11 @@ class CatalogEntry(BaseModel):
             raise ValueError("a code the customer can (partly) fix needs self-fix steps")
         if self.safety_critical and self.remote_reset:
             raise ValueError("a safety-critical code never allows a remote reset")
+        if self.safety_critical and (self.self_fix is not SelfFix.NO or self.steps.ko or self.steps.en):
+            # Steps are read out by agents and sent to customers; for a fault that can endanger life
+            # every such step (restarting, unplugging) is a reset by hand. The customer text says what
+            # to do for their safety; the steps stay empty everywhere.
+            raise ValueError("a safety-critical code has no self-fix steps (self_fix = 'no', no steps)")
         if self.dispatch is Dispatch.EMERGENCY_FIRST and not self.safety_critical:
             raise ValueError("an emergency-first code must be safety-critical")
         if self.dispatch is Dispatch.IF_RECURS and self.self_fix is SelfFix.NO:

@@ -20,14 +20,16 @@ from diagnostics.policy import (
     Audience,
     CaseView,
     Decision,
-    TicketKind,
+    GuidanceDelivery,
+    WaitUntil,
     decide_clear,
     decide_confirm,
+    decide_guidance_due,
     decide_raise,
 )  # fmt: skip
 from diagnostics.service_points import ServicePointDirectory
 from diagnostics.warranty import warranty_on
-from telemetry import named_queries
+from telemetry import alert_store, named_queries
 from telemetry.database import Connection
 
 __all__ = ["EngineConfig", "FaultEngine", "InboxEvent"]
@@ -40,6 +42,10 @@ _KST: Final = timezone(timedelta(hours=9))
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     guidance_wait: timedelta = timedelta(minutes=30)
+    """The customer's window to fix a guided fault, from when the guidance reaches them."""
+    guidance_hold_limit: timedelta = timedelta(hours=12)
+    """Guidance that could not go out this long after the raise (quiet hours, providers down) opens the
+    ticket anyway: the boiler is still down and someone must call."""
     recurrence_window: timedelta = timedelta(hours=24)
     contact_within: timedelta = timedelta(hours=1)
     stay_clear_for_remote_resolution: timedelta = timedelta(hours=24)
@@ -159,7 +165,8 @@ class FaultEngine:
         if case["ticket_id"] is None:
             # An advisory without a ticket (guidance only): it is closed, and the hard code is handled
             # as it would be on its own; the prediction above records that it came true.
-            await conn.execute(_Q["close_case"], case["case_id"], "closed", event.ts)
+            await _close_case(conn, case["case_id"], "closed", event.ts,
+                              f"{event.code} arrived: the predicted fault's guidance no longer applies")  # fmt: skip
             alone = decide_raise(entry, None, recurred_within_window=False)
             await self._apply_raise(conn, event, entry, family, None, alone)
             return alone
@@ -182,12 +189,17 @@ class FaultEngine:
         return decision
 
     async def ticket_overdue_guidance(self, conn: Connection, case: Any) -> None:
-        """A guided case whose fault did not clear in time becomes an A/S ticket."""
+        """A guided case reached its earliest deadline with its fault still raised: a ticket, unless the
+        customer's window (which starts when the guidance reaches them) is still open; then the case
+        is looked at again when it closes."""
         entry = self.catalog.get(case["code"])
-        decision = Decision(Action.OPEN_TICKET, "if_recurs.not_cleared_in_time",
-                            f"{case['code']} did not clear within the guidance wait", TicketKind.REPAIR)  # fmt: skip
-        if entry is not None and entry.safety_critical:
-            decision = Decision(Action.OPEN_TICKET, decision.rule, decision.why, TicketKind.URGENT)
+        row = _found(await conn.fetchrow(_Q["guidance_delivery"], case["case_id"]))
+        delivery = GuidanceDelivery(case["first_raised_at"], row["first_sent_at"], row["pending_until"])
+        decision = decide_guidance_due(entry, case["code"], delivery, now=row["now"], wait=self.config.guidance_wait,
+                                       hold_limit=self.config.guidance_hold_limit)  # fmt: skip
+        if isinstance(decision, WaitUntil):
+            await conn.execute(_Q["postpone_guidance_deadline"], case["case_id"], decision.at)
+            return
         trigger = InboxEvent(
             0,
             case["device_id"],
@@ -255,9 +267,10 @@ class FaultEngine:
         decision: Decision,
     ) -> None:
         if decision.action is Action.RESOLVED_BY_CUSTOMER:
-            await conn.execute(_Q["close_case"], case["case_id"], "resolved_by_customer", event.ts)
+            await _close_case(conn, case["case_id"], "resolved_by_customer", event.ts,
+                              f"{event.code} cleared before the guidance went out")  # fmt: skip
         elif decision.action is Action.CLOSE_INFORMED:
-            await conn.execute(_Q["close_case"], case["case_id"], "closed", event.ts)
+            await _close_case(conn, case["case_id"], "closed", event.ts, f"{event.code} cleared")
         elif decision.action is Action.FAULT_CLEARED:
             await conn.execute(_Q["case_cleared"], case["case_id"], event.ts)
             if await self._family_still_active(conn, event.device_id, family):
@@ -287,6 +300,13 @@ class FaultEngine:
             [(event.device_id, c["contact_id"], c["phone"], c["preferred_channel"], decision.alert, event.code,
               case_id, ticket_id, message.ko, message.en) for c in audience],
         )  # fmt: skip
+
+
+async def _close_case(conn: Connection, case_id: int, status: str, at: datetime, why: str) -> None:
+    """Close a case, and withdraw its alerts that are still waiting to go out (held for quiet hours,
+    say): guidance for a fault that already cleared would tell the customer something untrue."""
+    await conn.execute(_Q["close_case"], case_id, status, at)
+    await alert_store.withdraw_pending(conn, case_id=case_id, ticket_id=None, reason=why)
 
 
 def _found(row: Any) -> Any:

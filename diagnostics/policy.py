@@ -7,12 +7,14 @@ rule is tested directly and every decision carries the rule that fired and a sen
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from diagnostics.catalog import CatalogEntry, Dispatch, SelfFix, Severity
 
 __all__ = [
-    "Action", "Audience", "CaseView", "Decision", "TicketKind", "decide_clear", "decide_confirm", "decide_raise",
+    "Action", "Audience", "CaseView", "Decision", "GuidanceDelivery", "TicketKind", "WaitUntil", "decide_clear",
+    "decide_confirm", "decide_guidance_due", "decide_raise",
 ]  # fmt: skip
 
 
@@ -151,3 +153,60 @@ def decide_confirm(entry: CatalogEntry) -> Decision:
     return Decision(Action.CONFIRM_PREDICTION, "predicted.confirmed",
                     f"{entry.code} confirms the ticket predicted for this fault family", kind,
                     alone.alert, alone.audience)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class GuidanceDelivery:
+    """How far a guided case's self-fix guidance got to the customer."""
+
+    raised_at: datetime
+    first_sent_at: datetime | None
+    """When the first guidance message of the case went out, to anyone."""
+    pending_until: datetime | None
+    """The latest time a guidance message still waiting (quiet hours, a provider retry) is due."""
+
+
+@dataclass(frozen=True, slots=True)
+class WaitUntil:
+    """Not yet: look at the case again at `at`."""
+
+    at: datetime
+    why: str
+
+
+def decide_guidance_due(
+    entry: CatalogEntry | None, code: str, delivery: GuidanceDelivery, *, now: datetime, wait: timedelta,
+    hold_limit: timedelta,
+) -> Decision | WaitUntil:  # fmt: skip
+    """A guided case reached its earliest deadline (raise + wait) and its fault has not cleared.
+
+    The customer's chance to fix it starts when the guidance reaches them, not when the fault was
+    raised: guidance held overnight for the contact's quiet hours would otherwise run out unread and
+    open a ticket on a customer who was never told. The wait is not endless: guidance that could not
+    go out within `hold_limit` of the raise (or could not go out at all: no contact, no consent, the
+    provider refused it) opens the ticket, saying so, because the boiler is still down."""
+    if delivery.first_sent_at is not None:
+        if delivery.first_sent_at + wait > now:
+            return WaitUntil(
+                delivery.first_sent_at + wait, "the guidance went out; the customer's window runs"
+            )
+        why = f"{code} did not clear within {_minutes(wait)} min of the guidance reaching the customer"
+        return _overdue_ticket(entry, "if_recurs.not_cleared_in_time", why)
+    if delivery.pending_until is not None and now - delivery.raised_at < hold_limit:
+        look_again = min(max(delivery.pending_until, now) + wait, delivery.raised_at + hold_limit)
+        return WaitUntil(look_again, "the guidance has not gone out yet")
+    why = (
+        f"{code}: the guidance could not reach anyone within {_minutes(hold_limit)} min of the raise"
+        if delivery.pending_until is not None
+        else f"{code}: the guidance could not reach anyone (no contact, no consent or refused)"
+    )
+    return _overdue_ticket(entry, "if_recurs.customer_not_reached", why)
+
+
+def _overdue_ticket(entry: CatalogEntry | None, rule: str, why: str) -> Decision:
+    kind = TicketKind.URGENT if entry is not None and entry.safety_critical else TicketKind.REPAIR
+    return Decision(Action.OPEN_TICKET, rule, why, kind)
+
+
+def _minutes(span: timedelta) -> int:
+    return int(span.total_seconds() // 60)

@@ -8,22 +8,27 @@ entry, timestamps and call-center event in one transaction.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
-from telemetry import named_queries
+from diagnostics.catalog import load_catalog
+from telemetry import alert_store, named_queries
 from telemetry.database import Connection
 
 __all__ = [
     "ALLOWED",
     "TERMINAL",
     "InvalidTransitionError",
+    "SafetyCodeActiveError",
+    "SafetyOverride",
     "Status",
     "TicketClosedError",
     "TicketNotFoundError",
     "TransitionResult",
     "UnknownServicePointError",
+    "active_safety_codes",
     "add_note",
     "assign",
     "transition",
@@ -71,6 +76,27 @@ class InvalidTransitionError(ValueError):
         self.wanted = wanted
 
 
+class SafetyCodeActiveError(InvalidTransitionError):
+    """A ticket cannot end while a safety-critical code of its fault is still active on the device:
+    the boiler would stay faulted with nobody working on it. An explicit override may end it."""
+
+    def __init__(self, current: Status, wanted: Status, codes: list[str]) -> None:
+        super().__init__(current, wanted)
+        self.codes = codes
+        self.args = (
+            f"the ticket cannot go to '{wanted}' while safety-critical code(s) {', '.join(codes)} are still "
+            "active on the device: clear the fault first, or (admin or technician) override with a reason",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyOverride:
+    """Ending a ticket although its safety-critical code is still active (the technician found the
+    boiler safe and the code is stale, say): who decided and why, for the audit trail."""
+
+    reason: str
+
+
 @dataclass(frozen=True, slots=True)
 class TransitionResult:
     ticket_id: int
@@ -79,18 +105,51 @@ class TransitionResult:
 
 
 async def transition(
-    conn: Connection, *, ticket_id: int, to: Status, actor: str, note: str | None
-) -> TransitionResult:
-    """Move a ticket to `to`; call inside a transaction."""
+    conn: Connection, *, ticket_id: int, to: Status, actor: str, note: str | None,
+    override: SafetyOverride | None = None,
+) -> TransitionResult:  # fmt: skip
+    """Move a ticket to `to`; call inside a transaction. Ending a ticket whose safety-critical code is
+    still active is refused (SafetyCodeActiveError) unless `override` says why; the caller decides who
+    may override."""
     current = await _lock(conn, ticket_id)
     if to not in ALLOWED[current]:
         raise InvalidTransitionError(current, to)
+    reason, details = None, None
+    if to in TERMINAL and (active := await active_safety_codes(conn, ticket_id)):
+        if override is None:
+            raise SafetyCodeActiveError(current, to, active)
+        reason, details = "safety_override", json.dumps({"active_codes": active, "why": override.reason})
     event = "ticket.resolved" if to in (Status.RESOLVED, Status.RESOLVED_REMOTELY) else "ticket.updated"
     await conn.execute(_Q["set_status"], ticket_id, to.value, to in TERMINAL, event)
-    await conn.execute(_Q["insert_transition"], ticket_id, current.value, to.value, actor, note)
+    await conn.execute(
+        _Q["insert_transition"], ticket_id, current.value, to.value, actor, note, reason, details
+    )
     if to in TERMINAL:
         await conn.execute(_Q["close_case_of_ticket"], ticket_id)
+        await alert_store.withdraw_pending(
+            conn, case_id=None, ticket_id=ticket_id, reason=f"the ticket is {to}"
+        )
     return TransitionResult(ticket_id, current, to)
+
+
+async def active_safety_codes(conn: Connection, ticket_id: int) -> list[str]:
+    """The safety-critical codes still active on the ticket's device that belong to its fault (its
+    family or its codes), in code order."""
+    row = await conn.fetchrow(_Q["ticket_fault_codes"], ticket_id)
+    if row is None:
+        return []
+    catalog = load_catalog()
+    ticket_codes = set(row["codes"])
+    active = []
+    for code in row["active_codes"]:
+        entry = catalog.get(code)
+        if (
+            entry is not None
+            and entry.safety_critical
+            and (entry.family == row["family"] or code in ticket_codes)
+        ):
+            active.append(code)
+    return sorted(active)
 
 
 class UnknownServicePointError(ValueError):

@@ -67,6 +67,9 @@ class Transition:
     at: datetime
     actor: str
     note: str | None
+    reason: str | None
+    """Why the engine (or an override) made the entry: opened, contact_overdue, safety_override, …"""
+    details: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,12 @@ def _view(row: Any) -> TicketView:
     return TicketView(**{k: v for k, v in dict(row).items() if k in _VIEW_FIELDS})
 
 
+def _transition(row: Any) -> Transition:
+    fields = dict(row)
+    details = fields.pop("details")
+    return Transition(**fields, details=json.loads(details) if details is not None else None)
+
+
 async def list_tickets(
     conn: Connection, *, where: TicketFilter, before_id: int | None, limit: int
 ) -> list[TicketView]:
@@ -145,7 +154,7 @@ async def get_ticket(conn: Connection, *, ticket_id: int) -> TicketDetail | None
     if row is None:
         return None
     ticket = _view(row)
-    transitions = [Transition(**dict(r)) for r in await conn.fetch(_Q["ticket_transitions"], ticket_id)]
+    transitions = [_transition(r) for r in await conn.fetch(_Q["ticket_transitions"], ticket_id)]
     events = [
         EvidenceEvent(**dict(r)) for r in await conn.fetch(_Q["ticket_events"], ticket_id, ticket.codes)
     ]

@@ -96,6 +96,7 @@ def run_diagnostics(settings: Settings) -> None:
         sweep_interval_s=settings.sweep_interval_s,
         engine=EngineConfig(
             guidance_wait=timedelta(seconds=settings.guidance_wait_s),
+            guidance_hold_limit=timedelta(hours=settings.guidance_hold_limit_h),
             recurrence_window=timedelta(hours=settings.recurrence_window_h),
             contact_within=timedelta(seconds=settings.contact_within_s),
             stay_clear_for_remote_resolution=timedelta(hours=settings.stay_clear_h),

@@ -101,7 +101,17 @@ class Settings(BaseSettings):
         5.0, gt=0, le=300, description="the longest wait between attempts of a safety-critical event"
     )
 
-    guidance_wait_s: float = Field(1800, gt=0, description="how long a guided customer has to clear a fault")
+    guidance_wait_s: float = Field(
+        1800,
+        gt=0,
+        description="how long a guided customer has to clear a fault, from when the guidance reaches them",
+    )
+    guidance_hold_limit_h: float = Field(
+        12,
+        gt=0,
+        le=48,
+        description="guidance not delivered this long after the raise opens the ticket anyway",
+    )
     recurrence_window_h: float = Field(24, gt=0, description="a fault back within this opens a ticket")
     contact_within_s: float = Field(
         3600, gt=0, description="contact the customer within this of a ticket opening"

@@ -24,11 +24,12 @@ __all__ = [
     "mark_sent",
     "record_sink_message",
     "retry_later",
+    "withdraw_pending",
 ]
 
 _Q: Final = named_queries.load("alerts").require(
     "claim_due", "mark_sent", "retry_later", "defer", "close_unsent", "acknowledge", "alert_owner",
-    "device_alerts", "insert_sink_message", "list_sink_messages",
+    "device_alerts", "insert_sink_message", "list_sink_messages", "withdraw_pending",
 )  # fmt: skip
 
 
@@ -56,8 +57,19 @@ async def defer(conn: Connection, claim: Claim, *, until: datetime, reason: str)
 
 
 async def close_unsent(conn: Connection, claim: Claim, *, status: str, reason: str) -> None:
-    """End an alert without sending it: 'failed' (gave up) or 'skipped' (no consent or contact)."""
+    """End an alert without sending it: 'failed' (gave up), 'skipped' (no consent or contact) or
+    'withdrawn' (its case was resolved or its ticket ended: what it says is no longer true)."""
     await conn.execute(_Q["close_unsent"], *claim, status, reason)
+
+
+async def withdraw_pending(
+    conn: Connection, *, case_id: int | None, ticket_id: int | None, reason: str
+) -> list[int]:
+    """Withdraw the alerts still waiting about a case that was resolved or a ticket that ended (a
+    guidance text held for quiet hours would otherwise reach the customer after the fault cleared);
+    the ids withdrawn. Call in the transaction that resolves the case or ends the ticket."""
+    rows = await conn.fetch(_Q["withdraw_pending"], case_id, ticket_id, reason)
+    return [int(r["alert_id"]) for r in rows]
 
 
 async def acknowledge(conn: Connection, alert_id: int, *, by: str) -> list[int]:

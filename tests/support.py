@@ -8,7 +8,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import time as dtime
+from typing import Any, Final, TypeVar
 
 import httpx
 import paho.mqtt.client as paho
@@ -136,6 +137,31 @@ async def running_worker(db_dsn: str, **engine: Any) -> AsyncIterator[None]:
         await asyncio.wait_for(task, 30)
 
 
+@contextlib.asynccontextmanager
+async def running_alert_sink(db_dsn: str) -> AsyncIterator[None]:
+    """The customer-alert worker in this event loop, sending through the sink provider (which records
+    each message in alert_sink_messages), at the real clock's hour."""
+    from api.alert_delivery import AlertConfig, AlertDeliverer, ProviderSettings, provider_chains
+    from api.outbound_http import OutboundClient
+    from telemetry.database import create_pool
+
+    pool = await create_pool(db_dsn, application_name="test-alert-sink", min_size=1, max_size=4)
+    client = OutboundClient(3.0)
+    deliverer = AlertDeliverer(pool, provider_chains(pool, ProviderSettings(kind="sink"), client),
+                               AlertConfig(idle_poll_s=0.05))  # fmt: skip
+    stop = asyncio.Event()
+    task = asyncio.create_task(deliverer.run(stop))
+    try:
+        yield
+        if task.done():
+            task.result()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await client.aclose()
+        await pool.close()
+
+
 async def seed_points(db: Any) -> None:
     from diagnostics.service_points import seed_service_points
 
@@ -143,14 +169,21 @@ async def seed_points(db: Any) -> None:
         await seed_service_points(db)
 
 
+NO_QUIET_HOURS: Final = {"quiet_start": dtime(0, 0), "quiet_end": dtime(0, 0)}
+"""Contact settings that let guidance go out at any hour (equal bounds: no quiet window)."""
+
+
 async def register_full(db: Any, device_id: str, *, latitude: float, longitude: float, region: str,
-                        installed_on: Any, model: str = "NCB-300", contacts: int = 2) -> None:  # fmt: skip
-    """A device with a location, an installation date and an owner plus family contacts."""
+                        installed_on: Any, model: str = "NCB-300", contacts: int = 2,
+                        quiet: dict[str, dtime] | None = None) -> None:  # fmt: skip
+    """A device with a location, an installation date and an owner plus family contacts (with the
+    default quiet hours, 21:00 to 08:00 KST, unless `quiet` says otherwise)."""
     from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
 
     people = tuple(
         ContactRecord(name=f"contact {i}", phone=f"0101{abs(hash(device_id)) % 10**6:06d}{i}",
-                      role="owner" if i == 0 else "family", preferred_channel="sms" if i == 0 else "kakao")
+                      role="owner" if i == 0 else "family", preferred_channel="sms" if i == 0 else "kakao",
+                      **(quiet or {}))
         for i in range(contacts)
     )  # fmt: skip
     record = DeviceRecord(device_id, model, f"SN-{device_id}", installed_on, "addr", region, latitude, longitude,

@@ -88,3 +88,26 @@ def test_an_incoherent_entry_is_refused_at_load_naming_its_code(
 def test_a_code_listed_twice_is_refused() -> None:
     with pytest.raises(CatalogError, match="twice"):
         parse_catalog(GOOD + GOOD)
+
+
+def test_a_safety_critical_code_with_self_fix_steps_is_refused() -> None:
+    """Issue item: the console showed E110's restart steps under the "do not let the customer act"
+    banner. Steps for a safety-critical fault are refused at load, whatever they say."""
+    steps = 'steps.ko = ["전원을 껐다 켜세요."]\nsteps.en = ["Switch it off and on."]\n'
+    text = GOOD.replace("safety_critical = false", "safety_critical = true").replace(
+        'self_fix = "no"\n', 'self_fix = "partial"\n' + steps
+    )
+    with pytest.raises(CatalogError, match=r"(?s)E901.*no self-fix steps"):
+        parse_catalog(text)
+    quiet_steps = GOOD.replace("safety_critical = false", "safety_critical = true").replace(
+        'self_fix = "no"\n', 'self_fix = "no"\n' + steps
+    )
+    with pytest.raises(CatalogError, match="no self-fix steps"):
+        parse_catalog(quiet_steps)
+
+
+def test_no_safety_critical_code_in_the_catalog_has_steps() -> None:
+    safety = [e for e in load_catalog().entries() if e.safety_critical]
+    assert {"E004", "E014", "E110"} <= {e.code for e in safety}
+    assert [(e.code, e.steps.ko, e.steps.en) for e in safety if e.steps.ko or e.steps.en] == []
+    assert all(e.self_fix is SelfFix.NO for e in safety)

@@ -15,9 +15,11 @@ from diagnostics.service_points import haversine_km, load_seed
 from firmware_sim.faults import Injection, inject
 from gateway.protocol import BrokerAddress
 from tests.support import (
+    NO_QUIET_HOURS,
     eventually,
     gateway_config,
     register_full,
+    running_alert_sink,
     running_gateway,
     running_worker,
     seed_points,
@@ -69,12 +71,14 @@ async def test_every_catalog_code_gets_the_outcome_its_policy_requires(
         in_warranty = i % 2 == 0
         installed = today - timedelta(days=365 if in_warranty else 5 * 365)
         device_id = f"dev-{entry.code}"
-        await register_full(db, device_id, latitude=lat, longitude=lon, region=region, installed_on=installed)
+        await register_full(db, device_id, latitude=lat, longitude=lon, region=region, installed_on=installed,
+                            quiet=NO_QUIET_HOURS)  # fmt: skip
         devices[device_id] = (entry, region, in_warranty, (lat, lon))
 
     async with (
         running_gateway(gateway_config(db_dsn, broker)),
         running_worker(db_dsn, guidance_wait=timedelta(seconds=GUIDANCE_WAIT_S)),
+        running_alert_sink(db_dsn),  # the customer's window starts when the guidance reaches them
     ):
         await asyncio.to_thread(
             inject, broker, [Injection(d, e.code, "raised") for d, (e, *_) in devices.items()]

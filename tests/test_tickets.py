@@ -44,6 +44,15 @@ async def safety_ticket(db: asyncpg.Connection, db_dsn: str, broker: BrokerAddre
     return ticket_id
 
 
+async def clear_fault(db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress, code: str = "E004") -> None:
+    """The boiler reports `code` cleared, through the gateway and the worker."""
+    async with running_gateway(gateway_config(db_dsn, broker)), running_worker(db_dsn):
+        await asyncio.to_thread(inject, broker, [Injection("boiler-1", code, "cleared")])
+        await eventually(lambda: db.fetchval("SELECT NOT active FROM device_faults WHERE code = $1", code),
+                         what=f"{code} cleared")  # fmt: skip
+        await eventually(lambda: db.fetchval("SELECT count(*) = 0 FROM event_inbox"), what="inbox drained")
+
+
 @pytest.fixture
 async def api(db_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
     async with ApiClient(db_dsn, role="agent") as client:
@@ -148,7 +157,16 @@ async def test_the_lifecycle_through_the_api_with_audit_trail_and_refusals(
     )
     assert bad.status_code == 409
     assert bad.headers["content-type"].startswith("application/problem+json")
-    for to in ("contacted", "scheduled", "dispatched", "resolved", "closed"):
+    for to in ("contacted", "scheduled", "dispatched"):
+        response = await api.post(
+            f"/v1/tickets/{ticket_id}/transitions", json={"to": to, "actor": "agent-7", "note": f"→ {to}"}
+        )
+        assert response.status_code == 200, response.text
+    still_active = await api.post(f"/v1/tickets/{ticket_id}/transitions", json={"to": "resolved"})
+    assert still_active.status_code == 409, "E004 is still active on the boiler"
+    assert still_active.json()["type"].endswith("safety-code-active")
+    await clear_fault(db, db_dsn, broker)
+    for to in ("resolved", "closed"):
         response = await api.post(
             f"/v1/tickets/{ticket_id}/transitions", json={"to": to, "actor": "agent-7", "note": f"→ {to}"}
         )
@@ -236,7 +254,11 @@ async def test_agents_write_notes_and_assign_the_visit(
     assert (
         await api.post(f"/v1/tickets/{ticket_id}/notes", json={"author": "a", "body": ""})
     ).status_code == 422
-    await api.post(f"/v1/tickets/{ticket_id}/transitions", json={"to": "cancelled", "actor": "agent-7"})
+    await clear_fault(db, db_dsn, broker)
+    cancelled = await api.post(
+        f"/v1/tickets/{ticket_id}/transitions", json={"to": "cancelled", "actor": "agent-7"}
+    )
+    assert cancelled.status_code == 200, cancelled.text
     closed = await api.post(
         f"/v1/tickets/{ticket_id}/assignment", json={"technician": "tech-9", "actor": "a"}
     )

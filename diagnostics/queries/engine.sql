@@ -62,12 +62,23 @@ INSERT INTO customer_alerts (device_id, contact_id, phone, channel, kind, code, 
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
 
 -- name: overdue_guidance
--- Guided cases whose fault has not cleared in time; each is taken by one worker.
-SELECT case_id, device_id, family, code, status, raises, ticket_id, guidance_deadline FROM fault_cases
+-- Guided cases past their deadline (first the raise plus the wait; moved on while the guidance has
+-- not reached the customer); each is taken by one worker.
+SELECT case_id, device_id, family, code, status, raises, ticket_id, guidance_deadline, first_raised_at FROM fault_cases
 WHERE status = 'guidance' AND guidance_deadline < clock_timestamp()
 ORDER BY guidance_deadline LIMIT $1
 FOR UPDATE SKIP LOCKED;
 
+-- name: guidance_delivery
+-- How far the case's guidance got: when the first message went out, and until when messages still
+-- waiting (quiet hours, provider retries) are due. With the database's clock.
+SELECT min(sent_at) FILTER (WHERE status = 'sent') AS first_sent_at,
+       max(not_before) FILTER (WHERE status = 'pending') AS pending_until,
+       clock_timestamp() AS now
+FROM customer_alerts WHERE case_id = $1 AND kind = 'guidance';
+
+-- name: postpone_guidance_deadline
+UPDATE fault_cases SET guidance_deadline = $2 WHERE case_id = $1 AND status = 'guidance';
 
 -- name: insert_case
 INSERT INTO fault_cases (device_id, family, code, status, raises, first_raised_at, last_raised_at,
@@ -104,8 +115,9 @@ WITH ids AS (
     FROM ids, c
     RETURNING *
 ), audit AS (
-    INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note)
-    SELECT ticket_id, NULL, 'open', 'engine', $16 FROM t
+    INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note, reason, details)
+    SELECT ticket_id, NULL, 'open', 'engine', $16, 'opened', jsonb_build_object('rule', $14::text, 'code', $4::text)
+    FROM t
 ), announced AS (
     INSERT INTO outbox_events (event_type, subject, payload)
     SELECT 'ticket.opened', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t
@@ -144,25 +156,37 @@ INSERT INTO outbox_events (event_type, subject, payload)
 SELECT 'ticket.updated', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t;
 
 -- name: escalate_overdue_contacts
--- Tickets nobody contacted the customer about in time: one priority step up, once, with an audit
--- entry and a ticket.escalated event.
-WITH t AS (
+-- Tickets nobody contacted the customer about in time: one priority step up, once per ticket for this
+-- reason (whatever else escalated the ticket before), with an audit entry and a ticket.escalated
+-- event carrying the reason.
+WITH due AS (
+    SELECT t.ticket_id FROM tickets AS t
+    WHERE t.status = 'open' AND t.contact_due_at < clock_timestamp()
+      AND NOT EXISTS (SELECT 1 FROM ticket_escalations AS e
+                      WHERE e.ticket_id = t.ticket_id AND e.reason = 'contact_overdue')
+    ORDER BY t.contact_due_at LIMIT $1
+    FOR UPDATE OF t SKIP LOCKED
+), marked AS (
+    INSERT INTO ticket_escalations (ticket_id, reason, details)
+    SELECT ticket_id, 'contact_overdue', '{}' FROM due
+    ON CONFLICT DO NOTHING
+    RETURNING ticket_id
+), t AS (
     UPDATE tickets SET priority = greatest(1, priority - 1), escalated_at = clock_timestamp(),
                        escalations = escalations + 1, updated_at = clock_timestamp()
-    WHERE ticket_id IN (
-        SELECT ticket_id FROM tickets
-        WHERE status = 'open' AND contact_due_at < clock_timestamp() AND escalated_at IS NULL
-        ORDER BY contact_due_at LIMIT $1
-        FOR UPDATE SKIP LOCKED
-    )
+    WHERE ticket_id IN (SELECT ticket_id FROM marked)
     RETURNING *
 ), audit AS (
-    INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note)
+    INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note, reason, details)
     SELECT ticket_id, status, status, 'engine',
-           'customer not contacted by ' || contact_due_at || ': priority raised to ' || priority FROM t
+           'customer not contacted by ' || contact_due_at || ': priority raised to ' || priority,
+           'contact_overdue', jsonb_build_object('contact_due_at', contact_due_at, 'priority', priority)
+    FROM t
 )
 INSERT INTO outbox_events (event_type, subject, payload)
-SELECT 'ticket.escalated', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t
+SELECT 'ticket.escalated', 'ticket/' || t.ticket_id,
+       ticket_event_payload(t::tickets) || jsonb_build_object('reason', 'contact_overdue')
+FROM t
 RETURNING 1;
 
 -- name: propose_remote_resolution
@@ -178,8 +202,9 @@ WITH t AS (
     )
     RETURNING *
 ), audit AS (
-    INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note)
-    SELECT ticket_id, status, status, 'engine', 'fault clear for ' || $1::interval || ': proposed for remote resolution'
+    INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note, reason, details)
+    SELECT ticket_id, status, status, 'engine', 'fault clear for ' || $1::interval || ': proposed for remote resolution',
+           'remote_resolution_proposed', jsonb_build_object('clear_for_s', extract(epoch FROM $1::interval))
     FROM t
 )
 INSERT INTO outbox_events (event_type, subject, payload)
@@ -223,19 +248,27 @@ INSERT INTO customer_alerts (device_id, contact_id, phone, channel, kind, code, 
 VALUES ($1, $2, $3, $4, 'escalation', $5, $6, $7, $8, $9, 1);
 
 -- name: escalate_ticket_unacknowledged
--- The call center hears of it: priority one step up, an audit entry and a ticket.escalated event.
-WITH t AS (
+-- The call center hears of it: priority one step up, an audit entry and a ticket.escalated event,
+-- once per ticket for this reason. $1 ticket, $2 note, $3 details (json: who was alerted next).
+WITH marked AS (
+    INSERT INTO ticket_escalations (ticket_id, reason, details)
+    SELECT ticket_id, 'safety_alert_unacknowledged', $3::jsonb FROM tickets
+    WHERE ticket_id = $1 AND status NOT IN ('resolved', 'closed', 'resolved_remotely', 'cancelled')
+    ON CONFLICT DO NOTHING
+    RETURNING ticket_id
+), t AS (
     UPDATE tickets SET priority = greatest(1, priority - 1), escalated_at = clock_timestamp(),
                        escalations = escalations + 1, updated_at = clock_timestamp()
-    WHERE ticket_id = $1 AND status NOT IN ('resolved', 'closed', 'resolved_remotely', 'cancelled')
+    WHERE ticket_id IN (SELECT ticket_id FROM marked)
     RETURNING *
 ), audit AS (
-    INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note)
-    SELECT ticket_id, status, status, 'engine', $2 FROM t
+    INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note, reason, details)
+    SELECT ticket_id, status, status, 'engine', $2, 'safety_alert_unacknowledged', $3::jsonb FROM t
 )
 INSERT INTO outbox_events (event_type, subject, payload)
 SELECT 'ticket.escalated', 'ticket/' || t.ticket_id,
        ticket_event_payload(t::tickets) || jsonb_build_object('reason', 'safety_alert_unacknowledged')
+           || $3::jsonb
 FROM t;
 
 -- name: notify_offline_devices
@@ -311,8 +344,9 @@ WITH c AS (
     WHERE ticket_id = (SELECT ticket_id FROM c)
     RETURNING *
 ), audit AS (
-    INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note)
-    SELECT ticket_id, status, status, 'engine', $7 FROM t
+    INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note, reason, details)
+    SELECT ticket_id, status, status, 'engine', $7, 'prediction_confirmed', jsonb_build_object('code', $2::text)
+    FROM t
 )
 INSERT INTO outbox_events (event_type, subject, payload)
 SELECT 'ticket.updated', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t;

@@ -18,7 +18,18 @@ INSERT INTO outbox_events (event_type, subject, payload)
 SELECT $4, 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t;
 
 -- name: insert_transition
-INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note) VALUES ($1, $2, $3, $4, $5);
+-- $6 reason code and $7 details (json) when the move needed one (safety_override), else NULL.
+INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note, reason, details)
+VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb);
+
+-- name: ticket_fault_codes
+-- The ticket's fault (family and codes) beside the codes still active on its device.
+SELECT t.family, t.codes,
+       coalesce(array_agg(f.code ORDER BY f.code) FILTER (WHERE f.code IS NOT NULL), '{}') AS active_codes
+FROM tickets AS t
+LEFT JOIN device_faults AS f ON f.device_id = t.device_id AND f.active
+WHERE t.ticket_id = $1
+GROUP BY t.ticket_id;
 
 -- name: close_case_of_ticket
 UPDATE fault_cases SET status = 'closed', closed_at = clock_timestamp(), guidance_deadline = NULL
@@ -49,7 +60,8 @@ SELECT t.*, coalesce((t.contacted_at IS NULL AND t.status = 'open' AND t.contact
 FROM tickets AS t WHERE t.ticket_id = $1;
 
 -- name: ticket_transitions
-SELECT from_status, to_status, at, actor, note FROM ticket_transitions WHERE ticket_id = $1 ORDER BY transition_id;
+SELECT from_status, to_status, at, actor, note, reason, details::text AS details
+FROM ticket_transitions WHERE ticket_id = $1 ORDER BY transition_id;
 
 -- name: ticket_events
 -- The device's events for the ticket's codes since its episode began (evidence, read from the source).

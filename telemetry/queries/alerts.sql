@@ -15,12 +15,19 @@ WITH due AS (
     SET attempts = a.attempts + 1, not_before = clock_timestamp() + make_interval(secs => $2)
     FROM due WHERE a.alert_id = due.alert_id
     RETURNING a.alert_id, a.device_id, a.contact_id, a.phone, a.channel, a.kind, a.code, a.message_ko,
-              a.message_en, a.attempts, a.created_at, a.wave
+              a.message_en, a.attempts, a.created_at, a.wave, a.case_id, a.ticket_id
 )
 -- The contact is found by device and number, not by id: re-registering a device replaces its
 -- contact rows (new ids), and the alert still belongs to the person with that number.
-SELECT c.*, dc.language, dc.consent_alerts, dc.consent_marketing, dc.quiet_start, dc.quiet_end
+-- stale_reason: the alert's fault case was resolved or its ticket ended since it was written (the
+-- engine withdraws such alerts when that happens; this catches any path that did not).
+SELECT c.*, dc.language, dc.consent_alerts, dc.consent_marketing, dc.quiet_start, dc.quiet_end,
+       CASE WHEN fc.status IN ('resolved_by_customer', 'closed') THEN 'the fault case was ' || fc.status
+            WHEN t.status IN ('resolved', 'closed', 'resolved_remotely', 'cancelled') THEN 'the ticket is ' || t.status
+       END AS stale_reason
 FROM claimed AS c
+LEFT JOIN fault_cases AS fc ON fc.case_id = c.case_id
+LEFT JOIN tickets AS t ON t.ticket_id = c.ticket_id
 LEFT JOIN LATERAL (
     SELECT language, consent_alerts, consent_marketing, quiet_start, quiet_end FROM device_contacts
     WHERE device_id = c.device_id AND phone_national = national_phone(c.phone)
@@ -47,7 +54,7 @@ UPDATE customer_alerts SET not_before = $3, attempts = attempts - 1, last_error 
 WHERE alert_id = $1 AND attempts = $2 AND status = 'pending';
 
 -- name: close_unsent
--- $3: 'failed' (gave up) or 'skipped' (no consent, no contact).
+-- $3: 'failed' (gave up), 'skipped' (no consent, no contact) or 'withdrawn' (no longer true).
 UPDATE customer_alerts SET status = $3, last_error = $4
 WHERE alert_id = $1 AND attempts = $2 AND status = 'pending';
 
@@ -84,3 +91,12 @@ RETURNING message_id;
 SELECT message_id, alert_id, channel, recipient, template_code, body, received_at
 FROM alert_sink_messages WHERE ($1::bigint IS NULL OR message_id < $1)
 ORDER BY message_id DESC LIMIT $2;
+
+-- name: withdraw_pending
+-- Alerts still waiting (quiet hours, a provider retry) about a fault case that was resolved or a
+-- ticket that ended: what they say is no longer true. Kept as 'withdrawn' with the reason. $1 case,
+-- $2 ticket (when $1 is NULL: its case's alerts; every fault alert carries its case), $3 reason.
+UPDATE customer_alerts SET status = 'withdrawn', last_error = $3
+WHERE status = 'pending'
+  AND case_id = coalesce($1::bigint, (SELECT t.case_id FROM tickets AS t WHERE t.ticket_id = $2::bigint))
+RETURNING alert_id;
