@@ -271,8 +271,8 @@ class QuarantineItem(_Out):
     quarantine_id: int
     topic: str
     device_id: str | None
-    reason: str
-    detail: str
+    reason: str = Field(description="Why, as a stable word operators filter on (docs/protocol.md).")
+    detail: str = Field(description="What exactly: the field and its fault, or the byte that is not UTF-8.")
     payload_preview: str = Field(description="The first 512 bytes as UTF-8, undecodable bytes replaced.")
     payload_size: int
     first_seen: datetime

@@ -60,7 +60,8 @@ _Q: Final = named_queries.load("devices").require(
 
 
 class DeviceConflictError(ValueError):
-    """A registration clashes with another device (same model and serial), or with itself in the store."""
+    """A registration clashes with the store: another device has its model and serial (or, should a
+    writer bypass `normalised`, a contact row its number)."""
 
     def __init__(self, constraint: str | None) -> None:
         super().__init__(f"registration conflicts with stored devices (constraint {constraint})")
