@@ -35,6 +35,7 @@ from api.console import install_console
 from api.outbound_guard import OutboundPolicy
 from api.problems import install_problem_handlers
 from api.rate_limit import RateLimiter
+from api.routes_broker_accounts import DeviceBroker
 from telemetry.database import create_pool
 
 __all__ = ["ROUTERS", "ApiConfig", "api_routes", "create_app"]
@@ -74,6 +75,8 @@ class ApiConfig:
     rate_per_key_s: float = 100.0
     rate_burst_per_key: int = 500
     """Requests per API key and process: this many a second on average, bursts up to the burst."""
+    device_broker: DeviceBroker | None = None
+    """Where devices connect and the CA they trust, told with their MQTT credentials (None: not told)."""
 
 
 def create_app(config: ApiConfig) -> FastAPI:
@@ -102,6 +105,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     )
     app.state.webhook_policy = webhook_policy
     app.state.default_warranty_years = config.default_warranty_years
+    app.state.device_broker = config.device_broker
     app.state.rate_limiter = RateLimiter(config.rate_per_key_s, config.rate_burst_per_key)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_request_bytes)
     install_problem_handlers(app)

@@ -16,7 +16,6 @@ from api.dependencies import DbConnection
 from api.pagination import decode_text_cursor, encode_text_cursor, split_page
 from api.problems import ProblemError, invalid_parameter, problem_responses
 from telemetry import access_keys
-from telemetry.device_registry import national_phone
 
 __all__ = ["router"]
 
@@ -36,7 +35,8 @@ class KeyIn(BaseModel):
     )
     customer_phone: str | None = Field(
         None, min_length=9, max_length=24, pattern=r"^\+?[0-9 ()-]+$",
-        description="Required for, and only for, customers: the phone they are a device contact with.",
+        description="Required for, and only for, customers: the phone they are a device contact with, written "
+        "any way; kept (and shown) in national form, 01012345678.",
     )  # fmt: skip
 
     @model_validator(mode="after")
@@ -72,11 +72,10 @@ class KeyPage(BaseModel):
 @router.post("", status_code=201, response_model=KeyCreated, responses=problem_responses(422, 503))
 async def create_key(conn: DbConnection, caller: Admin, body: KeyIn, response: Response) -> KeyCreated:
     """Issue a key. The answer is the only place the key itself ever appears."""
-    phone = national_phone(body.customer_phone) if body.customer_phone is not None else None
     try:
         issued = await access_keys.issue_key(
             conn, name=body.name, role=body.role.value, created_by=caller.label,
-            service_point_id=body.service_point_id, customer_phone=phone,
+            service_point_id=body.service_point_id, customer_phone=body.customer_phone,
         )  # fmt: skip
     except access_keys.KeyScopeError as exc:
         raise invalid_parameter("body", exc.field, str(exc)) from exc

@@ -17,11 +17,11 @@ from pydantic import BaseModel, Field
 from api.access import Principal, Role, allow
 from api.dependencies import DbConnection
 from api.pagination import decode_id_cursor, encode_id_cursor, split_page
-from api.problems import ProblemError, problem_responses
+from api.problems import ProblemError, invalid_parameter, problem_responses
 from api.record_audit import record
 from api.schemas import DEVICE_ID_PATTERN
 from telemetry import customer_records
-from telemetry.device_registry import national_phone
+from telemetry.phone_numbers import InvalidPhoneError, e164_phone, national_phone
 
 __all__ = ["router"]
 
@@ -63,11 +63,16 @@ class AccessPage(BaseModel):
     next_cursor: str | None
 
 
-def _national(phone: str) -> str:
-    number = national_phone(phone)
-    if not (number.startswith("0") and 9 <= len(number) <= 11):
-        raise ProblemError(422, "invalid-phone", f"{phone!r} is not a Korean phone number.")
-    return number
+def _national(phone: str, location: str) -> str:
+    """The customer's number in national form (how keys and the access log name customers); 422
+    naming the parameter when it is not a Korean phone number."""
+    try:
+        number = e164_phone(phone)
+    except InvalidPhoneError as exc:
+        raise invalid_parameter(location, "phone", str(exc)) from exc
+    if not number.startswith("+82"):
+        raise invalid_parameter(location, "phone", f"{phone!r} is not a Korean phone number")
+    return national_phone(number)
 
 
 @router.get(
@@ -77,7 +82,7 @@ async def export_customer(
     conn: DbConnection, caller: Annotated[Principal, allow(Role.ADMIN, Role.CUSTOMER)], phone: Phone
 ) -> CustomerExport:
     """Everything held about the person with this number (a customer may export their own)."""
-    number = _national(phone)
+    number = _national(phone, "path")
     if caller.role is Role.CUSTOMER and number != caller.customer_phone:
         raise ProblemError(404, "customer-not-found", "No customer with this number.")
     data = await customer_records.export_customer(conn, number)
@@ -94,7 +99,7 @@ async def erase_customer(
     conn: DbConnection, caller: Annotated[Principal, allow(Role.ADMIN)], phone: Phone
 ) -> ErasureOut:
     """Erase the person with this number, on their request (their boilers' telemetry stays)."""
-    number = _national(phone)
+    number = _national(phone, "path")
     async with conn.transaction():
         erased = await customer_records.erase_customer(conn, number)
         if not erased["contacts"] and not erased["alerts"]:
@@ -114,7 +119,7 @@ async def access_log(
 ) -> AccessPage:
     """Who viewed or changed customer records, newest first, by device or by customer."""
     before = decode_id_cursor(cursor) if cursor is not None else None
-    customer = _national(phone) if phone is not None else None
+    customer = _national(phone, "query") if phone is not None else None
     rows = await customer_records.list_access(conn, device_id=device_id, customer=customer, before=before,
                                               limit=limit + 1)  # fmt: skip
     page, last = split_page(rows, limit)

@@ -30,13 +30,17 @@ from api.schemas import (
     DeviceSearchResult,
     DeviceSummary,
     FieldStatsOut,
+    InstallerStatusOut,
+    PhoneQuery,
+    RegionQuery,
     TelemetryBucket,
     TelemetryOut,
 )
 from api.ticket_schemas import TicketOut
 from diagnostics import ticket_queries
 from telemetry import device_registry, series
-from telemetry.device_registry import DeviceStatus, national_phone
+from telemetry.device_registry import DeviceStatus
+from telemetry.phone_numbers import national_phone
 
 __all__ = ["MAX_BUCKETS", "parse_bucket", "router"]
 
@@ -55,6 +59,7 @@ DeviceId = Annotated[str, Path(pattern=DEVICE_ID_PATTERN, description="The devic
 Staff = Annotated[Principal, allow(Role.ADMIN, Role.AGENT)]
 DeviceReader = Annotated[Principal, allow(Role.ADMIN, Role.AGENT, Role.TECHNICIAN, Role.CUSTOMER)]
 Provisioner = Annotated[Principal, allow(Role.ADMIN, Role.DEVICE_PROVISIONER)]
+StatusReader = Annotated[Principal, allow(Role.ADMIN, Role.AGENT, Role.DEVICE_PROVISIONER)]
 
 
 def _not_found(device_id: str) -> ProblemError:
@@ -68,7 +73,7 @@ async def list_devices(
     conn: DbConnection,
     caller: Staff,
     status: Annotated[DeviceStatus | None, Query(description="Only devices with this status.")] = None,
-    region: Annotated[str | None, Query(max_length=100)] = None,
+    region: RegionQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
 ) -> DevicePage:
@@ -89,15 +94,7 @@ async def list_devices(
 async def search_devices(
     conn: DbConnection,
     caller: Staff,
-    phone: Annotated[
-        str | None,
-        Query(
-            min_length=6,
-            max_length=24,
-            pattern=r"^\+?[0-9 ()-]+$",
-            description="A contact's phone, written any way: +82 10-1234-5678, 01012345678.",
-        ),
-    ] = None,
+    phone: PhoneQuery = None,
     name: Annotated[
         str | None,
         Query(min_length=2, max_length=100, description="Part of the customer's or a contact's name."),
@@ -109,7 +106,7 @@ async def search_devices(
         str | None, Query(min_length=1, max_length=64, description="The start of the device id.")
     ] = None,
     model: Annotated[str | None, Query(max_length=64)] = None,
-    region: Annotated[str | None, Query(max_length=100)] = None,
+    region: RegionQuery = None,
     status: Annotated[DeviceStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> DeviceSearchResult:
@@ -161,7 +158,9 @@ async def register_device(
                            title="Device already registered")  # fmt: skip
     try:
         async with conn.transaction():
-            await device_registry.register_devices(conn, devices=[device.to_record()])
+            await device_registry.register_devices(
+                conn, devices=[device.to_record()], registered_by=caller.key_id
+            )
             await record(conn, caller, "change", "device", [device.device_id])
     except device_registry.DeviceConflictError as exc:
         raise ProblemError(
@@ -174,6 +173,19 @@ async def register_device(
     if existed:
         response.status_code = 200
     return DeviceDetail.model_validate(view)
+
+
+@router.get(
+    "/{device_id}/status", response_model=InstallerStatusOut, responses=problem_responses(404, 422, 503)
+)
+async def device_status(conn: DbConnection, caller: StatusReader, device_id: DeviceId) -> InstallerStatusOut:
+    """Whether the device came online (status, last seen, what its birth message said), nothing about
+    its household. An installer's key sees the devices it registered; others answer 404."""
+    registered_by = caller.key_id if caller.role is Role.DEVICE_PROVISIONER else None
+    status = await device_registry.installer_status(conn, device_id=device_id, registered_by=registered_by)
+    if status is None:
+        raise _not_found(device_id)
+    return InstallerStatusOut.model_validate(status)
 
 
 def parse_bucket(text: str) -> timedelta:

@@ -17,6 +17,7 @@ from api.dependencies import DbConnection
 from api.pagination import decode_id_cursor, encode_id_cursor, split_page
 from api.problems import ProblemError, invalid_parameter, problem_responses
 from api.record_audit import record
+from api.schemas import RegionQuery
 from api.ticket_schemas import (
     AssignmentIn,
     NoteIn,
@@ -40,7 +41,7 @@ from diagnostics.ticket_lifecycle import (
     transition,
 )
 from telemetry.database import Connection
-from telemetry.device_registry import national_phone
+from telemetry.phone_numbers import national_phone
 
 __all__ = ["router"]
 
@@ -92,7 +93,7 @@ async def list_tickets(
     status: Status | None = None,
     priority: Annotated[int | None, Query(ge=1, le=4)] = None,
     service_point: Annotated[str | None, Query(max_length=40)] = None,
-    region: Annotated[str | None, Query(max_length=100)] = None,
+    region: RegionQuery = None,
     code: Annotated[str | None, Query(pattern=r"^(E[0-9]{3}|A[0-9]{2})$")] = None,
     sla_breached: bool | None = None,
     device_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,

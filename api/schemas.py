@@ -7,12 +7,16 @@ not appear in the API until it is added here on purpose.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi import Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from api.ticket_schemas import TicketOut
-from telemetry.device_registry import ContactRecord, DeviceRecord, DeviceStatus
+from telemetry.device_registry import ContactRecord, DeviceRecord, DeviceStatus, repeated_phone
+from telemetry.phone_numbers import e164_phone
+from telemetry.regions import REGION_CODES, region_code
 
 __all__ = [
     "DEVICE_ID_PATTERN",
@@ -25,14 +29,58 @@ __all__ = [
     "DeviceSummary",
     "FieldStatsOut",
     "HealthOut",
+    "InstallerStatusOut",
+    "Phone",
+    "PhoneQuery",
     "QuarantineItem",
     "QuarantinePage",
+    "Region",
+    "RegionQuery",
     "TelemetryBucket",
     "TelemetryOut",
 ]
 
 DEVICE_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
-PHONE_PATTERN: Final = r"^\+?[0-9]{6,16}$"
+PHONE_WRITING: Final = r"^\+?[0-9 ()./-]+$"
+
+Phone = Annotated[
+    str,
+    Field(min_length=1, max_length=32, pattern=PHONE_WRITING, examples=["010-1234-5678", "+821012345678"]),
+    AfterValidator(e164_phone),
+]
+"""A phone number written any way a person writes it; stored and shown in E.164 (+821012345678)."""
+
+
+def _e164_or_none(text: str | None) -> str | None:
+    return e164_phone(text) if text is not None else None
+
+
+def _region_or_none(text: str | None) -> str | None:
+    return region_code(text) if text is not None else None
+
+
+PhoneQuery = Annotated[
+    str | None,
+    Query(min_length=1, max_length=32, pattern=PHONE_WRITING,
+          description="A contact's phone, written any way: +82 10-1234-5678, 010-1234-5678, 01012345678."),
+    AfterValidator(_e164_or_none),
+]  # fmt: skip
+"""A phone number as a query parameter: E.164 for the route, 422 naming it when it is not a number."""
+
+Region = Annotated[
+    str,
+    Field(max_length=100, description=f"A region's code ({', '.join(REGION_CODES)}), or its Korean or English "
+          "name (서울, Seoul); stored as the code.", examples=["seoul"]),
+    AfterValidator(region_code),
+]  # fmt: skip
+
+RegionQuery = Annotated[
+    str | None,
+    Query(max_length=100, description=f"Only this region: its code ({', '.join(REGION_CODES)}) or its Korean or "
+          "English name."),
+    AfterValidator(_region_or_none),
+]  # fmt: skip
+"""A region filter: the region's code for the route, 422 with the list when it names no region."""
 
 
 class _Out(BaseModel):
@@ -43,7 +91,7 @@ class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    phone: str = Field(pattern=PHONE_PATTERN, examples=["+821012345678"])
+    phone: Phone
     role: Literal["owner", "family"]
     preferred_channel: Literal["sms", "kakao"] = Field(
         "sms", description="kakao: KakaoTalk Alimtalk, with SMS when it cannot be delivered."
@@ -69,7 +117,7 @@ class DeviceIn(BaseModel):
     serial: str = Field(min_length=1, max_length=64)
     installed_on: date | None = None
     address: str | None = Field(default=None, max_length=500)
-    region: str | None = Field(default=None, max_length=100)
+    region: Region | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     customer_name: str | None = Field(default=None, max_length=200)
@@ -83,12 +131,22 @@ class DeviceIn(BaseModel):
         description="Replaces the stored contacts when not empty; an empty list keeps them.",
     )
 
-    @model_validator(mode="after")
-    def _phones_unique(self) -> DeviceIn:
-        phones = [c.phone for c in self.contacts]
-        if len(phones) != len(set(phones)):
-            raise ValueError("each contact of a device needs its own phone number")
-        return self
+    @field_validator("contacts")
+    @classmethod
+    def _phones_unique(cls, contacts: list[ContactIn]) -> list[ContactIn]:
+        """Two contacts with one number (however written) would get every alert twice: the error names
+        the second one's phone."""
+        repeat = repeated_phone([c.phone for c in contacts])
+        if repeat is None:
+            return contacts
+        phone = contacts[repeat].phone
+        error = PydanticCustomError(
+            "value_error", "{phone} is already the number of an earlier contact: each contact of a device "
+            "needs their own phone number", {"phone": phone},
+        )  # fmt: skip
+        raise ValidationError.from_exception_data(
+            "contacts", [InitErrorDetails(type=error, loc=(repeat, "phone"), input=phone)]
+        )
 
     def to_record(self) -> DeviceRecord:
         return DeviceRecord(
@@ -105,6 +163,20 @@ class DeviceIn(BaseModel):
             vulnerable=self.vulnerable,
             contacts=tuple(ContactRecord(**c.model_dump()) for c in self.contacts),
         )
+
+
+class InstallerStatusOut(_Out):
+    """Whether a device came online, for the installer who registered it: nothing about its household."""
+
+    device_id: str
+    status: DeviceStatus
+    online: bool
+    connected: bool | None = Field(description="From the device's birth and last-will messages.")
+    last_seen: datetime | None
+    last_reading_at: datetime | None
+    firmware: str | None
+    reported_model: str | None
+    active_codes: list[str]
 
 
 class ContactOut(_Out):
@@ -199,8 +271,8 @@ class QuarantineItem(_Out):
     quarantine_id: int
     topic: str
     device_id: str | None
-    reason: str
-    detail: str
+    reason: str = Field(description="Why, as a stable word operators filter on (docs/protocol.md).")
+    detail: str = Field(description="What exactly: the field and its fault, or the byte that is not UTF-8.")
     payload_preview: str = Field(description="The first 512 bytes as UTF-8, undecodable bytes replaced.")
     payload_size: int
     first_seen: datetime

@@ -39,7 +39,8 @@ from tests.provider_sink import ProviderSink  # noqa: E402
 
 
 def phones(i: int) -> tuple[str, str, str]:
-    return f"0101{i:07d}", f"0102{i:07d}", f"0103{i:07d}"
+    """Contacts' numbers as the store keeps them (E.164)."""
+    return f"+82101{i:07d}", f"+82102{i:07d}", f"+82103{i:07d}"
 
 
 async def register(dsn: str, devices: list[str]) -> None:

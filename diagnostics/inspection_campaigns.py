@@ -95,8 +95,8 @@ class PlanReport:
     over_capacity: int
     without_point: int
     placements: Sequence[Placement]
-    points: Mapping[str, tuple[str, str]]
-    """Service point id → (name, region), for the summary."""
+    points: Mapping[str, tuple[str, str | None]]
+    """Service point id → (name, region code), for the summary."""
 
     @property
     def changed(self) -> bool:

@@ -1,7 +1,8 @@
 """Service points: where technicians start from, what they cover, and which one takes a ticket.
 
 A ticket goes to the nearest point whose coverage radius reaches the device; a device with no
-coordinates goes to the largest point of its region. Distances are great-circle kilometres.
+coordinates goes to the largest point of its region. Distances are great-circle kilometres. Regions
+are codes of the one list (telemetry.regions).
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ import bisect
 import math
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any, Final
 
 from telemetry import named_queries
 from telemetry.database import Connection
+from telemetry.regions import region_code
 
 __all__ = [
     "Assignment",
@@ -39,7 +41,8 @@ class ServicePoint:
     point_id: str
     name: str
     city: str
-    region: str
+    region: str | None
+    """A region code; None for a point whose stored free text named no region (migration 0017)."""
     latitude: float
     longitude: float
     coverage_km: float
@@ -92,7 +95,7 @@ class ServicePointDirectory:
                     best = (distance, index, point)  # equal distances: the first in the registry
             if best is not None:
                 return Assignment(best[2], round(best[0], 2))
-        in_region = [p for p in self._points if p.region == region]
+        in_region = [p for p in self._points if region is not None and p.region == region]
         if in_region:
             return Assignment(max(in_region, key=lambda p: (p.daily_capacity, p.point_id)), None)
         return None
@@ -107,12 +110,19 @@ def load_seed() -> list[ServicePoint]:
     """The synthetic network shipped for the local stack and tests (`service_points.toml`)."""
     text = (resources.files("diagnostics") / "service_points.toml").read_text(encoding="utf-8")
     document: dict[str, Any] = tomllib.loads(text)
-    return [ServicePoint(**point) for point in document["point"]]
+    return [_with_region_code(ServicePoint(**point)) for point in document["point"]]
+
+
+def _with_region_code(point: ServicePoint) -> ServicePoint:
+    """The point with its region as a code of the list (a name is taken for its code); raises
+    UnknownRegionError for a region not on the list."""
+    return replace(point, region=region_code(point.region)) if point.region is not None else point
 
 
 async def seed_service_points(conn: Connection, points: Sequence[ServicePoint] | None = None) -> int:
-    """Insert or update service points (the seed set by default); returns how many."""
-    points = load_seed() if points is None else points
+    """Insert or update service points (the seed set by default); returns how many. A region must be on
+    the list (UnknownRegionError otherwise; nothing is written)."""
+    points = load_seed() if points is None else [_with_region_code(p) for p in points]
     await conn.executemany(
         _Q["upsert_point"],
         [

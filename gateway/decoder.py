@@ -7,11 +7,12 @@ what the fuzz tests check. Validation happens once, here, with the wire contract
 from __future__ import annotations
 
 import json
+import math
 import operator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from pydantic import ValidationError
 
@@ -36,7 +37,8 @@ MAX_TOPIC_LENGTH: Final = 128
 
 
 class Reason(StrEnum):
-    """Why a message went to quarantine; stable strings that operators filter on."""
+    """Why a message went to quarantine; stable strings that operators filter on. The entry's detail
+    says what exactly (which field, which byte)."""
 
     OVERSIZED = "oversized"
     TOPIC_OUTSIDE_CONTRACT = "topic_outside_contract"
@@ -105,19 +107,21 @@ def decode(message: RawMessage, limits: DecodeLimits) -> Decoded:
         return _status(message, device_id, received_at)
     except ValidationError as exc:
         reason, detail = _classify(exc)
-        if reason is Reason.BAD_JSON and not _is_utf8(message.payload):
-            reason = Reason.NOT_UTF8
+        if reason is Reason.BAD_JSON and (not_utf8 := _utf8_problem(message.payload)) is not None:
+            reason, detail = Reason.NOT_UTF8, not_utf8
         return quarantine(message, reason, detail, device_id)
     except Exception as exc:
         return quarantine(message, Reason.INVALID_PAYLOAD, f"{type(exc).__name__}: {exc}", device_id)
 
 
-def _is_utf8(payload: bytes) -> bool:
+def _utf8_problem(payload: bytes) -> str | None:
+    """Where `payload` stops being UTF-8, for the quarantine's detail; None when it is UTF-8. Asked
+    only of payloads the JSON parser refused (it refuses every one that is not UTF-8)."""
     try:
         payload.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+    except UnicodeDecodeError as exc:
+        return f"payload is not UTF-8: {exc.reason} 0x{payload[exc.start]:02x} at byte {exc.start}"
+    return None
 
 
 def _reading(message: RawMessage, device_id: str, received_at: datetime, limits: DecodeLimits) -> Decoded:
@@ -180,15 +184,34 @@ def _clock_problem(ts: datetime, received_at: datetime, limits: DecodeLimits) ->
     return None
 
 
+_RANGE_ERRORS: Final = frozenset({"greater_than_equal", "less_than_equal", "greater_than", "less_than"})
+
+
 def _classify(exc: ValidationError) -> tuple[Reason, str]:
     """Map pydantic's errors onto our reasons, with a readable summary of the first few."""
-    errors = exc.errors(include_url=False, include_input=False)
-    kinds = {e["type"] for e in errors}
-    summary = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in errors[:5])
+    errors = exc.errors(include_url=False)
+    kinds = {"not_a_number" if _not_a_number(e) else e["type"] for e in errors}
+    summary = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {_message(e)}" for e in errors[:5]
+    )
     if "json_invalid" in kinds:
         return Reason.BAD_JSON, summary
     if kinds & {"model_type", "model_attributes_type", "dict_type"}:
         return Reason.NOT_AN_OBJECT, summary
-    if kinds and kinds <= {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+    if kinds and kinds <= _RANGE_ERRORS:
         return Reason.OUT_OF_RANGE, summary
     return Reason.INVALID_PAYLOAD, summary
+
+
+def _not_a_number(error: Any) -> bool:
+    """NaN or ±Infinity where a number belongs (the parser reads them, JSON has neither): no physical
+    range check can say anything about them."""
+    value = error.get("input")
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def _message(error: Any) -> str:
+    if _not_a_number(error):
+        value = error["input"]
+        return f"{'NaN' if math.isnan(value) else ('-Infinity' if value < 0 else 'Infinity')} is not a number"
+    return str(error["msg"])

@@ -44,7 +44,7 @@ def print_summary(report: PlanReport) -> None:
     per_region: dict[str, list[date]] = defaultdict(list)
     reasons: dict[str, Counter[str]] = defaultdict(Counter)
     for p in report.placements:
-        region = report.points[p.point_id][1]
+        region = report.points[p.point_id][1] or "-"
         per_region[region].append(p.day)
         reasons[region][max(p.reasons, key=lambda k: p.reasons[k], default="-")] += 1
     table = Table(title=f"Inspection campaign {report.season}: {report.window.first} to {report.window.last}")

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING
 from ondol.settings import Settings
 
 if TYPE_CHECKING:
+    from api.routes_broker_accounts import DeviceBroker
     from firmware_sim.runner import FleetRun, FleetStats
     from gateway.service import GatewayConfig
     from ondol.broker_auth import AuthFiles
 
 __all__ = [
+    "device_broker",
     "gateway_config",
     "run_api",
     "run_broker_auth_process",
@@ -115,6 +117,21 @@ def run_diagnostics(settings: Settings) -> None:
     _run_until_signalled(lambda stop: run_worker(config, stop))
 
 
+def device_broker(settings: Settings) -> DeviceBroker:
+    """Where devices connect and the PEM of the CA they trust, for the credentials the API issues;
+    ValueError when the CA file cannot be read (the API would otherwise hand out a useless answer)."""
+    from api.routes_broker_accounts import DeviceBroker
+
+    address = settings.device_broker()
+    pem = None
+    if address.tls and address.ca_file:
+        try:
+            pem = Path(address.ca_file).read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read the devices' CA certificate {address.ca_file}: {exc}") from exc
+    return DeviceBroker(host=address.host, port=address.port, tls=address.tls, ca_certificate=pem)
+
+
 def run_api(settings: Settings) -> None:
     import uvicorn
 
@@ -127,6 +144,7 @@ def run_api(settings: Settings) -> None:
         max_request_bytes=settings.api_max_request_bytes,
         rate_per_key_s=settings.api_rate_per_key_s,
         rate_burst_per_key=settings.api_rate_burst_per_key,
+        device_broker=device_broker(settings),
     )
     app = create_app(config)
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning", access_log=False)

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     mqtt_require_client_cert: bool = Field(
         False, description="mutual TLS on the private broker's TLS listener (device certificates)"
     )
+    device_mqtt_url: str | None = Field(
+        None,
+        description="where devices connect (mqtt:// or mqtts://, with mqtt_ca_file the CA they trust), told "
+        "to installers with each device's credentials; unset: where simulated devices connect",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     metrics_host: str = "127.0.0.1"
@@ -174,6 +179,14 @@ class Settings(BaseSettings):
         if self.sim_mqtt_url:
             return parse_mqtt_url(self.sim_mqtt_url, ca_file=self.mqtt_ca_file)
         return self.broker()
+
+    def device_broker(self) -> BrokerAddress:
+        """Where devices connect: told to installers with their MQTT credentials (no user or password)."""
+        if self.device_mqtt_url:
+            address = parse_mqtt_url(self.device_mqtt_url, ca_file=self.mqtt_ca_file)
+        else:
+            address = self.sim_broker()
+        return BrokerAddress(host=address.host, port=address.port, tls=address.tls, ca_file=address.ca_file)
 
     def sim_fleet_secret_path(self) -> Path:
         return self.sim_fleet_secret_file or self.state_dir / SIM_FLEET_SECRET_FILE

@@ -17,6 +17,7 @@ import asyncpg
 
 from telemetry import named_queries
 from telemetry.database import Connection
+from telemetry.phone_numbers import InvalidPhoneError, e164_phone, national_phone
 
 __all__ = [
     "ROLES",
@@ -75,7 +76,13 @@ async def issue_key(
     customer_phone: str | None = None,
 ) -> IssuedKey:
     """A new key; KeyScopeError when its scope is unusable. The role/scope pairing is the caller's
-    to check first (the table refuses a wrong one too)."""
+    to check first (the table refuses a wrong one too). A customer's phone may be written any way; the
+    key keeps its national form."""
+    if customer_phone is not None:
+        try:
+            customer_phone = national_phone(e164_phone(customer_phone))
+        except InvalidPhoneError as exc:
+            raise KeyScopeError("customer_phone", str(exc)) from exc
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Any, Final, Literal, cast
 
@@ -17,6 +17,8 @@ import asyncpg
 
 from telemetry import named_queries
 from telemetry.database import Connection
+from telemetry.phone_numbers import e164_phone
+from telemetry.regions import region_code
 
 __all__ = [
     "DEVICE_STATUSES",
@@ -26,13 +28,16 @@ __all__ = [
     "DeviceSearch",
     "DeviceStatus",
     "DeviceView",
+    "InstallerStatus",
     "active_faults",
     "device_exists",
     "get_device",
+    "installer_status",
     "list_devices",
-    "national_phone",
+    "normalised",
     "recent_events",
     "register_devices",
+    "repeated_phone",
     "search_devices",
 ]
 
@@ -50,18 +55,13 @@ _Q: Final = named_queries.load("devices").require(
     "search_devices",
     "custom_plans",
     "recent_events",
+    "installer_status",
 )
 
 
-def national_phone(phone: str) -> str:
-    """A Korean phone number as the digits of its national form; the same rule as the SQL
-    function national_phone() (migration 0006): "+82 10-1234-5678" → "01012345678"."""
-    digits = "".join(c for c in phone if c.isascii() and c.isdigit())
-    return "0" + digits[2:] if digits.startswith("82") and len(digits) >= 11 else digits
-
-
 class DeviceConflictError(ValueError):
-    """A registration clashes with another device (same model and serial) or repeats a contact's phone."""
+    """A registration clashes with the store: another device has its model and serial (or, should a
+    writer bypass `normalised`, a contact row its number)."""
 
     def __init__(self, constraint: str | None) -> None:
         super().__init__(f"registration conflicts with stored devices (constraint {constraint})")
@@ -139,21 +139,50 @@ class DeviceView:
     status: DeviceStatus
 
 
-async def register_devices(conn: Connection, *, devices: Sequence[DeviceRecord]) -> int:
-    """Insert or update `devices` by device_id; return how many were written.
+def repeated_phone(phones: Sequence[str]) -> int | None:
+    """The index of the first number in `phones` (E.164) that an earlier one already is, or None:
+    each contact of a device has its own number, or its person would get every alert twice."""
+    seen: set[str] = set()
+    for index, phone in enumerate(phones):
+        if phone in seen:
+            return index
+        seen.add(phone)
+    return None
 
-    Raises DeviceConflictError when a device's model and serial belong to another device_id, or its
-    contacts repeat a phone number; the caller's transaction is then aborted.
+
+def normalised(device: DeviceRecord) -> DeviceRecord:
+    """`device` as the registry stores it: its region as a code of the list, its contacts' numbers in
+    E.164. Raises ValueError (UnknownRegionError, InvalidPhoneError) saying what is wrong, and when two
+    contacts have one number however it is written."""
+    contacts = tuple(replace(c, phone=e164_phone(c.phone)) for c in device.contacts)
+    repeat = repeated_phone([c.phone for c in contacts])
+    if repeat is not None:
+        raise ValueError(f"device {device.device_id}: {contacts[repeat].phone} is the phone number of two of its "
+                         "contacts; each contact needs their own")  # fmt: skip
+    region = region_code(device.region) if device.region is not None else None
+    return replace(device, region=region, contacts=contacts)
+
+
+async def register_devices(
+    conn: Connection, *, devices: Sequence[DeviceRecord], registered_by: str | None = None
+) -> int:
+    """Insert or update `devices` by device_id (normalised first, see `normalised`); return how many
+    were written. `registered_by` (an API key's id) is kept for devices this call creates.
+
+    Raises ValueError for a record that cannot be normalised (nothing is written), and
+    DeviceConflictError when a device's model and serial belong to another device_id; the caller's
+    transaction is then aborted.
     """
     if not devices:
         return 0
+    records = [normalised(d) for d in devices]
     try:
-        return await _register(conn, devices)
+        return await _register(conn, records, registered_by)
     except asyncpg.UniqueViolationError as exc:
         raise DeviceConflictError(exc.constraint_name) from exc
 
 
-async def _register(conn: Connection, devices: Sequence[DeviceRecord]) -> int:
+async def _register(conn: Connection, devices: Sequence[DeviceRecord], registered_by: str | None) -> int:
     written = int(
         await conn.fetchval(
             _Q["upsert_devices"],
@@ -168,6 +197,7 @@ async def _register(conn: Connection, devices: Sequence[DeviceRecord]) -> int:
             [d.customer_name for d in devices],
             [d.report_interval_s for d in devices],
             [d.vulnerable for d in devices],
+            registered_by,
         )
     )
     await _replace_contacts(conn, [d for d in devices if d.contacts])
@@ -193,6 +223,32 @@ async def _replace_contacts(conn: Connection, devices: Sequence[DeviceRecord]) -
         [c.quiet_end for _, c in pairs],
         [c.escalation_rank for _, c in pairs],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class InstallerStatus:
+    """Whether a device came online, and nothing about its household: what an installer may see."""
+
+    device_id: str
+    status: DeviceStatus
+    online: bool
+    connected: bool | None
+    last_seen: datetime | None
+    last_reading_at: datetime | None
+    firmware: str | None
+    reported_model: str | None
+    active_codes: list[str]
+
+
+async def installer_status(
+    conn: Connection, *, device_id: str, registered_by: str | None
+) -> InstallerStatus | None:
+    """The device's status; None when it is not registered or, given `registered_by` (an API key's
+    id), when that key did not register it."""
+    row = await conn.fetchrow(_Q["installer_status"], device_id, registered_by)
+    if row is None:
+        return None
+    return InstallerStatus(**{**dict(row), "active_codes": list(row["active_codes"])})
 
 
 async def active_faults(conn: Connection, *, device_id: str) -> list[dict[str, Any]]:

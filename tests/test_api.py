@@ -4,6 +4,7 @@ always RFC 9457 problem documents."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +13,8 @@ import asyncpg
 import httpx
 import pytest
 
+from gateway.decoder import DecodeLimits, decode
+from gateway.mqtt_edge import RawMessage
 from ondol.local_servers import free_port
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
 from telemetry.ingest_store import IngestBatch, QuarantineRow, write_batch
@@ -221,6 +224,40 @@ async def test_register_rejects_invalid_and_conflicting_devices(client: httpx.As
     assert_problem(await client.post("/v1/devices", json={**base, "device_id": "no spaces"}), 422)
 
 
+async def test_registration_stores_phone_numbers_in_e164_however_they_are_written(
+    client: httpx.AsyncClient,
+) -> None:
+    body = {"device_id": "boiler-5", "model": "NCB-300", "serial": "SN-5", "contacts": [
+        {"name": "Kim", "phone": "010-2222-3333", "role": "owner"},
+        {"name": "Lee", "phone": "+82 (0)10 4444 5555", "role": "family"},
+    ]}  # fmt: skip
+    created = await client.post("/v1/devices", json=body)
+    assert created.status_code == 201, created.text
+    assert [c["phone"] for c in created.json()["contacts"]] == ["+821022223333", "+821044445555"]
+    found = (await client.get("/v1/devices/search", params={"phone": "01022223333"})).json()["items"]
+    assert [d["device_id"] for d in found] == ["boiler-5"]
+    not_a_number = assert_problem(await client.get("/v1/devices/search", params={"phone": "1588-1234"}), 422)
+    assert not_a_number["errors"][0]["loc"] == ["query", "phone"]
+
+
+async def test_one_number_written_two_ways_on_one_device_is_refused(
+    db: asyncpg.Connection, client: httpx.AsyncClient
+) -> None:
+    """The same person would get every alert twice (alerts are written per contact row)."""
+    body = {"device_id": "boiler-6", "model": "NCB-300", "serial": "SN-6", "contacts": [
+        {"name": "Kim", "phone": "01011112222", "role": "owner"},
+        {"name": "Kim again", "phone": "+821011112222", "role": "family"},
+    ]}  # fmt: skip
+    refused = assert_problem(await client.post("/v1/devices", json=body), 422)
+    assert refused["errors"][0]["loc"] == ["body", "contacts", 1, "phone"]
+    assert "+821011112222" in refused["errors"][0]["msg"]
+    assert await db.fetchval("SELECT count(*) FROM devices") == 0, "nothing of the registration is stored"
+    with pytest.raises(ValueError, match="phone number"):
+        await register(db, DeviceRecord("boiler-6", "NCB-300", "SN-6", None, None, None, None, None, None, 60,
+                                        (ContactRecord("Kim", "01011112222", "owner"),
+                                         ContactRecord("Kim", "+82 10 1111 2222", "family"))))  # fmt: skip
+
+
 # --- telemetry ----------------------------------------------------------------------------------
 
 
@@ -364,6 +401,30 @@ async def test_quarantine_lists_newest_first_with_filters_pages_and_previews(
     assert item["occurrences"] == 1
     assert item["payload_preview"] == "\ufffd\ufffd" + "x" * 510, "512 bytes, undecodable ones replaced"
     assert_problem(await client.get("/v1/quarantine", params={"cursor": "bm9wZQ"}), 400)
+
+
+async def test_quarantine_says_what_was_wrong_and_filters_only_by_known_reasons(
+    db: asyncpg.Connection, client: httpx.AsyncClient
+) -> None:
+    ts = datetime.now(UTC).isoformat().encode()
+    for payload in (
+        b'{"seq": 1, "ts": "' + ts + b'", "mode": "\xff"}',
+        b'{"seq": 2, "ts": "' + ts + b'", "room_c": NaN}',
+    ):
+        decoded = decode(RawMessage("ondol/v1/b1/telemetry", payload, 1, False, False, 1, 1, 1, time.time()),
+                         DecodeLimits())  # fmt: skip
+        assert isinstance(decoded, QuarantineRow)
+        async with db.transaction():
+            await write_batch(db, IngestBatch(quarantined=[decoded]))
+    listed = {i["reason"]: i["detail"] for i in (await client.get("/v1/quarantine")).json()["items"]}
+    assert listed.keys() == {"not_utf8", "invalid_payload"}
+    assert "not UTF-8" in listed["not_utf8"]
+    assert "JSON" not in listed["not_utf8"]
+    assert listed["invalid_payload"] == "room_c: NaN is not a number"
+    unknown = assert_problem(await client.get("/v1/quarantine", params={"reason": "bad-json"}), 422)
+    assert unknown["errors"][0]["loc"] == ["query", "reason"]
+    assert "bad_json" in unknown["errors"][0]["msg"]
+    assert "not_utf8" in unknown["errors"][0]["msg"]
 
 
 async def test_openapi_is_served(client: httpx.AsyncClient) -> None:

@@ -18,8 +18,8 @@ from api.app import ApiConfig, api_routes, create_app
 from tests.support import insert_ticket, issue_api_key, register_full, seed_points
 
 PUBLIC = {"/healthz"}
-OWN_PHONE = "01070000001"
-OTHER_PHONE = "01070000002"
+OWN_PHONE = "+821070000001"
+OTHER_PHONE = "+821070000002"
 
 
 @dataclass
@@ -28,6 +28,7 @@ class World:
     keys: dict[Role, str]
     own_ticket: int  # dev-own, at SP-001, the customer's device
     other_ticket: int  # dev-other, at SP-002
+    dsn: str
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ async def world(db: asyncpg.Connection, db_dsn: str) -> AsyncIterator[World]:
         Role.ADMIN: await issue_api_key(db_dsn, "admin"),
         Role.AGENT: await issue_api_key(db_dsn, "agent"),
         Role.TECHNICIAN: await issue_api_key(db_dsn, "technician", service_point_id="SP-001"),
-        Role.CUSTOMER: await issue_api_key(db_dsn, "customer", customer_phone="01070000001"),
+        Role.CUSTOMER: await issue_api_key(db_dsn, "customer", customer_phone="010-7000-0001"),
         Role.DEVICE_PROVISIONER: await issue_api_key(db_dsn, "device-provisioner"),
     }
     app = create_app(ApiConfig(database_url=db_dsn, pool_max_size=2))
@@ -55,7 +56,7 @@ async def world(db: asyncpg.Connection, db_dsn: str) -> AsyncIterator[World]:
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.test") as http,
     ):
-        yield World(http, keys, own, other)
+        yield World(http, keys, own, other, db_dsn)
 
 
 def _routes() -> list[APIRoute]:
@@ -205,4 +206,41 @@ async def test_a_provisioner_registers_new_devices_but_cannot_rewrite_existing_o
     contacts = (await world.http.get("/v1/devices/dev-own", headers=_as(world, Role.AGENT))).json()[
         "contacts"
     ]
-    assert "01011112222" not in {c["phone"] for c in contacts}
+    assert "+821011112222" not in {c["phone"] for c in contacts}
+    assert len(contacts) == 2, "the stored contacts are as they were"
+
+
+PROVISIONER_ENDPOINTS = {
+    ("POST", "/v1/devices"),
+    ("POST", "/v1/devices/{device_id}/mqtt-credentials"),
+    ("GET", "/v1/devices/{device_id}/status"),
+    ("GET", "/v1/catalog/codes"),
+    ("GET", "/v1/catalog/codes/{code}"),
+}
+
+
+def test_a_provisioner_reaches_registration_credentials_status_and_the_catalog_only() -> None:
+    """Installers register boilers, give them their broker password and check that they came
+    online; nothing else (no customer data, no tickets), whatever routes are added later."""
+    reached = {(sorted(r.methods - {"HEAD"})[0], r.path) for r in _routes()
+               if Role.DEVICE_PROVISIONER in (route_roles(r) or frozenset())}  # fmt: skip
+    assert reached == PROVISIONER_ENDPOINTS
+
+
+async def test_a_provisioner_sees_the_status_of_the_devices_it_registered_only(world: World) -> None:
+    installer = _as(world, Role.DEVICE_PROVISIONER)
+    new = {"device_id": "dev-installed", "model": "NCB-300", "serial": "SN-INSTALLED"}
+    assert (await world.http.post("/v1/devices", headers=installer, json=new)).status_code == 201
+    status = await world.http.get("/v1/devices/dev-installed/status", headers=installer)
+    assert status.status_code == 200, status.text
+    assert (status.json()["device_id"], status.json()["status"]) == ("dev-installed", "offline")
+    for device_id in ("dev-own", "no-such-device"):
+        other = await world.http.get(f"/v1/devices/{device_id}/status", headers=installer)
+        assert other.status_code == 404, "a device another key registered is as unknown as a missing one"
+    another_installer = {"Authorization": f"Bearer {await issue_api_key(world.dsn, 'device-provisioner')}"}
+    assert (
+        await world.http.get("/v1/devices/dev-installed/status", headers=another_installer)
+    ).status_code == 404
+    assert (
+        await world.http.get("/v1/devices/dev-own/status", headers=_as(world, Role.AGENT))
+    ).status_code == 200

@@ -19,6 +19,7 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from api.routes_broker_accounts import DeviceBroker
 from firmware_sim.credentials import device_password, password_source
 from firmware_sim.fleet import plan_fleet
 from firmware_sim.runner import FleetRun, run_fleet
@@ -26,6 +27,8 @@ from gateway.protocol import BrokerAddress
 from ondol.broker_auth import AuthFiles, run_broker_auth, sync_auth_files
 from ondol.broker_tls import CertificateAuthority
 from ondol.local_servers import BrokerSecurity, MosquittoServer, free_port
+from ondol.processes import device_broker
+from ondol.settings import Settings
 from telemetry.broker_accounts import mosquitto_hash, set_account, verify_mosquitto_hash
 from tests.support import ApiClient, eventually, gateway_config, register, running_gateway
 
@@ -363,6 +366,83 @@ async def test_credentials_issued_or_revoked_through_the_api_reach_the_broker_wi
         await syncing
     assert "dev-new" not in secure.files.password_file.read_text()
     assert secure.files.password_file.stat().st_mode & 0o777 == 0o600
+
+
+async def test_an_installer_connects_a_device_from_the_credentials_answer_alone_and_sees_it_come_online(
+    db: asyncpg.Connection, db_dsn: str, secure: SecureBroker
+) -> None:
+    """The answer carries where the broker is and the CA to trust; the installer's key then shows the
+    device it registered online (and only devices it registered)."""
+    pem = secure.ca.cert_file.read_text()
+    where = DeviceBroker(host="127.0.0.1", port=secure.tls_port, tls=True, ca_certificate=pem)
+    stop = asyncio.Event()
+    syncing = asyncio.create_task(
+        run_broker_auth(db_dsn, secure.files, secure.server.pid_file, interval_s=0.2, should_stop=stop.is_set)
+    )
+    try:
+        async with (
+            ApiClient(db_dsn, role="device-provisioner", device_broker=where) as installer,
+            running_gateway(gateway_config(db_dsn, secure.gateway_address())),
+        ):
+            body = {"device_id": "dev-new", "model": "NCB-300", "serial": "SN-NEW", "region": "seoul"}
+            assert (await installer.post("/v1/devices", json=body)).status_code == 201
+            issued = (await installer.post("/v1/devices/dev-new/mqtt-credentials")).json()
+            assert issued["broker"] == {"host": "127.0.0.1", "port": secure.tls_port, "tls": True,
+                                        "ca_certificate": pem}  # fmt: skip
+            before = (await installer.get("/v1/devices/dev-new/status")).json()
+            assert (before["status"], before["online"], before["last_seen"]) == ("offline", False, None)
+
+            broker = issued["broker"]
+
+            async def logged_in() -> Probe | None:
+                device = Probe(issued["username"], issued["username"], issued["password"])
+                context = ssl.create_default_context(cadata=broker["ca_certificate"])
+                reason = await asyncio.to_thread(device.connect, broker["host"], broker["port"], context)
+                return None if _refused(reason) else device
+
+            device = await eventually(
+                logged_in, what="the device logs in with its new password", timeout_s=10
+            )
+            birth = b'{"online": true, "model": "NCB-300", "fw": "1.4.2"}'
+            assert not _refused(
+                await asyncio.to_thread(device.publish, issued["topic_prefix"] + "status", birth)
+            )
+            assert not _refused(
+                await asyncio.to_thread(device.publish, issued["topic_prefix"] + "telemetry", _telemetry(1))
+            )
+
+            async def online() -> dict[str, Any] | None:
+                answer = (await installer.get("/v1/devices/dev-new/status")).json()
+                return answer if answer["online"] else None
+
+            status = await eventually(online, what="the installer sees the device online")
+            assert (status["status"], status["connected"], status["firmware"]) == ("online", True, "1.4.2")
+            assert set(status) == {"device_id", "status", "online", "connected", "last_seen", "last_reading_at",
+                                   "firmware", "reported_model", "active_codes"}, "no customer data"  # fmt: skip
+            assert (await installer.get("/v1/devices/dev-a/status")).status_code == 404, (
+                "not registered by this key"
+            )
+            assert (await installer.get("/v1/devices/dev-new")).status_code == 403, (
+                "the full record is not theirs"
+            )
+    finally:
+        stop.set()
+        await syncing
+
+
+def test_the_api_is_told_where_devices_connect_and_which_ca_they_trust(tmp_path: Path) -> None:
+    ca = CertificateAuthority(tmp_path / "tls").ensure()
+    told = device_broker(Settings(device_mqtt_url="mqtts://mqtt.example.net", mqtt_ca_file=ca.cert_file))
+    assert told == DeviceBroker("mqtt.example.net", 8883, True, ca.cert_file.read_text())
+    assert (told.ca_certificate or "").startswith("-----BEGIN CERTIFICATE-----")
+    public = device_broker(Settings(device_mqtt_url="mqtts://user:secret@mqtt.example.net:9883"))
+    assert public == DeviceBroker("mqtt.example.net", 9883, True, None), "no CA: the system's CAs; no user"
+    local = device_broker(Settings(sim_mqtt_url="mqtts://127.0.0.1:8883", mqtt_ca_file=ca.cert_file))
+    assert (local.host, local.port, local.tls) == ("127.0.0.1", 8883, True), "the local stack's TLS listener"
+    with pytest.raises(ValueError, match="CA certificate"):
+        device_broker(
+            Settings(device_mqtt_url="mqtts://mqtt.example.net", mqtt_ca_file=tmp_path / "missing.crt")
+        )
 
 
 async def test_packets_over_the_size_limit_are_refused_by_the_broker(secure: SecureBroker) -> None:

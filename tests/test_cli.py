@@ -34,14 +34,14 @@ async def test_devices_register_reads_a_file_and_refuses_bad_ones(
     good = tmp_path / "devices.json"
     good.write_text(json.dumps([
         {"device_id": "kd-1", "model": "NCB-300", "serial": "S1", "region": "busan",
-         "contacts": [{"name": "김영숙", "phone": "01012345678", "role": "owner"}]},
+         "contacts": [{"name": "김영숙", "phone": "010-1234-5678", "role": "owner"}]},
         {"device_id": "kd-2", "model": "NCB-300", "serial": "S2"},
     ]))  # fmt: skip
     result = ondol("devices", "register", str(good), "--database-url", db_dsn)
     assert result.returncode == 0, result.stderr
     assert "registered 2 devices" in result.stdout
     assert await db.fetchval("SELECT count(*) FROM devices") == 2
-    assert await db.fetchval("SELECT phone FROM device_contacts WHERE device_id = 'kd-1'") == "01012345678"
+    assert await db.fetchval("SELECT phone FROM device_contacts WHERE device_id = 'kd-1'") == "+821012345678"
 
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"device_id": "no/slash", "model": "X", "serial": "1"}]))
@@ -49,6 +49,16 @@ async def test_devices_register_reads_a_file_and_refuses_bad_ones(
     assert result.returncode == 2
     assert "device_id" in result.stderr
     assert await db.fetchval("SELECT count(*) FROM devices") == 2, "nothing of a bad file is registered"
+
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(
+        json.dumps([{"device_id": "kd-3", "model": "X", "serial": "3", "region": "atlantis"}])
+    )
+    result = ondol("devices", "register", str(elsewhere), "--database-url", db_dsn)
+    assert result.returncode == 2
+    assert "region" in result.stderr
+    assert "seoul" in result.stderr, "the refusal lists the regions"
+    assert await db.fetchval("SELECT count(*) FROM devices") == 2
 
 
 async def test_migrate_reports_the_edition_and_is_idempotent(db_dsn: str) -> None:

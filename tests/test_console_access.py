@@ -178,7 +178,8 @@ async def test_find_reads_one_box_as_a_phone_name_address_or_id(
         assert page.status_code == 200
         return re.findall(r'href="/console/devices/([^"]+)"', page.text)
 
-    dashed = f"{phone[:3]}-{phone[3:7]}-{phone[7:]}"
+    national = "0" + phone.removeprefix("+82")  # stored as +8210…, said as 010-…
+    dashed = f"{national[:3]}-{national[3:7]}-{national[7:]}"
     assert await found(dashed) == ["dev-1"]
     assert await found("영희") == ["dev-1"]
     assert await found("종로구") == ["dev-1"]
@@ -187,6 +188,44 @@ async def test_find_reads_one_box_as_a_phone_name_address_or_id(
     assert "두 글자" in (await console.get("/console/find/results", params={"q": "x"})).text
     assert await found("%") == []  # a LIKE wildcard is matched literally
     assert await db.fetchval("SELECT count(*) FROM record_access_log WHERE subject = 'search'") >= 4
+
+
+async def test_the_fleet_page_shows_one_seoul_however_installers_wrote_it(
+    console: httpx.AsyncClient, db_dsn: str
+) -> None:
+    admin = {"Authorization": f"Bearer {await issue_api_key(db_dsn, 'admin')}"}
+    for i, written in enumerate(("서울", "Seoul")):
+        body = {"device_id": f"dev-s{i}", "model": "NCB-300", "serial": f"S{i}", "region": written}
+        assert (await console.post("/v1/devices", json=body, headers=admin)).status_code == 201
+    await _signed_in(console, await issue_api_key(db_dsn, "agent"))
+    page = (await console.get("/console/fleet")).text
+    rows = re.findall(r'<th scope="row">([^<]*)</th>\s*<td>([^<]*)</td>', page)
+    by_region = [row for row in rows if row[0] in ("서울", "seoul", "Seoul")]
+    assert by_region == [("서울", "3")], "dev-1 and the two registered in Korean and in English"
+    english = (await console.get("/console/fleet", headers={"Accept-Language": "en"})).text
+    assert ("Seoul", "3") in re.findall(r'<th scope="row">([^<]*)</th>\s*<td>([^<]*)</td>', english)
+
+
+async def test_the_queue_filters_by_region_code_or_name_and_lists_every_region(
+    console: httpx.AsyncClient, db: asyncpg.Connection, db_dsn: str
+) -> None:
+    seoul = await insert_ticket(db, "dev-1", "SP-001", region="seoul")
+    busan = await insert_ticket(db, "dev-2", "SP-002", region="busan")
+    await _signed_in(console, await issue_api_key(db_dsn, "agent"))
+    for written in ("seoul", "서울", "Seoul"):
+        queue = await console.get("/console/queue", params={"region": written})
+        assert queue.status_code == 200
+        assert f'id="ticket-{seoul}"' in queue.text
+        assert f'id="ticket-{busan}"' not in queue.text
+    select = re.search(r'<select id="f-region" name="region">(.*?)</select>', queue.text, re.S)
+    assert select is not None
+    regions = dict(re.findall(r'<option value="([a-z]+)"[^>]*>([^<]+)</option>', select[1]))
+    assert len(regions) == 17, "every region, not only those with service points"
+    assert regions["seoul"] == "서울"
+    assert '<option value="seoul" selected>' in select[1]
+    unknown = await console.get("/console/queue", params={"region": "atlantis"})
+    assert unknown.status_code == 422
+    assert "seoul" in unknown.text
 
 
 async def test_unknown_things_are_pages_with_the_reason(console: httpx.AsyncClient, db_dsn: str) -> None:

@@ -32,7 +32,7 @@ from tests.support import (
 )
 
 KST = timezone(timedelta(hours=9))
-OWNER, CHILD, NEIGHBOUR = "01050000001", "01050000002", "01050000003"
+OWNER, CHILD, NEIGHBOUR = "+821050000001", "+821050000002", "+821050000003"
 
 
 def test_quiet_hours_cross_midnight_in_korean_time() -> None:

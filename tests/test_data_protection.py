@@ -20,7 +20,7 @@ async def test_export_then_erase_a_customer_keeping_the_boilers_telemetry(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     await register_full(db, "boiler-9", latitude=37.5, longitude=127.0, region="seoul", installed_on=None)
-    await db.execute("UPDATE device_contacts SET phone = $1 WHERE role = 'owner'", OWNER)
+    await db.execute("UPDATE device_contacts SET phone = $1 WHERE role = 'owner'", "+821077776666")
     await db.execute(
         "INSERT INTO customer_alerts (device_id, phone, channel, kind, code, message_ko, message_en)"
         " VALUES ('boiler-9', $1, 'sms', 'guidance', 'E003', '김 고객님', 'Dear Kim')", OWNER,

@@ -80,3 +80,37 @@ def test_oversized_is_judged_before_anything_is_parsed() -> None:
     outcome = decode(message("no/such/topic", b"{" * 5000), LIMITS)
     assert isinstance(outcome, QuarantineRow)
     assert outcome.reason == Reason.OVERSIZED
+
+
+def _telemetry(body: bytes) -> QuarantineRow:
+    ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW)).encode()
+    outcome = decode(message("ondol/v1/dev-1/telemetry", body.replace(b"TS", ts)), LIMITS)
+    assert isinstance(outcome, QuarantineRow)
+    return outcome
+
+
+def test_bytes_that_are_not_utf8_are_described_as_such_not_as_bad_json() -> None:
+    for payload, where in (
+        (b"\xff\xfe\xfd", "byte 0"),
+        (b'{"seq": 1, "ts": "TS", "mode": "h\xe9at"}', "byte 51"),
+    ):
+        outcome = _telemetry(payload)
+        assert outcome.reason == Reason.NOT_UTF8
+        assert "not UTF-8" in outcome.detail
+        assert where in outcome.detail, outcome.detail
+        assert "JSON" not in outcome.detail, outcome.detail
+
+
+def test_nan_and_infinity_are_described_as_not_numbers_not_as_out_of_range() -> None:
+    for field, value in (("ch_flow_c", b"NaN"), ("ch_flow_c", b"Infinity"), ("outdoor_c", b"-Infinity"),
+                         ("burner_starts", b"NaN"), ("ch_pressure_bar", b"1e999")):  # fmt: skip
+        outcome = _telemetry(b'{"seq": 1, "ts": "TS", "' + field.encode() + b'": ' + value + b"}")
+        assert outcome.reason == Reason.INVALID_PAYLOAD, (field, value, outcome.reason)
+        assert f"{field}: " in outcome.detail
+        assert "not a number" in outcome.detail, outcome.detail
+        assert "than" not in outcome.detail, outcome.detail
+    too_hot = _telemetry(b'{"seq": 1, "ts": "TS", "ch_flow_c": 480}')
+    assert (too_hot.reason, too_hot.detail) == (
+        Reason.OUT_OF_RANGE,
+        "ch_flow_c: Input should be less than or equal to 130",
+    )

@@ -37,3 +37,107 @@ async def test_a_migration_edited_after_it_was_applied_is_refused(
     monkeypatch.setattr(migrations, "available", lambda _variant: edited)
     with pytest.raises(MigrationError, match="changed after it was applied"):
         await migrate(db)
+
+
+async def test_0017_rewrites_phones_merges_duplicate_contacts_and_maps_regions_to_codes(
+    empty_db_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Data stored before the one list of regions and E.164 numbers: converted, nothing silently lost."""
+    real = migrations.available
+    conn = await asyncpg.connect(empty_db_dsn)
+    try:
+        monkeypatch.setattr(
+            migrations, "available", lambda variant: [m for m in real(variant) if m.version < 17]
+        )
+        await migrate(conn)
+        await _store_the_old_way(conn)
+        monkeypatch.setattr(migrations, "available", real)
+        assert [m.version for m in await migrate(conn)] == [17]
+
+        regions = dict(await conn.fetch("SELECT device_id, region FROM devices"))
+        assert regions == {
+            "d1": "seoul",
+            "d2": "seoul",
+            "d3": "gyeonggi",
+            "d4": None,
+            "d5": None,
+            "d6": "jeju",
+        }
+        points = dict(await conn.fetch("SELECT point_id, region FROM service_points"))
+        assert points == {"SP-A": "seoul", "SP-B": "busan", "SP-C": None}
+        tickets = dict(await conn.fetch("SELECT device_id, region FROM tickets"))
+        assert tickets == {"d1": "seoul", "d4": None}
+
+        contacts = [tuple(r) for r in await conn.fetch(
+            "SELECT device_id, name, phone FROM device_contacts ORDER BY device_id, contact_id")]  # fmt: skip
+        assert contacts == [
+            ("d1", "rank 0, newer", "+821011112222"),  # the lowest escalation rank stays
+            ("d1", "country code, no plus", "+821022223333"),
+            ("d1", "landline", "+82212345678"),
+            ("d2", "older", "+821011112222"),  # same rank: the oldest stays
+            ("d3", "not a number", "123456"),  # kept as it was: no rule can say what it means
+        ]
+        alert = await conn.fetchrow("SELECT a.phone, c.name FROM customer_alerts AS a JOIN device_contacts AS c"
+                                    " USING (contact_id)")  # fmt: skip
+        assert tuple(alert) == ("+821011112222", "rank 0, newer"), "the alert follows the contact that stayed"
+        assert await conn.fetchval("SELECT customer_phone FROM api_keys") == "01011112222", (
+            "the key still scopes"
+        )
+
+        insert = (
+            "INSERT INTO device_contacts (device_id, name, phone, role) VALUES ('d1', 'again', $1, 'family')"
+        )
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute(insert, "01011112222")
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(insert, "+821011112222")
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            await conn.execute("UPDATE devices SET region = '서울' WHERE device_id = 'd1'")
+    finally:
+        await conn.close()
+
+
+async def _store_the_old_way(conn: asyncpg.Connection) -> None:
+    """Free-text regions and phone numbers as the schema before 0017 accepted them."""
+    await conn.execute(
+        "INSERT INTO service_points (point_id, name, city, region, latitude, longitude, coverage_km, daily_capacity)"
+        " VALUES ('SP-A', 'a', 'c', '서울', 37.5, 127, 10, 5), ('SP-B', 'b', 'c', 'busan', 35.1, 129, 10, 5),"
+        " ('SP-C', 'c', 'c', 'Atlantis HQ', 35, 128, 10, 5)"
+    )
+    await conn.executemany(
+        "INSERT INTO devices (device_id, model, serial, region) VALUES ($1, 'M', $1, $2)",
+        [
+            ("d1", "서울"),
+            ("d2", "Seoul"),
+            ("d3", " GYEONGGI "),
+            ("d4", "atlantis"),
+            ("d5", None),
+            ("d6", "제주"),
+        ],
+    )
+    await conn.executemany(
+        "INSERT INTO device_contacts (device_id, name, phone, role, escalation_rank) VALUES ($1, $2, $3, 'family', $4)",
+        [("d1", "rank 1, older", "01011112222", 1), ("d1", "rank 0, newer", "+821011112222", 0),
+         ("d1", "country code, no plus", "821022223333", 0), ("d1", "landline", "0212345678", 0),
+         ("d2", "older", "01011112222", 0), ("d2", "newer, trunk zero kept", "+8201011112222", 0),
+         ("d3", "not a number", "123456", 0)],
+    )  # fmt: skip
+    await conn.execute(
+        "INSERT INTO customer_alerts (device_id, contact_id, phone, channel, kind, code, message_ko, message_en)"
+        " SELECT 'd1', contact_id, phone, 'sms', 'safety', 'E014', 'm', 'm' FROM device_contacts"
+        " WHERE name = 'rank 1, older'"
+    )
+    await conn.execute(
+        "INSERT INTO api_keys (key_id, name, role, secret_sha256, customer_phone, created_by)"
+        " VALUES ('0123456789abcdef', 'c', 'customer', decode(repeat('ab', 32), 'hex'), '01011112222', 'tests')"
+    )
+    for device_id, region in (("d1", "서울"), ("d4", "Atlantis")):
+        case_id = await conn.fetchval(
+            "INSERT INTO fault_cases (device_id, family, code, status, first_raised_at, last_raised_at, rule)"
+            " VALUES ($1, 'leak', 'E014', 'ticketed', now(), now(), 'test') RETURNING case_id", device_id,
+        )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO tickets (case_id, device_id, family, code, codes, kind, status, priority, first_raised_at,"
+            " last_raised_at, contact_due_at, region, rule, evidence) VALUES ($1, $2, 'leak', 'E014', '{E014}',"
+            " 'repair', 'open', 1, now(), now(), now(), $3, 'test', '{}')", case_id, device_id, region,
+        )  # fmt: skip

@@ -85,10 +85,9 @@ def _as_page(original: Handler) -> Callable[[Request, Exception], Awaitable[Resp
         key = {404: "error.not_found", 422: "error.invalid", 503: "error.unavailable"}.get(
             status, "error.other"
         )
-        page: HTMLResponse = render(
-            request, "error.html", {"status": status, "message_key": key, "detail": problem.get("detail")},
-            status=status,
-        )  # fmt: skip
+        context = {"status": status, "message_key": key, "detail": problem.get("detail"),
+                   "errors": problem.get("errors") or []}  # fmt: skip
+        page: HTMLResponse = render(request, "error.html", context, status=status)
         for name in ("retry-after",):
             if name in response.headers:
                 page.headers[name] = response.headers[name]

@@ -1,13 +1,13 @@
 """Find: one box for whatever the caller says first: a phone number, a name, part of an address or
 the device id on the boiler's label. Results come as the agent types.
 
-A phone number (digits, spaces, dashes, an optional +82) is matched against every contact's number
-in full; any other text is matched in names and addresses anywhere and in device ids from the start.
+Text that is a phone number (telemetry.phone_numbers reads it, however written) is matched against
+every contact's number in full; any other text is matched in names and addresses anywhere and in
+device ids from the start.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,6 +21,7 @@ from api.record_audit import record
 from telemetry import device_registry
 from telemetry.database import Connection
 from telemetry.device_registry import DeviceSearch, DeviceView
+from telemetry.phone_numbers import InvalidPhoneError, e164_phone
 
 __all__ = ["MIN_QUERY", "RESULTS", "find_devices", "router"]
 
@@ -29,7 +30,6 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 Staff = Annotated[ConsoleSession, Depends(ConsoleAllow(Role.ADMIN, Role.AGENT))]
 MIN_QUERY: Final = 2
 RESULTS: Final = 20
-_PHONE: Final = re.compile(r"^\+?[0-9 ()-]{6,24}$")
 
 
 def searches_for(query: str) -> list[DeviceSearch]:
@@ -37,9 +37,11 @@ def searches_for(query: str) -> list[DeviceSearch]:
     text = query.strip()
     if len(text) < MIN_QUERY:
         return []
-    if _PHONE.match(text) and sum(c.isdigit() for c in text) >= 9:
-        return [DeviceSearch(phone=text), DeviceSearch(device_id_prefix=text)]
-    return [DeviceSearch(name=text), DeviceSearch(address=text), DeviceSearch(device_id_prefix=text)]
+    try:
+        phone = e164_phone(text)
+    except InvalidPhoneError:
+        return [DeviceSearch(name=text), DeviceSearch(address=text), DeviceSearch(device_id_prefix=text)]
+    return [DeviceSearch(phone=phone), DeviceSearch(device_id_prefix=text)]
 
 
 async def find_devices(conn: Connection, query: str) -> tuple[list[DeviceView], bool]:

@@ -3,7 +3,8 @@ side) and which language a request is answered in.
 
 The agent's choice is a cookie; without one, the browser's Accept-Language decides, and Korean is
 the default (the call centers are Korean). A message missing in either language fails at load time,
-not in front of a customer.
+not in front of a customer. Region names (`region.<code>`) come from the one list of regions
+(telemetry/regions.toml), not from the catalog.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from importlib import resources
 from typing import Final, Literal, cast
 
 from fastapi import Request
+
+from telemetry.regions import REGIONS
 
 __all__ = ["LANGUAGES", "LANG_COOKIE", "Lang", "Translator", "language_of", "messages"]
 
@@ -29,6 +32,9 @@ def messages() -> dict[str, dict[Lang, str]]:
     raw = tomllib.loads(resources.files("api.console").joinpath("messages.toml").read_text(encoding="utf-8"))
     flat: dict[str, dict[Lang, str]] = {}
     _flatten(raw, "", flat)
+    if any(key.startswith("region.") for key in flat):
+        raise ValueError("messages.toml: region names belong in telemetry/regions.toml")
+    flat.update({f"region.{r.code}": {"ko": r.name_ko, "en": r.name_en} for r in REGIONS})
     return flat
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Final, Literal
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import AfterValidator
 
 from api.access import Role, ensure_ticket_visible
 from api.console.rendering import render
@@ -30,6 +31,7 @@ from diagnostics.ticket_lifecycle import (
     transition,
 )
 from telemetry.database import Connection
+from telemetry.regions import REGION_CODES, region_code
 
 __all__ = ["QUEUE_LIMIT", "router"]
 
@@ -44,6 +46,14 @@ EMPTY_NOTE: Final = "empty-note"
 """The error of a note with nothing in it (422); any other error is a refused move (409)."""
 
 
+def _region_or_all(text: str) -> str:
+    """The form's region: "" for all, else a code or a name of the list (422 with the list otherwise)."""
+    return region_code(text) if text else ""
+
+
+RegionFilter = Annotated[str, Query(max_length=100), AfterValidator(_region_or_all)]
+
+
 def _not_found(ticket_id: int) -> ProblemError:
     return ProblemError(404, "ticket-not-found", f"No ticket {ticket_id}.", title="Unknown ticket")
 
@@ -54,7 +64,7 @@ async def queue_page(
     conn: DbConnection,
     session: Worker,
     service_point: Annotated[str | None, Query(max_length=40)] = None,
-    region: Annotated[str | None, Query(max_length=100)] = None,
+    region: RegionFilter = "",
     status: Literal["", "open", "contacted", "scheduled", "dispatched"] = "",
     breached: Literal["", "yes"] = "",
     fragment: bool = False,
@@ -71,7 +81,7 @@ async def queue_page(
     points = (await ServicePointDirectory.load(conn)).points
     context = {
         "queue": queue, "allowed": _allowed_moves, "points": points,
-        "regions": sorted({p.region for p in points}), "statuses": QUEUE_STATUSES,
+        "regions": REGION_CODES, "statuses": QUEUE_STATUSES,
         "filters": {"service_point": service_point or "", "region": region or "", "status": status,
                     "breached": breached},
         "limit": QUEUE_LIMIT,

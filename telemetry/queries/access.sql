@@ -2,7 +2,7 @@
 
 -- name: insert_key
 INSERT INTO api_keys (key_id, name, role, secret_sha256, service_point_id, customer_phone, created_by)
-VALUES ($1, $2, $3, $4, $5, national_phone($6), $7)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING key_id, name, role, service_point_id, customer_phone, created_at, created_by, last_used_at, revoked_at;
 
 -- name: key_for_auth

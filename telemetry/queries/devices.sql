@@ -1,12 +1,13 @@
 -- Named queries of the device registry: registration and the registry joined with each device's state.
 
 -- name: upsert_devices
--- One row per device; a repeat registration updates the registry fields and updated_at.
+-- One row per device; a repeat registration updates the registry fields and updated_at. $12, the API
+-- key registering, is kept for new devices only (who registered it first).
 WITH upserted AS (
     INSERT INTO devices AS d (device_id, model, serial, installed_on, address, region, latitude, longitude,
-                              customer_name, report_interval_s, vulnerable)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[], $7::float8[],
-                         $8::float8[], $9::text[], $10::int[], $11::bool[])
+                              customer_name, report_interval_s, vulnerable, registered_by)
+    SELECT *, $12::text FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[],
+                                    $7::float8[], $8::float8[], $9::text[], $10::int[], $11::bool[])
     ON CONFLICT (device_id) DO UPDATE SET
         model = EXCLUDED.model,
         serial = EXCLUDED.serial,
@@ -81,6 +82,14 @@ LIMIT $8;
 -- name: custom_plans
 -- For the rest of the transaction: plan each statement for its parameters (no cached generic plan).
 SET LOCAL plan_cache_mode = force_custom_plan;
+
+-- name: installer_status
+-- Whether device $1 came online, without its household; only when the key $2 registered it ($2 NULL:
+-- any device).
+SELECT v.device_id, v.status, v.online, v.connected, v.last_seen, v.last_reading_at, v.firmware,
+       v.reported_model, v.active_codes
+FROM device_status AS v JOIN devices AS d ON d.device_id = v.device_id
+WHERE v.device_id = $1 AND ($2::text IS NULL OR d.registered_by = $2);
 
 -- name: recent_events
 -- The device's newest error events (raised and cleared), newest first: the console's error timeline.
