@@ -184,7 +184,7 @@ async def test_an_alert_whose_ticket_ended_while_it_waited_is_withdrawn_by_the_a
     await db.execute(
         "INSERT INTO customer_alerts (device_id, contact_id, phone, channel, kind, code, case_id, ticket_id,"
         " message_ko, message_en) SELECT 'boiler-1', contact_id, phone, 'sms', 'guidance', 'E205', $1, $2, 'x', 'x'"
-        " FROM device_contacts WHERE phone = $3", case_id, ticket_id, OWNER,
+        " FROM device_contacts WHERE role = 'owner'", case_id, ticket_id,
     )  # fmt: skip
     await db.execute(
         "UPDATE tickets SET status = 'cancelled' WHERE ticket_id = $1", ticket_id
