@@ -81,7 +81,11 @@ class DeviceOverview(BaseModel):
 
 def device_not_found(device_id: str) -> ProblemError:
     return ProblemError(
-        404, "device-not-found", f"No device {device_id!r} is registered.", title="Unknown device"
+        404,
+        "device-not-found",
+        f"No device {device_id!r} is registered.",
+        title="Unknown device",
+        subject=device_id,
     )
 
 
