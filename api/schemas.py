@@ -12,6 +12,7 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.ticket_schemas import TicketOut
+from api.user_text import UserText
 from telemetry.device_registry import ContactRecord, DeviceRecord, DeviceStatus
 
 __all__ = [
@@ -42,7 +43,7 @@ class _Out(BaseModel):
 class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: UserText = Field(min_length=1, max_length=100)
     phone: str = Field(pattern=PHONE_PATTERN, examples=["+821012345678"])
     role: Literal["owner", "family"]
     preferred_channel: Literal["sms", "kakao"] = Field(
@@ -68,11 +69,11 @@ class DeviceIn(BaseModel):
     model: str = Field(min_length=1, max_length=64)
     serial: str = Field(min_length=1, max_length=64)
     installed_on: date | None = None
-    address: str | None = Field(default=None, max_length=500)
+    address: UserText | None = Field(default=None, max_length=500)
     region: str | None = Field(default=None, max_length=100)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    customer_name: str | None = Field(default=None, max_length=200)
+    customer_name: UserText | None = Field(default=None, max_length=200)
     report_interval_s: int = Field(default=60, ge=1, le=86400)
     vulnerable: bool = Field(
         default=False, description="An elderly person living alone: the boiler ranks higher for inspection."
