@@ -65,6 +65,7 @@ class NextInspectionOut(BaseModel):
     status: str = Field(description="proposed, accepted or rescheduled.")
     service_point_id: str
     service_point_name: str
+    service_point_name_en: str | None = Field(description="The point's English name; null when it has none.")
 
 
 class DeviceOverview(BaseModel):

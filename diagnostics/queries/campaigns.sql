@@ -125,7 +125,8 @@ RETURNING *;
 -- Up to $4 inspections of campaign $1 that have had $2 reminders: for the first reminder, proposed
 -- ones whose day is on or before $3; for a follow-up, unanswered $5 after the reminder, day still
 -- ahead ($6). Locked, so two workers never remind the same inspection.
-SELECT i.inspection_id, i.device_id, i.day, i.reasons, i.point_id, sp.name AS point_name
+SELECT i.inspection_id, i.device_id, i.day, i.reasons, i.point_id, sp.name AS point_name,
+       sp.name_en AS point_name_en
 FROM inspections AS i JOIN service_points AS sp ON sp.point_id = i.point_id
 WHERE i.campaign_id = $1 AND i.status = 'proposed' AND i.reminders = $2
   AND (($2 = 0 AND i.day <= $3) OR ($2 > 0 AND i.reminded_at <= $5))
@@ -241,7 +242,8 @@ ORDER BY i.point_id, i.day, i.status;
 
 -- name: next_inspection_of_device
 -- The device's next planned inspection on or after day $2 that is still going to happen.
-SELECT i.inspection_id, c.season, i.day, i.status, i.point_id AS service_point_id, sp.name AS service_point_name
+SELECT i.inspection_id, c.season, i.day, i.status, i.point_id AS service_point_id, sp.name AS service_point_name,
+       sp.name_en AS service_point_name_en
 FROM inspections AS i
 JOIN campaigns AS c ON c.campaign_id = i.campaign_id
 JOIN service_points AS sp ON sp.point_id = i.point_id
