@@ -55,6 +55,15 @@ def _checkbox(value: object) -> object:
 Checkbox = Annotated[bool, BeforeValidator(_checkbox)]
 
 
+@dataclass(frozen=True, slots=True)
+class WorkError:
+    """Why a move or a note was not done: 422 for what was typed, 409 for a move the ticket's status
+    no longer allows; the message in the page's language."""
+
+    status: int
+    message: str
+
+
 def _not_found(ticket_id: int) -> ProblemError:
     return ProblemError(404, "ticket-not-found", f"No ticket {ticket_id}.", title="Unknown ticket",
                         subject=str(ticket_id))  # fmt: skip
@@ -172,15 +181,6 @@ async def write_note(
         except TicketNotFoundError as exc:
             raise _not_found(ticket_id) from exc
     return await _after_change(request, conn, session, ticket_id, error)
-
-
-@dataclass(frozen=True, slots=True)
-class WorkError:
-    """Why a move or a note was not done: 422 for what was typed, 409 for a move the ticket's status
-    no longer allows; the message in the page's language."""
-
-    status: int
-    message: str
 
 
 def _bidi_error(say: Translator, text: str) -> WorkError | None:
