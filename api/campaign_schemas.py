@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.user_text import UserText
+
 __all__ = [
     "CampaignOut",
     "CampaignPage",
@@ -91,8 +93,10 @@ class ResponseIn(BaseModel):
 
     answer: Literal["accept", "reschedule", "decline"]
     day: date | None = Field(default=None, description="The new day; required to reschedule, and only then")
-    note: str = Field(default="", max_length=2000)
-    actor: str | None = Field(default=None, max_length=100, description="The agent passing the answer on")
+    note: UserText = Field(default="", max_length=2000)
+    actor: UserText | None = Field(
+        default=None, max_length=100, description="The agent passing the answer on"
+    )
 
     @model_validator(mode="after")
     def _day_with_reschedule(self) -> ResponseIn:
@@ -112,4 +116,4 @@ class CompletionIn(BaseModel):
     completed_on: date | None = Field(default=None, description="Korean date of the visit; today by default")
     burner_hours: float | None = Field(default=None, ge=0, le=1_000_000)
     burner_starts: int | None = Field(default=None, ge=0, le=1_000_000_000)
-    note: str = Field(default="", max_length=2000)
+    note: UserText = Field(default="", max_length=2000)

@@ -65,6 +65,7 @@ class NextInspectionOut(BaseModel):
     status: str = Field(description="proposed, accepted or rescheduled.")
     service_point_id: str
     service_point_name: str
+    service_point_name_en: str | None = Field(description="The point's English name; null when it has none.")
 
 
 class DeviceOverview(BaseModel):
@@ -81,7 +82,11 @@ class DeviceOverview(BaseModel):
 
 def device_not_found(device_id: str) -> ProblemError:
     return ProblemError(
-        404, "device-not-found", f"No device {device_id!r} is registered.", title="Unknown device"
+        404,
+        "device-not-found",
+        f"No device {device_id!r} is registered.",
+        title="Unknown device",
+        subject=device_id,
     )
 
 

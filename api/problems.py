@@ -86,6 +86,7 @@ class ProblemError(Exception):
         *,
         title: str | None = None,
         headers: Mapping[str, str] | None = None,
+        subject: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -93,6 +94,9 @@ class ProblemError(Exception):
         self.detail = detail
         self.title = title or HTTPStatus(status).phrase
         self.headers = dict(headers) if headers else None
+        self.subject = subject
+        """The id the problem is about (a device id, a ticket number), for pages that word the
+        problem themselves in another language (the console)."""
 
 
 def invalid_parameter(location: str, name: str, message: str) -> RequestValidationError:

@@ -15,6 +15,7 @@ from api.access import Principal, Role, allow
 from api.dependencies import DbConnection
 from api.pagination import decode_text_cursor, encode_text_cursor, split_page
 from api.problems import ProblemError, invalid_parameter, problem_responses
+from api.user_text import UserText
 from telemetry import access_keys
 
 __all__ = ["router"]
@@ -28,7 +29,7 @@ KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="The key's id
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100, description="Who or what uses the key.")
+    name: UserText = Field(min_length=1, max_length=100, description="Who or what uses the key.")
     role: Role
     service_point_id: str | None = Field(
         None, min_length=1, max_length=64, description="Required for, and only for, technicians."

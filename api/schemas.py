@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from api.ticket_schemas import TicketOut
+from api.user_text import UserText
 from telemetry.device_registry import ContactRecord, DeviceRecord, DeviceStatus, repeated_phone
 from telemetry.phone_numbers import e164_phone
 from telemetry.regions import REGION_CODES, region_code
@@ -90,7 +91,7 @@ class _Out(BaseModel):
 class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: UserText = Field(min_length=1, max_length=100)
     phone: Phone
     role: Literal["owner", "family"]
     preferred_channel: Literal["sms", "kakao"] = Field(
@@ -116,11 +117,11 @@ class DeviceIn(BaseModel):
     model: str = Field(min_length=1, max_length=64)
     serial: str = Field(min_length=1, max_length=64)
     installed_on: date | None = None
-    address: str | None = Field(default=None, max_length=500)
+    address: UserText | None = Field(default=None, max_length=500)
     region: Region | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    customer_name: str | None = Field(default=None, max_length=200)
+    customer_name: UserText | None = Field(default=None, max_length=200)
     report_interval_s: int = Field(default=60, ge=1, le=86400)
     vulnerable: bool = Field(
         default=False, description="An elderly person living alone: the boiler ranks higher for inspection."

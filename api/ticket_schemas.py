@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.user_text import UserText
 from diagnostics.ticket_lifecycle import Status
 
 __all__ = [
@@ -105,14 +106,14 @@ class NoteOut(_Out):
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    author: str | None = Field(
+    author: UserText | None = Field(
         None,
         min_length=1,
         max_length=100,
         description="The person acting, for the audit trail (an agent id); default: the API key's name. "
         "Technician and customer keys always act as themselves.",
     )
-    body: str = Field(min_length=1, max_length=4000)
+    body: UserText = Field(min_length=1, max_length=4000)
 
 
 class AssignmentIn(BaseModel):
@@ -121,8 +122,8 @@ class AssignmentIn(BaseModel):
     service_point_id: str | None = Field(
         None, min_length=1, max_length=64, description="Omit to keep the current one"
     )
-    technician: str | None = Field(None, min_length=1, max_length=100, description="Omit to clear")
-    actor: str | None = Field(
+    technician: UserText | None = Field(None, min_length=1, max_length=100, description="Omit to clear")
+    actor: UserText | None = Field(
         None,
         min_length=1,
         max_length=100,
@@ -151,14 +152,14 @@ class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: Status
-    actor: str | None = Field(
+    actor: UserText | None = Field(
         None,
         min_length=1,
         max_length=100,
         description="The person acting, for the audit trail (an agent id); default: the API key's name. "
         "Technician and customer keys always act as themselves.",
     )
-    note: str | None = Field(default=None, max_length=2000)
+    note: UserText | None = Field(default=None, max_length=2000)
     override_active_safety_code: bool = Field(
         False,
         description="End the ticket although a safety-critical code of its fault is still active on the device "

@@ -20,8 +20,8 @@ from typing import Final
 from diagnostics.catalog import CatalogEntry
 
 __all__ = [
-    "ALERT_TYPES", "LANGUAGES", "Message", "TemplateError", "alimtalk_code", "compose", "compose_inspection",
-    "render", "visit_day",
+    "ALERT_TYPES", "LANGUAGES", "Message", "PointName", "TemplateError", "alimtalk_code", "compose",
+    "compose_inspection", "render", "visit_day",
 ]  # fmt: skip
 
 LANGUAGES: Final = ("ko", "en")
@@ -53,6 +53,19 @@ class TemplateError(ValueError):
 class Message:
     ko: str
     en: str
+
+
+@dataclass(frozen=True, slots=True)
+class PointName:
+    """A service point's name in each language (service_points.name and name_en). Each message names
+    the point in its own language: a contact who reads English never gets the Korean name, and where
+    the point has no English name the English text says "our service centre"."""
+
+    ko: str | None
+    en: str | None
+
+    def text(self, language: str) -> str:
+        return (self.en if language == "en" else self.ko) or _SERVICE_POINT_FALLBACK[language]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +130,16 @@ def visit_day(day: date, language: str) -> str:
     return f"{day.strftime('%a')} {day.day} {day.strftime('%B')}"
 
 
-def compose_inspection(kind: str, *, day: date, service_point: str | None, owner_name: str | None) -> Message:
+def compose_inspection(
+    kind: str, *, day: date, service_point: PointName | None, owner_name: str | None
+) -> Message:
     """An inspection reminder ('inspection' or 'inspection_offer') in both languages."""
     if kind not in ("inspection", "inspection_offer"):
         raise ValueError(f"{kind!r} is not an inspection reminder")
     texts = {}
     for language in LANGUAGES:
         variables = {
-            "service_point": service_point or _SERVICE_POINT_FALLBACK[language],
+            "service_point": _point(service_point, language),
             "owner_name": owner_name or ("고객" if language == "ko" else "customer"),
             "visit_time": visit_day(day, language),
         }
@@ -132,8 +147,12 @@ def compose_inspection(kind: str, *, day: date, service_point: str | None, owner
     return Message(texts["ko"], texts["en"])
 
 
+def _point(name: PointName | None, language: str) -> str:
+    return _SERVICE_POINT_FALLBACK[language] if name is None else name.text(language)
+
+
 def compose(
-    entry: CatalogEntry, kind: str, *, service_point: str | None = None, owner_name: str | None = None
+    entry: CatalogEntry, kind: str, *, service_point: PointName | None = None, owner_name: str | None = None
 ) -> Message:
     """The message of `kind` for a raised code, in both languages."""
     texts = {}
@@ -143,7 +162,7 @@ def compose(
             "code_name": getattr(entry.name, language),
             "customer_text": getattr(entry.customer_text, language),
             "steps": _numbered(tuple(getattr(entry.steps, language))),
-            "service_point": service_point or _SERVICE_POINT_FALLBACK[language],
+            "service_point": _point(service_point, language),
             "owner_name": owner_name or "",
         }
         texts[language] = render(kind, language, variables)

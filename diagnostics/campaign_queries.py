@@ -83,6 +83,7 @@ class GridCell:
 
     service_point_id: str
     service_point_name: str
+    service_point_name_en: str | None
     slots: int
     """The point's inspection slots per day."""
     day: date
@@ -93,7 +94,12 @@ class GridCell:
 async def plan_grid(conn: Connection, campaign_id: int, *, service_point_id: str | None) -> list[GridCell]:
     """The campaign's plan counted per service point, day and status (withdrawn ones left out)."""
     rows = await conn.fetch(_Q["plan_grid"], campaign_id, service_point_id)
-    return [GridCell(r["point_id"], r["point_name"], r["slots"], r["day"], r["status"], r["n"]) for r in rows]
+    return [
+        GridCell(
+            r["point_id"], r["point_name"], r["point_name_en"], r["slots"], r["day"], r["status"], r["n"]
+        )
+        for r in rows
+    ]
 
 
 async def next_inspection_of_device(conn: Connection, device_id: str, *, on: date) -> dict[str, Any] | None:

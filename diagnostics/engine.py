@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Final
 
-from diagnostics.alert_messages import compose
+from diagnostics.alert_messages import PointName, compose
 from diagnostics.catalog import Catalog, CatalogEntry, Dispatch
 from diagnostics.policy import (
     Action,
@@ -290,8 +290,9 @@ class FaultEngine:
         *, case_id: int, ticket_id: int | None,
     ) -> None:  # fmt: skip
         assert decision.alert is not None
-        point = await conn.fetchval(_Q["ticket_service_point"], ticket_id) if ticket_id is not None else None
-        message = compose(entry, decision.alert, service_point=point)
+        point = await conn.fetchrow(_Q["ticket_service_point"], ticket_id) if ticket_id is not None else None
+        names = None if point is None else PointName(point["name"], point["name_en"])
+        message = compose(entry, decision.alert, service_point=names)
         contacts = await conn.fetch(_Q["contacts"], event.device_id)
         owners = [c for c in contacts if c["role"] == "owner"]
         audience = contacts if decision.audience is Audience.ALL or not owners else owners

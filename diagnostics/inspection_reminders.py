@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from diagnostics.alert_messages import compose_inspection
+from diagnostics.alert_messages import PointName, compose_inspection
 from diagnostics.inspection_campaigns import CampaignConfig, record_changes
 from diagnostics.quiet_hours import KST, NIGHT_END, NIGHT_START, quiet_until
 from telemetry import named_queries
@@ -84,7 +84,8 @@ async def send_reminders(
         for row in due:
             kind = reminder_kind(json.loads(row["reasons"]))
             for contact in contacts.get(row["device_id"], []):
-                message = compose_inspection(kind, day=row["day"], service_point=row["point_name"],
+                point = PointName(row["point_name"], row["point_name_en"])
+                message = compose_inspection(kind, day=row["day"], service_point=point,
                                              owner_name=str(contact["name"]))  # fmt: skip
                 channel = "sms" if kind == "inspection_offer" else contact["preferred_channel"]
                 values = (row["device_id"], contact["contact_id"], contact["phone"], channel, kind, _CODE,

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 _Q: Final = named_queries.load("service_points", package="diagnostics").require(
-    "upsert_point", "all_points", "any_point"
+    "upsert_point", "all_points", "any_point", "fill_english_names"
 )
 _EARTH_RADIUS_KM: Final = 6371.0088
 _KM_PER_DEGREE_LATITUDE: Final = math.pi * _EARTH_RADIUS_KM / 180
@@ -47,6 +47,12 @@ class ServicePoint:
     longitude: float
     coverage_km: float
     daily_capacity: int
+    name_en: str | None = None
+    """The name English pages and messages use; None until given (they then show point_id)."""
+
+    def name_in(self, language: str) -> str | None:
+        """The name in `language` ('ko' or 'en'); None for English when the point has no English name."""
+        return self.name_en if language == "en" else self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +132,17 @@ async def seed_service_points(conn: Connection, points: Sequence[ServicePoint] |
     await conn.executemany(
         _Q["upsert_point"],
         [
-            (p.point_id, p.name, p.city, p.region, p.latitude, p.longitude, p.coverage_km, p.daily_capacity)
+            (
+                p.point_id,
+                p.name,
+                p.city,
+                p.region,
+                p.latitude,
+                p.longitude,
+                p.coverage_km,
+                p.daily_capacity,
+                p.name_en,
+            )
             for p in points
         ],
     )
@@ -134,7 +150,12 @@ async def seed_service_points(conn: Connection, points: Sequence[ServicePoint] |
 
 
 async def seed_if_empty(conn: Connection) -> int:
-    """Load the seed network into an empty registry (the local stack); 0 when points exist already."""
+    """Load the seed network into an empty registry (the local stack); 0 when points exist already.
+    A registry seeded before points had English names gets the seed's English names for the points
+    that still carry the seed's Korean name (migration 0018 added the column empty)."""
     if await conn.fetchval(_Q["any_point"]):
+        seed = [p for p in load_seed() if p.name_en]
+        await conn.execute(_Q["fill_english_names"], [p.point_id for p in seed], [p.name for p in seed],
+                           [p.name_en for p in seed])  # fmt: skip
         return 0
     return await seed_service_points(conn)

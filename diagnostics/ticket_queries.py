@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
+from diagnostics.catalog import load_catalog
 from telemetry import named_queries
 from telemetry.database import Connection
 
 __all__ = [
+    "QUEUE_CLASSES",
     "Queue",
     "QueueFilter",
     "QueueItem",
@@ -20,10 +22,21 @@ __all__ = [
     "get_ticket",
     "list_tickets",
     "open_tickets_of_device",
+    "safety_critical_codes",
     "ticket_queue",
 ]
 
 _Q: Final = named_queries.load("tickets", package="diagnostics")
+
+QUEUE_CLASSES: Final = ("emergency", "safety", "priority-1", "priority-2", "priority-3", "priority-4")
+"""The queue's classes in working order, indexed by the store's ticket_queue_class (migration 0018):
+what a row says about why it is where it is."""
+
+
+def safety_critical_codes() -> list[str]:
+    """The catalog's safety-critical codes: a ticket for any of them is worked right after emergencies,
+    whatever its priority (an escalated repair must not pass a false flame waiting for its call)."""
+    return sorted(e.code for e in load_catalog().entries() if e.safety_critical)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +124,10 @@ class TicketDetail:
     events: list[EvidenceEvent]
     alerts: list[AlertView]
     notes: list[Note]
+    queue_class: int = 0
+    """Its class in the work queue (an index of QUEUE_CLASSES)."""
+    service_point_name: str | None = None
+    service_point_name_en: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +167,7 @@ async def list_tickets(
 
 
 async def get_ticket(conn: Connection, *, ticket_id: int) -> TicketDetail | None:
-    row = await conn.fetchrow(_Q["get_ticket"], ticket_id)
+    row = await conn.fetchrow(_Q["get_ticket"], ticket_id, safety_critical_codes())
     if row is None:
         return None
     ticket = _view(row)
@@ -160,7 +177,10 @@ async def get_ticket(conn: Connection, *, ticket_id: int) -> TicketDetail | None
     ]
     alerts = [AlertView(**dict(r)) for r in await conn.fetch(_Q["ticket_alerts"], ticket_id)]
     notes = [Note(**dict(r)) for r in await conn.fetch(_Q["ticket_notes"], ticket_id)]
-    return TicketDetail(ticket, json.loads(row["evidence"]), transitions, events, alerts, notes)
+    return TicketDetail(
+        ticket, json.loads(row["evidence"]), transitions, events, alerts, notes, row["queue_class"],
+        row["service_point_name"], row["service_point_name_en"],
+    )  # fmt: skip
 
 
 async def open_tickets_of_device(conn: Connection, *, device_id: str) -> list[TicketView]:
@@ -180,6 +200,10 @@ class QueueItem:
     ticket: TicketView
     customer_name: str | None
     address: str | None
+    queue_class: int
+    """Why it is where it is: an index of QUEUE_CLASSES."""
+    service_point_name: str | None
+    service_point_name_en: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,11 +216,17 @@ class Queue:
 
 
 async def ticket_queue(conn: Connection, where: QueueFilter, *, limit: int) -> Queue:
-    """Unfinished tickets in working order (priority, then contact deadline), with the counts."""
+    """Unfinished tickets in working order (the order is the query's: class, then breaches the longest
+    ago, then the nearest contact deadline), with the counts."""
     rows = await conn.fetch(
-        _Q["ticket_queue"], where.service_point_id, where.region, where.status, where.sla_breached, limit
-    )
+        _Q["ticket_queue"], where.service_point_id, where.region, where.status, where.sla_breached, limit,
+        safety_critical_codes(),
+    )  # fmt: skip
     counts = await conn.fetchrow(_Q["queue_counts"], where.service_point_id, where.region)
     assert counts is not None  # an aggregate always answers one row
-    items = [QueueItem(_view(r), r["customer_name"], r["address"]) for r in rows]
+    items = [
+        QueueItem(_view(r), r["customer_name"], r["address"], r["queue_class"], r["service_point_name"],
+                  r["service_point_name_en"])
+        for r in rows
+    ]  # fmt: skip
     return Queue(items, counts["open"], counts["breached"])

@@ -192,20 +192,25 @@ async def register_full(db: Any, device_id: str, *, latitude: float, longitude: 
         await register_devices(db, devices=[record])
 
 
-async def insert_ticket(db: Any, device_id: str, point: str, *, region: str | None = None) -> int:
-    """An open E003 repair ticket (and its fault case) of `device_id` at service point `point`, due for
-    contact in an hour, with an internal note; its id."""
+async def insert_ticket(
+    db: Any, device_id: str, point: str, *, region: str | None = None, code: str = "E003",
+    family: str = "ignition", kind: str = "repair", priority: int = 3, due_in: timedelta = timedelta(hours=1),
+    escalations: int = 0,
+) -> int:  # fmt: skip
+    """An open ticket (and its fault case) of `device_id` at service point `point`: by default an E003
+    repair due for contact in an hour, with an internal note; its id. `escalations` > 0 marks it
+    escalated as the engine does (the priority given is the one after escalation)."""
     now = datetime.now(UTC)
     case_id = await db.fetchval(
         "INSERT INTO fault_cases (device_id, family, code, status, first_raised_at, last_raised_at, rule)"
-        " VALUES ($1, 'ignition', 'E003', 'ticketed', $2, $2, 'test') RETURNING case_id", device_id, now,
+        " VALUES ($1, $2, $3, 'ticketed', $4, $4, 'test') RETURNING case_id", device_id, family, code, now,
     )  # fmt: skip
     ticket_id: int = await db.fetchval(
         "INSERT INTO tickets (case_id, device_id, family, code, codes, kind, status, priority, first_raised_at,"
-        " last_raised_at, contact_due_at, service_point_id, region, rule, evidence)"
-        " VALUES ($1, $2, 'ignition', 'E003', '{E003}', 'repair', 'open', 3, $3, $3, $4, $5, $6, 'test',"
-        " '{\"why\": \"internal\"}') RETURNING ticket_id",
-        case_id, device_id, now, now + timedelta(hours=1), point, region,
+        " last_raised_at, contact_due_at, service_point_id, region, rule, evidence, escalations, escalated_at)"
+        " VALUES ($1, $2, $3, $4, ARRAY[$4], $5, 'open', $6, $7, $7, $8, $9, $10, 'test',"
+        " '{\"why\": \"internal\"}', $11, CASE WHEN $11 > 0 THEN $7::timestamptz END) RETURNING ticket_id",
+        case_id, device_id, family, code, kind, priority, now, now + due_in, point, region, escalations,
     )  # fmt: skip
     await db.execute(
         "INSERT INTO ticket_notes (ticket_id, author, kind, body) VALUES ($1, 'agent-1', 'note', 'internal')",
@@ -273,3 +278,54 @@ class ApiClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.http.__aexit__(None, None, None)
         await self.lifespan.__aexit__(None, None, None)
+
+
+@contextlib.asynccontextmanager
+async def console_client(dsn: str, **config: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the console (and the API) of an app on `dsn`, with the app's lifespan running;
+    signed out until `console_sign_in`."""
+    from api.app import ApiConfig, create_app
+
+    app = create_app(ApiConfig(database_url=dsn, pool_max_size=2, **config))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test") as http,
+    ):
+        yield http
+
+
+async def console_sign_in(http: httpx.AsyncClient, key: str) -> str:
+    """Sign in to the console with `key`; the CSRF token its pages carry."""
+    import re
+
+    answer = await http.post("/console/sign-in", data={"api_key": key, "next": "/console/queue"})
+    assert answer.status_code == 303, answer.text
+    page = await http.get("/console/queue")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None, page.text
+    return token[1]
+
+
+def visible_text(html: str) -> str:
+    """The text a reader sees in `html`: no tags, attributes, scripts or styles; one space between parts."""
+    from html.parser import HTMLParser
+
+    class _Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
+            self.hidden = 0
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.hidden += tag in ("script", "style", "template")
+
+        def handle_endtag(self, tag: str) -> None:
+            self.hidden -= tag in ("script", "style", "template") and self.hidden > 0
+
+        def handle_data(self, data: str) -> None:
+            if not self.hidden and data.strip():
+                self.parts.append(data.strip())
+
+    parser = _Text()
+    parser.feed(html)
+    return " ".join(parser.parts)

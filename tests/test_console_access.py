@@ -20,6 +20,7 @@ from api.console.i18n import LANGUAGES, Translator, messages
 from api.console.sign_in import safe_next
 from diagnostics.service_points import load_seed
 from diagnostics.ticket_lifecycle import Status
+from diagnostics.ticket_queries import QUEUE_CLASSES
 from telemetry.series import BucketRow, FieldStats
 from tests.support import insert_ticket, issue_api_key, register_full, seed_points
 
@@ -123,7 +124,8 @@ async def test_changes_need_the_sessions_csrf_token(
         path, data={"to": "closed"}, headers={"X-Console-CSRF": csrf, "HX-Request": "true"}
     )
     assert bad.status_code == 409
-    assert "cannot go to" in bad.text
+    # The reason, in the page's words.
+    assert "‘방문 예약’ 상태의 접수는 ‘종결’(으)로 옮길 수 없습니다" in bad.text
     assert await db.fetchval("SELECT status FROM tickets WHERE ticket_id = $1", ticket_id) == "scheduled"
     empty = await console.post(f"/console/tickets/{ticket_id}/notes", data={"body": "  "},
                                headers={"X-Console-CSRF": csrf, "HX-Request": "true"})  # fmt: skip
@@ -289,6 +291,9 @@ def test_every_message_the_templates_use_exists_in_both_languages() -> None:
         "field.": ("ch_flow_c", "ch_return_c", "room_c", "room_setpoint_c", "outdoor_c", "ch_pressure_bar",
                    "modulation_pct", "flue_c"),
         "chart.": ("water", "room", "pressure", "modulation", "flue"),
+        "qclass.": (*QUEUE_CLASSES, "escalated"), "tkind.": ("emergency", "urgent", "repair", "planned"),
+        "akind.": ("guidance", "safety", "emergency", "escalation", "visit", "inspection", "inspection_offer"),
+        "astatus.": ("pending", "sent", "failed", "skipped"), "actor.": ("engine",),
     }  # fmt: skip
     assert prefixes <= set(domains), prefixes - set(domains)
     absent = [p + v for p, values in domains.items() for v in values if p + v not in catalog]

@@ -14,7 +14,7 @@ import pytest
 
 from api.alert_delivery import AlertConfig, AlertDeliverer, ProviderSettings, provider_chains, quiet_until
 from api.outbound_http import OutboundClient
-from diagnostics.alert_messages import TemplateError, compose, parse_templates, render
+from diagnostics.alert_messages import PointName, TemplateError, compose, parse_templates, render
 from diagnostics.catalog import load_catalog
 from firmware_sim.faults import Injection, inject
 from gateway.protocol import BrokerAddress
@@ -50,8 +50,11 @@ def test_quiet_hours_cross_midnight_in_korean_time() -> None:
 def test_templates_fill_every_variable_in_both_languages_and_refuse_unknown_ones() -> None:
     entry = load_catalog().get("E004")
     assert entry is not None
-    message = compose(entry, "safety", service_point="서울 강남 서비스센터")
+    message = compose(
+        entry, "safety", service_point=PointName("서울 강남 서비스센터", "Seoul Gangnam Service Centre")
+    )
     assert "서울 강남 서비스센터" in message.ko
+    assert "Seoul Gangnam Service Centre" in message.en
     assert "${" not in message.ko + message.en
     assert entry.name.en in message.en
     visit = render("visit", "en", {"code": "03", "code_name": "Ignition failure", "service_point": "Gangnam",

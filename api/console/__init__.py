@@ -8,17 +8,16 @@ static/, so nothing is built or downloaded to run it. Korean and English; signed
 
 from __future__ import annotations
 
-import inspect
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api.console import campaign_page, device_page, find_page, fleet_page, queue_page, sign_in
+from api.console.problem_pages import as_page
 from api.console.rendering import render
 
 __all__ = ["CONSOLE_ROUTERS", "console_routes", "install_console"]
@@ -47,7 +46,7 @@ def install_console(app: FastAPI) -> None:
     app.add_exception_handler(sign_in.ForbiddenError, _forbidden)
     for exc_class, original in list(app.exception_handlers.items()):
         if exc_class not in (sign_in.SignInRequiredError, sign_in.ForbiddenError):
-            app.add_exception_handler(exc_class, _as_page(original))
+            app.add_exception_handler(exc_class, as_page(original, _is_page))
 
 
 def _is_page(request: Request) -> bool:
@@ -66,31 +65,5 @@ async def _to_sign_in(request: Request, exc: Exception) -> Response:
 async def _forbidden(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, sign_in.ForbiddenError)
     key = "error.csrf" if exc.reason == "csrf" else "error.role"
-    return render(request, "error.html", {"status": 403, "message_key": key, "detail": None}, status=403)
-
-
-def _as_page(original: Handler) -> Callable[[Request, Exception], Awaitable[Response]]:
-    """The API's error handler, but a console page gets an HTML page with the same status and words."""
-
-    async def handler(request: Request, exc: Exception) -> Response:
-        answer = original(request, exc)
-        response = await answer if inspect.isawaitable(answer) else answer
-        if not _is_page(request):
-            return response
-        try:
-            problem = json.loads(bytes(response.body))
-        except (ValueError, AttributeError):
-            problem = {}
-        status = response.status_code
-        key = {404: "error.not_found", 422: "error.invalid", 503: "error.unavailable"}.get(
-            status, "error.other"
-        )
-        context = {"status": status, "message_key": key, "detail": problem.get("detail"),
-                   "errors": problem.get("errors") or []}  # fmt: skip
-        page: HTMLResponse = render(request, "error.html", context, status=status)
-        for name in ("retry-after",):
-            if name in response.headers:
-                page.headers[name] = response.headers[name]
-        return page
-
-    return handler
+    context = {"status": 403, "message_key": key, "problem_key": None, "subject": "", "issues": []}
+    return render(request, "error.html", context, status=403)

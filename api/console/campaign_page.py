@@ -33,6 +33,7 @@ class PointPlan:
 
     point_id: str
     name: str
+    name_en: str | None
     slots: int
     days: dict[date, dict[str, int]] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
@@ -51,7 +52,8 @@ def summarise(cells: list[GridCell]) -> list[PointPlan]:
     plans: dict[str, PointPlan] = {}
     for cell in cells:
         plan = plans.setdefault(
-            cell.service_point_id, PointPlan(cell.service_point_id, cell.service_point_name, cell.slots)
+            cell.service_point_id,
+            PointPlan(cell.service_point_id, cell.service_point_name, cell.service_point_name_en, cell.slots),
         )
         day = plan.days.setdefault(cell.day, defaultdict(int))
         day[cell.status] += cell.count

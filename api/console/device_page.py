@@ -8,7 +8,7 @@ that a week of one-minute readings is drawn by the browser, not shipped as marku
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -21,6 +21,7 @@ from api.device_overview import device_not_found, load_overview
 from api.schemas import DEVICE_ID_PATTERN
 from diagnostics.service_points import ServicePointDirectory
 from telemetry import device_registry, series
+from telemetry.database import Connection
 
 __all__ = ["CHARTS", "WINDOWS", "chart_columns", "router"]
 
@@ -57,24 +58,33 @@ async def device_page(
     overview = await load_overview(
         conn, session.principal, device_id, default_warranty_years=request.app.state.default_warranty_years
     )
-    events = await device_registry.recent_events(
-        conn, device_id=device_id, since=datetime.now(UTC) - EVENTS_SINCE, limit=EVENTS_SHOWN
-    )
     d = overview.device
     point = (await ServicePointDirectory.load(conn)).assign(d.latitude, d.longitude, d.region)
-    return render(request, "device.html", {"o": overview, "events": events, "charts": CHARTS, "point": point})
+    context = {"o": overview, "events": await _recent_events(conn, device_id), "charts": CHARTS, "point": point,
+               "oob": False}  # fmt: skip
+    return render(request, "device.html", context)
 
 
 @router.get("/{device_id}/live", response_class=HTMLResponse)
 async def device_live(
     request: Request, conn: DbConnection, session: Reader, device_id: DeviceId
 ) -> HTMLResponse:
-    """The status and fault panel, polled by the open page (its opening was audited already)."""
+    """The status and fault panel, polled by the open page (its opening was audited already), with
+    the panels the same change touches swapped in beside it by id: a fault that appears is also an
+    event in the timeline, may have opened a ticket and sent alerts, and the page must not show it
+    next to "no errors" or "no alerts" until a reload."""
     overview = await load_overview(
         conn, session.principal, device_id, audit=False,
         default_warranty_years=request.app.state.default_warranty_years,
     )  # fmt: skip
-    return render(request, "device_live.html", {"o": overview})
+    context = {"o": overview, "events": await _recent_events(conn, device_id), "oob": True}
+    return render(request, "device_live.html", context)
+
+
+async def _recent_events(conn: Connection, device_id: str) -> list[dict[str, Any]]:
+    return await device_registry.recent_events(
+        conn, device_id=device_id, since=datetime.now(UTC) - EVENTS_SINCE, limit=EVENTS_SHOWN
+    )
 
 
 @router.get("/{device_id}/series")

@@ -8,18 +8,21 @@ ticket is worked. A technician sees and works only their service point's tickets
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Final, Literal
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from api.access import Role, ensure_ticket_visible
+from api.console.i18n import Translator, language_of
 from api.console.rendering import render
 from api.console.sign_in import ConsoleAllow, ConsoleSession
 from api.dependencies import DbConnection
 from api.problems import ProblemError
 from api.record_audit import record
+from api.user_text import bidi_controls_in
 from diagnostics import ticket_queries
 from diagnostics.service_points import ServicePointDirectory
 from diagnostics.ticket_lifecycle import (
@@ -42,8 +45,24 @@ TicketId = Annotated[int, Path(ge=1, le=2**62)]
 QUEUE_LIMIT: Final = 200
 """Rows shown; the counts above the table cover the whole filtered queue."""
 QUEUE_STATUSES: Final = ("open", "contacted", "scheduled", "dispatched")
-EMPTY_NOTE: Final = "empty-note"
-"""The error of a note with nothing in it (422); any other error is a refused move (409)."""
+
+
+def _checkbox(value: object) -> object:
+    """What a checkbox sends: nothing or an empty value when unchecked, and when checked its value
+    ("true" here, "on" by browsers' default, or yes/1 typed into an address); the rest is bool's."""
+    return False if value in (None, "") else value
+
+
+Checkbox = Annotated[bool, BeforeValidator(_checkbox)]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkError:
+    """Why a move or a note was not done: 422 for what was typed, 409 for a move the ticket's status
+    no longer allows; the message in the page's language."""
+
+    status: int
+    message: str
 
 
 def _region_or_all(text: str) -> str:
@@ -55,7 +74,8 @@ RegionFilter = Annotated[str, Query(max_length=100), AfterValidator(_region_or_a
 
 
 def _not_found(ticket_id: int) -> ProblemError:
-    return ProblemError(404, "ticket-not-found", f"No ticket {ticket_id}.", title="Unknown ticket")
+    return ProblemError(404, "ticket-not-found", f"No ticket {ticket_id}.", title="Unknown ticket",
+                        subject=str(ticket_id))  # fmt: skip
 
 
 @router.get("/queue", response_class=HTMLResponse)
@@ -66,7 +86,7 @@ async def queue_page(
     service_point: Annotated[str | None, Query(max_length=40)] = None,
     region: RegionFilter = "",
     status: Literal["", "open", "contacted", "scheduled", "dispatched"] = "",
-    breached: Literal["", "yes"] = "",
+    breached: Annotated[Checkbox, Query()] = False,
     fragment: bool = False,
 ) -> HTMLResponse:
     """The queue; `fragment` answers only the table (the page refreshes it while open)."""
@@ -135,15 +155,20 @@ async def move_ticket(
     """Move the ticket; a move its status does not allow (someone else moved it first) answers 409
     with the reason and the ticket as it now is."""
     await _ticket(conn, session, ticket_id)
-    error = None
-    try:
-        async with conn.transaction():
-            await transition(conn, ticket_id=ticket_id, to=Status(to), actor=session.principal.label,
-                             note=note.strip() or None)  # fmt: skip
-    except ValueError as exc:  # InvalidTransitionError, or a status that does not exist
-        error = str(exc) if isinstance(exc, InvalidTransitionError) else f"unknown status {to!r}"
-    except TicketNotFoundError as exc:
-        raise _not_found(ticket_id) from exc
+    say = Translator(language_of(request))
+    error = _bidi_error(say, note)
+    if error is None:
+        try:
+            async with conn.transaction():
+                await transition(conn, ticket_id=ticket_id, to=Status(to), actor=session.principal.label,
+                                 note=note.strip() or None)  # fmt: skip
+        except InvalidTransitionError as exc:
+            error = WorkError(409, say("ticket.move_refused", current=say(f"tstatus.{exc.current.value}"),
+                                       wanted=say(f"tstatus.{exc.wanted.value}")))  # fmt: skip
+        except ValueError:  # a status that does not exist
+            error = WorkError(409, say("ticket.unknown_move", to=to))
+        except TicketNotFoundError as exc:
+            raise _not_found(ticket_id) from exc
     return await _after_change(request, conn, session, ticket_id, error)
 
 
@@ -156,10 +181,9 @@ async def write_note(
     body: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     await _ticket(conn, session, ticket_id)
-    error = None
-    if not body.strip():
-        error = EMPTY_NOTE
-    else:
+    say = Translator(language_of(request))
+    error = WorkError(422, say("ticket.empty_note")) if not body.strip() else _bidi_error(say, body)
+    if error is None:
         try:
             async with conn.transaction():
                 await add_note(conn, ticket_id=ticket_id, author=session.principal.label, body=body.strip())
@@ -168,15 +192,23 @@ async def write_note(
     return await _after_change(request, conn, session, ticket_id, error)
 
 
+def _bidi_error(say: Translator, text: str) -> WorkError | None:
+    """The API's check on typed text (api.user_text), answered in the page's words."""
+    found = bidi_controls_in(text)
+    return WorkError(422, say("invalid.bidi_control", chars=", ".join(found))) if found else None
+
+
 async def _after_change(
-    request: Request, conn: Connection, session: ConsoleSession, ticket_id: int, error: str | None
+    request: Request, conn: Connection, session: ConsoleSession, ticket_id: int, error: WorkError | None
 ) -> Response:
-    """htmx swaps in the ticket's work panel; a plain form post goes back to the ticket page."""
-    status = 200 if error is None else 422 if error == EMPTY_NOTE else 409
+    """htmx swaps in the ticket's work panel (and the contact clock, which a move may stop); a plain
+    form post goes back to the ticket page."""
+    status = 200 if error is None else error.status
+    message = None if error is None else error.message
     if request.headers.get("hx-request") == "true":
-        return await _ticket_view(request, conn, session, ticket_id, template="ticket_work.html", error=error,
+        return await _ticket_view(request, conn, session, ticket_id, template="ticket_work.html", error=message,
                                   status=status)  # fmt: skip
     if error is not None:
-        return await _ticket_view(request, conn, session, ticket_id, template="ticket.html", error=error,
+        return await _ticket_view(request, conn, session, ticket_id, template="ticket.html", error=message,
                                   status=status)  # fmt: skip
     return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)

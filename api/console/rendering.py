@@ -1,7 +1,10 @@
 """Turning the console's templates into HTML: the one module that uses Jinja2.
 
 Autoescaping is on for every template, so text from devices and customers (names, addresses, notes)
-can never become markup. Times are shown in Korean time, as agents and customers speak of them.
+can never become markup; templates also isolate such text in <bdi> so that a right-to-left or
+mixed-direction name stored before input refused bidi controls cannot reorder the words around it.
+Times are shown in Korean time and say so ("KST"), as agents and customers speak of them. Names from
+the catalog and the service-point registry come in the page's language.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from api.console.i18n import Translator, language_of
+from diagnostics.catalog import load_catalog
+from diagnostics.ticket_queries import QUEUE_CLASSES
 from telemetry.health_features import KST
 
 __all__ = ["render", "render_string"]
@@ -28,10 +33,11 @@ _env: Final = jinja2.Environment(
 
 
 def _kst(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time in Korean time, saying so; a date (warranty, inspection day) as it is."""
     if value is None:
         return "—"
     if isinstance(value, datetime):
-        return value.astimezone(KST).strftime(fmt)
+        return value.astimezone(KST).strftime(fmt) + " KST"
     return value.strftime("%Y-%m-%d")
 
 
@@ -49,8 +55,25 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "—"
 
 
+@jinja2.pass_context
+def _fault_name(context: jinja2.runtime.Context, code: str) -> str:
+    """The catalog's name of `code` in the page's language; empty for a code outside the catalog."""
+    entry = load_catalog().get(code)
+    return "" if entry is None else str(getattr(entry.name, context["lang"]))
+
+
+@jinja2.pass_context
+def _point_name(
+    context: jinja2.runtime.Context, name: str | None, name_en: str | None, point_id: str | None
+) -> str:
+    """A service point's name in the page's language; its id when it has no name in that language
+    (an English page never shows the Korean name)."""
+    chosen = name_en if context["lang"] == "en" else name
+    return chosen or point_id or "—"
+
+
 _env.filters.update(kst=_kst, iso=_iso, num=_num)
-_env.globals.update(pct=_pct)
+_env.globals.update(pct=_pct, fault_name=_fault_name, point_name=_point_name, queue_classes=QUEUE_CLASSES)
 
 
 def render_string(template: str, context: dict[str, Any]) -> str:

@@ -54,11 +54,12 @@ ORDER BY d.device_id;
 SELECT model, years FROM model_warranty;
 
 -- name: inspection_slots
--- Inspection visits per day of each service point.
-SELECT point_id, name, region, coalesce(inspection_slots, greatest(1, daily_capacity / 3)) AS slots FROM service_points;
+-- Inspection visits per day of each service point (daily_inspection_slots, migration 0018: the one
+-- definition the planner, the answers and the campaign page share).
+SELECT point_id, name, region, daily_inspection_slots(sp) AS slots FROM service_points AS sp;
 
 -- name: point_inspection_slots
-SELECT coalesce(inspection_slots, greatest(1, daily_capacity / 3)) FROM service_points WHERE point_id = $1;
+SELECT daily_inspection_slots(sp) FROM service_points AS sp WHERE point_id = $1;
 
 -- name: inspection_season
 SELECT c.season FROM inspections AS i JOIN campaigns AS c ON c.campaign_id = i.campaign_id
@@ -124,7 +125,8 @@ RETURNING *;
 -- Up to $4 inspections of campaign $1 that have had $2 reminders: for the first reminder, proposed
 -- ones whose day is on or before $3; for a follow-up, unanswered $5 after the reminder, day still
 -- ahead ($6). Locked, so two workers never remind the same inspection.
-SELECT i.inspection_id, i.device_id, i.day, i.reasons, i.point_id, sp.name AS point_name
+SELECT i.inspection_id, i.device_id, i.day, i.reasons, i.point_id, sp.name AS point_name,
+       sp.name_en AS point_name_en
 FROM inspections AS i JOIN service_points AS sp ON sp.point_id = i.point_id
 WHERE i.campaign_id = $1 AND i.status = 'proposed' AND i.reminders = $2
   AND (($2 = 0 AND i.day <= $3) OR ($2 > 0 AND i.reminded_at <= $5))
@@ -230,17 +232,18 @@ SELECT inspections_changed($1::bigint[], $2, $3, $4);
 -- name: plan_grid
 -- Campaign $1's inspections counted per service point, day and status (withdrawn ones left out);
 -- $2 one service point or all.
-SELECT i.point_id, sp.name AS point_name, coalesce(sp.inspection_slots, 0) AS slots, i.day, i.status,
-       count(*) AS n
+SELECT i.point_id, sp.name AS point_name, sp.name_en AS point_name_en, daily_inspection_slots(sp) AS slots,
+       i.day, i.status, count(*) AS n
 FROM inspections AS i
 JOIN service_points AS sp ON sp.point_id = i.point_id
 WHERE i.campaign_id = $1 AND i.status <> 'withdrawn' AND ($2::text IS NULL OR i.point_id = $2)
-GROUP BY i.point_id, sp.name, sp.inspection_slots, i.day, i.status
+GROUP BY i.point_id, sp.point_id, i.day, i.status
 ORDER BY i.point_id, i.day, i.status;
 
 -- name: next_inspection_of_device
 -- The device's next planned inspection on or after day $2 that is still going to happen.
-SELECT i.inspection_id, c.season, i.day, i.status, i.point_id AS service_point_id, sp.name AS service_point_name
+SELECT i.inspection_id, c.season, i.day, i.status, i.point_id AS service_point_id, sp.name AS service_point_name,
+       sp.name_en AS service_point_name_en
 FROM inspections AS i
 JOIN campaigns AS c ON c.campaign_id = i.campaign_id
 JOIN service_points AS sp ON sp.point_id = i.point_id

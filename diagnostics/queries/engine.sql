@@ -51,7 +51,8 @@ WHERE device_id = $1
 ORDER BY contact_id;
 
 -- name: ticket_service_point
-SELECT sp.name FROM tickets AS t JOIN service_points AS sp ON sp.point_id = t.service_point_id
+-- The ticket's service point as each language's message names it.
+SELECT sp.name, sp.name_en FROM tickets AS t JOIN service_points AS sp ON sp.point_id = t.service_point_id
 WHERE t.ticket_id = $1;
 
 -- name: active_codes

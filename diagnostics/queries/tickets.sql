@@ -55,9 +55,13 @@ ORDER BY t.ticket_id DESC
 LIMIT $9;
 
 -- name: get_ticket
+-- $2: the catalog's safety-critical codes (for the ticket's queue class, as in ticket_queue).
 SELECT t.*, coalesce((t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
-                     OR t.contacted_at > t.contact_due_at, false) AS sla_breached
-FROM tickets AS t WHERE t.ticket_id = $1;
+                     OR t.contacted_at > t.contact_due_at, false) AS sla_breached,
+       ticket_queue_class(t.kind, t.codes, t.priority, $2::text[]) AS queue_class,
+       sp.name AS service_point_name, sp.name_en AS service_point_name_en
+FROM tickets AS t LEFT JOIN service_points AS sp ON sp.point_id = t.service_point_id
+WHERE t.ticket_id = $1;
 
 -- name: ticket_transitions
 SELECT from_status, to_status, at, actor, note, reason, details::text AS details
@@ -111,20 +115,28 @@ INSERT INTO outbox_events (event_type, subject, payload)
 SELECT 'ticket.updated', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t;
 
 -- name: ticket_queue
--- Unfinished tickets in the order they must be worked: priority, then the contact deadline; with
--- whom to call. Filters optional: $1 service point, $2 region, $3 status, $4 only SLA breaches.
-SELECT t.*, coalesce((t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
-                     OR t.contacted_at > t.contact_due_at, false) AS sla_breached,
-       d.customer_name, d.address
-FROM tickets AS t
-JOIN devices AS d ON d.device_id = t.device_id
-WHERE t.status NOT IN ('resolved', 'closed', 'resolved_remotely', 'cancelled')
-  AND ($1::text IS NULL OR t.service_point_id = $1)
-  AND ($2::text IS NULL OR t.region = $2)
-  AND ($3::text IS NULL OR t.status = $3)
-  AND ($4::bool IS NULL OR ((t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
-                            OR coalesce(t.contacted_at > t.contact_due_at, false)) = $4)
-ORDER BY t.priority, t.contact_due_at, t.ticket_id
+-- Unfinished tickets in the order they must be worked, with whom to call. First by class
+-- (ticket_queue_class, migration 0018: an emergency, then other safety-critical faults ($6: the
+-- catalog's safety-critical codes), then the rest by priority); within a class the tickets whose
+-- contact clock ran out, the longest ago first, then those still waiting for a call by the nearest
+-- contact deadline, then the ones already contacted. Filters optional: $1 service point, $2 region,
+-- $3 status, $4 only SLA breaches.
+SELECT q.* FROM (
+    SELECT t.*, coalesce((t.contacted_at IS NULL AND t.status = 'open' AND t.contact_due_at < clock_timestamp())
+                         OR t.contacted_at > t.contact_due_at, false) AS sla_breached,
+           ticket_queue_class(t.kind, t.codes, t.priority, $6::text[]) AS queue_class,
+           d.customer_name, d.address, sp.name AS service_point_name, sp.name_en AS service_point_name_en
+    FROM tickets AS t
+    JOIN devices AS d ON d.device_id = t.device_id
+    LEFT JOIN service_points AS sp ON sp.point_id = t.service_point_id
+    WHERE t.status NOT IN ('resolved', 'closed', 'resolved_remotely', 'cancelled')
+      AND ($1::text IS NULL OR t.service_point_id = $1)
+      AND ($2::text IS NULL OR t.region = $2)
+      AND ($3::text IS NULL OR t.status = $3)
+) AS q
+WHERE $4::bool IS NULL OR q.sla_breached = $4
+ORDER BY q.queue_class, q.sla_breached DESC, (q.status = 'open' AND q.contacted_at IS NULL) DESC, q.contact_due_at,
+         q.ticket_id
 LIMIT $5;
 
 -- name: queue_counts

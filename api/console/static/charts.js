@@ -10,6 +10,19 @@
 
   function tz(ts) { return uPlot.tzDate(new Date(ts * 1e3), "Asia/Seoul"); }
 
+  // Times in Korean time, written the same in both languages (no "pm", no English month names):
+  // 14:00 on the axis, 3/14 at midnight or when ticks are days apart; the legend's time says KST.
+  var fmtHour = uPlot.fmtDate("{HH}:{mm}"), fmtDay = uPlot.fmtDate("{M}/{D}");
+  var fmtFull = uPlot.fmtDate("{YYYY}-{MM}-{DD} {HH}:{mm}");
+  function axisTimes(u, splits, axisIdx, space, incr) {
+    return splits.map(function (ts) {
+      var d = tz(ts);
+      if (incr >= 86400) { return fmtDay(d); }
+      return d.getHours() === 0 && d.getMinutes() === 0 ? fmtDay(d) + " " + fmtHour(d) : fmtHour(d);
+    });
+  }
+  function legendTime(u, ts) { return ts == null ? "—" : fmtFull(tz(ts)) + " KST"; }
+
   function build(figure, data) {
     var fields = figure.dataset.fields.split(",");
     var labels = figure.dataset.labels.split("|");
@@ -18,11 +31,11 @@
     var opts = {
       width: Math.max(320, plot.clientWidth || 480), height: 200, tzDate: tz,
       scales: { x: { time: true } },
-      series: [{}].concat(fields.map(function (f, i) {
+      series: [{ label: section.dataset.timeLabel, value: legendTime }].concat(fields.map(function (f, i) {
         return { label: labels[i], stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false,
                  value: function (u, v) { return v == null ? "—" : v.toFixed(1) + " " + figure.dataset.unit; } };
       })),
-      axes: [{}, { size: 50 }],
+      axes: [{ values: axisTimes }, { size: 50 }],
     };
     if (charts[figure.dataset.chart]) { charts[figure.dataset.chart].destroy(); }
     plot.textContent = "";
