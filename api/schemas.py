@@ -17,7 +17,7 @@ from api.ticket_schemas import TicketOut
 from api.user_text import UserText
 from telemetry.device_registry import ContactRecord, DeviceRecord, DeviceStatus, repeated_phone
 from telemetry.phone_numbers import e164_phone
-from telemetry.regions import REGION_CODES, region_code
+from telemetry.regions import REGION_CODES, UnknownRegionError, region_code
 
 __all__ = [
     "DEVICE_ID_PATTERN",
@@ -56,8 +56,19 @@ def _e164_or_none(text: str | None) -> str | None:
     return e164_phone(text) if text is not None else None
 
 
+def region_or_error(text: str) -> str:
+    """The region's code; an unknown region is a validation error of its own type (`unknown_region`)
+    carrying the list, so the API's problem and the console's page both say which regions exist."""
+    try:
+        return region_code(text)
+    except UnknownRegionError as exc:
+        raise PydanticCustomError(
+            "unknown_region", "{message}", {"message": str(exc), "allowed": ", ".join(REGION_CODES)}
+        ) from exc
+
+
 def _region_or_none(text: str | None) -> str | None:
-    return region_code(text) if text is not None else None
+    return region_or_error(text) if text is not None else None
 
 
 PhoneQuery = Annotated[
@@ -72,7 +83,7 @@ Region = Annotated[
     str,
     Field(max_length=100, description=f"A region's code ({', '.join(REGION_CODES)}), or its Korean or English "
           "name (서울, Seoul); stored as the code.", examples=["seoul"]),
-    AfterValidator(region_code),
+    AfterValidator(region_or_error),
 ]  # fmt: skip
 
 RegionQuery = Annotated[

@@ -22,6 +22,7 @@ from api.console.sign_in import ConsoleAllow, ConsoleSession
 from api.dependencies import DbConnection
 from api.problems import ProblemError
 from api.record_audit import record
+from api.schemas import region_or_error
 from api.user_text import bidi_controls_in
 from diagnostics import ticket_queries
 from diagnostics.service_points import ServicePointDirectory
@@ -34,7 +35,7 @@ from diagnostics.ticket_lifecycle import (
     transition,
 )
 from telemetry.database import Connection
-from telemetry.regions import REGION_CODES, region_code
+from telemetry.regions import REGION_CODES
 
 __all__ = ["QUEUE_LIMIT", "router"]
 
@@ -67,7 +68,7 @@ class WorkError:
 
 def _region_or_all(text: str) -> str:
     """The form's region: "" for all, else a code or a name of the list (422 with the list otherwise)."""
-    return region_code(text) if text else ""
+    return region_or_error(text) if text else ""
 
 
 RegionFilter = Annotated[str, Query(max_length=100), AfterValidator(_region_or_all)]
