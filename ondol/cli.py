@@ -8,12 +8,11 @@ import logging
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
-from pydantic import ValidationError
 
-from ondol.settings import Settings
+from ondol.settings import InvalidSettingsError, Settings, load_settings
 from telemetry.database import connect
 
 app = typer.Typer(
@@ -30,12 +29,28 @@ DatabaseUrl = Annotated[
 MqttUrl = Annotated[str | None, typer.Option("--mqtt-url", help="mqtt://host:port (default: ONDOL_MQTT_URL)")]
 
 
+_OPTIONS = {
+    "database_url": "--database-url", "mqtt_url": "--mqtt-url", "sim_devices": "--devices",
+    "sim_report_interval_s": "--interval", "sim_seed": "--seed", "sim_prefix": "--prefix",
+}  # fmt: skip
+"""The settings the commands' options override, and the option that does it (for error messages)."""
+
+
 def _settings(**overrides: Any) -> Settings:
+    """The settings, or exit 2 with one line per bad ONDOL_* variable or option."""
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        typer.echo(f"invalid setting: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        return load_settings({k: v for k, v in overrides.items() if v is not None}, _OPTIONS)
+    except InvalidSettingsError as exc:
+        _fail(2, "invalid settings:", *exc.problems)
+
+
+def _fail(code: int, *lines: str) -> NoReturn:
+    """Print `lines` on stderr (the first as a heading, the rest indented) and exit with `code`."""
+    head, *rest = lines
+    typer.echo(head, err=True)
+    for line in rest:
+        typer.echo(f"  {line}", err=True)
+    raise typer.Exit(code)
 
 
 def _logging() -> None:
@@ -350,15 +365,22 @@ def register_devices_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Register or update devices from a JSON file."""
-    from ondol.device_import import load_device_records
+    from ondol.device_import import DeviceFileError, load_device_records
     from telemetry.device_registry import register_devices
 
     settings = _settings(database_url=database_url)
     try:
-        records = load_device_records(json.loads(file.read_text(encoding="utf-8")))
-    except (ValueError, ValidationError) as exc:
-        typer.echo(f"{file}: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        _fail(2, f"{file}: not a UTF-8 text file ({exc.reason} at byte {exc.start})")
+    except json.JSONDecodeError as exc:
+        _fail(2, f"{file}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+    try:
+        records = load_device_records(document)
+    except DeviceFileError as exc:
+        count = len(exc.problems)
+        _fail(2, f"{file}: {count} problem{'s' if count > 1 else ''}; nothing was registered "
+                 "(the format: docs/devices.md)", *exc.problems)  # fmt: skip
     dsn = _database_or_local(settings)
 
     async def run() -> int:
