@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, NoReturn
 import typer
 
 from ondol.settings import InvalidSettingsError, Settings, load_settings
-from telemetry.database import connect
+from telemetry.database import STORE_UNAVAILABLE, connect
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Ondol: remote care for connected boilers."
@@ -102,15 +102,20 @@ def migrate(database_url: DatabaseUrl = None) -> None:
 
 
 def _database_or_local(settings: Settings) -> str:
-    if settings.database_url:
-        return settings.database_url
+    if dsn := settings.database_url or _local_database(settings):
+        return dsn
+    typer.echo("no --database-url and no local cluster (run `ondol up` once)", err=True)
+    raise typer.Exit(2)
+
+
+def _local_database(settings: Settings) -> str | None:
+    """The DSN of the cluster `ondol up` made under the state directory; None when there is none."""
     from ondol.local_servers import PostgresServer
 
+    if not (settings.state_dir / "postgres").is_dir():
+        return None
     local = PostgresServer(settings.state_dir / "postgres", settings.pg_port, host=settings.pg_host)
-    if not local.password_file.exists():
-        typer.echo("no --database-url and no local cluster (run `ondol up` once)", err=True)
-        raise typer.Exit(2)
-    return local.dsn
+    return local.dsn if local.password_file.exists() else None
 
 
 @app.command()
@@ -332,10 +337,22 @@ def inject(
     gap: Annotated[float, typer.Option(min=0.0, help="seconds between repeats")] = 0.0,
     allow_unknown: Annotated[bool, typer.Option(help="inject a code the catalog does not know")] = False,
     mqtt_url: MqttUrl = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="where to check the devices first (default: ONDOL_DATABASE_URL, "
+            "or the local cluster of `ondol up`; none: the broker's answer alone)",
+        ),
+    ] = None,
 ) -> None:
-    """Make simulated devices raise or clear an error code (fault injection)."""
+    """Make simulated devices raise or clear an error code (fault injection).
+
+    The injector logs in to the broker as each device. A device that is not registered, or whose broker
+    credentials the injector cannot use, stops it at once with what to do (exit code 1)."""
     from diagnostics.catalog import load_catalog
-    from firmware_sim.faults import Injection
+    from firmware_sim.credentials import password_source
+    from firmware_sim.faults import Injection, InjectionRefusedError
     from firmware_sim.faults import inject as send
     from gateway.protocol import EVENT_CODE_PATTERN
 
@@ -346,15 +363,44 @@ def inject(
         raise typer.BadParameter(
             f"{code} is not in the catalog (use --allow-unknown to send it anyway)", param_hint="--code"
         )
-    settings = _settings(mqtt_url=mqtt_url)
+    settings = _settings(mqtt_url=mqtt_url, database_url=database_url)
     state: Literal["raised", "cleared"] = "cleared" if clear else "raised"
-    from firmware_sim.credentials import password_source
-
     secret = settings.sim_fleet_secret()
+    if problems := _injection_problems(settings, device, secret):
+        _fail(1, "cannot inject:", *problems)
+    broker = settings.broker()
     injections = [Injection(d, code, state, repeat, gap) for d in device]
-    sent = send(settings.broker(), injections, device_password=password_source(secret) if secret else None)
+    try:
+        sent = send(broker, injections, device_password=password_source(secret) if secret else None)
+    except InjectionRefusedError as exc:
+        _fail(1, "cannot inject:", *(
+            f"the broker refused {d} ({reason}): the device must be registered and have broker credentials "
+            "the injector knows (a simulated boiler's; docs/devices.md)" for d, reason in exc.refusals.items()
+        ))  # fmt: skip
+    except TimeoutError as exc:
+        _fail(1, f"cannot inject: {exc} (is it running? `ondol up` starts one)")
     label = f"{code} ({entry.name.en})" if entry else code
     typer.echo(f"sent {sent} '{state}' events of {label} to {len(device)} device(s)")
+
+
+def _injection_problems(settings: Settings, device_ids: list[str], secret: bytes | None) -> list[str]:
+    """What the database says stands in the way of injecting into `device_ids`; [] when it has no
+    objection or there is no database to ask (then the broker's answer is all there is)."""
+    from ondol.inject_check import injection_problems
+
+    dsn = settings.database_url or _local_database(settings)
+    if dsn is None:
+        return []
+
+    async def check() -> list[str]:
+        async with connect(dsn, application_name="ondol-inject") as conn:
+            return await injection_problems(conn, device_ids, secret)
+
+    try:
+        return asyncio.run(check())
+    except STORE_UNAVAILABLE as exc:
+        typer.echo(f"(could not check the devices in the database: {exc}; trying the broker)", err=True)
+        return []
 
 
 @devices_app.command("register")
