@@ -135,7 +135,9 @@ def _schedule_campaign(scheduler: JobScheduler, pool: Pool, config: WorkerConfig
     async def plan() -> None:
         async with pool.acquire() as conn:
             if report := await jobs.plan_if_due(conn, datetime.now(UTC)):
-                log.info("inspection campaign %d planned: %d inspections", report.season, report.selected)
+                why = "; ".join(report.why_nothing_new)
+                log.info("inspection campaign %d planned: %d inspections%s", report.season, report.selected,
+                         f" (none new: {why})" if why else "")  # fmt: skip
 
     async def replan() -> None:
         async with pool.acquire() as conn:

@@ -237,13 +237,15 @@ def sim(
 def campaign_plan(
     season: Annotated[int, typer.Option(min=2000, max=2100, help="the heating season's year, e.g. 2026")],
     today: Annotated[
-        str | None, typer.Option(help="plan as of this Korean date (YYYY-MM-DD; default: today)")
+        str | None,
+        typer.Option(help="plan as of this Korean date, today or later (YYYY-MM-DD; default: today)"),
     ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Plan (or re-plan) a season's inspections now, as the daily job does: progress, then a summary.
 
-    Running it again over unchanged data changes nothing; it waits while another planner holds the season."""
+    Running it again over unchanged data changes nothing; it waits while another planner holds the season.
+    When nothing new is planned, the summary says why (the window is over, nobody is at risk, no slot)."""
     from datetime import UTC, date, datetime
 
     from diagnostics.inspection_campaigns import plan_campaign
@@ -251,11 +253,15 @@ def campaign_plan(
     from ondol.campaign_report import planning_progress, print_summary
 
     settings = _settings(database_url=database_url)
+    real_today = datetime.now(UTC).astimezone(KST).date()
     try:
-        on = date.fromisoformat(today) if today else datetime.now(UTC).astimezone(KST).date()
+        on = date.fromisoformat(today) if today else real_today
     except ValueError as exc:
-        typer.echo(f"--today: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        _fail(2, f"--today: {exc}")
+    if on < real_today:
+        _fail(2, f"--today {on} has passed (today is {real_today}, Korean time): a plan as of a past day would "
+                 "propose visits on days that are gone and tell the call center about them; give today or a "
+                 "later day")  # fmt: skip
     dsn = _database_or_local(settings)
 
     async def plan() -> Any:
