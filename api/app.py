@@ -30,6 +30,7 @@ from api import (
     routes_webhooks,
 )
 from api.access import document_roles
+from api.api_docs import install_docs
 from api.body_limit import BodyLimitMiddleware
 from api.console import install_console
 from api.outbound_guard import OutboundPolicy
@@ -99,6 +100,8 @@ def create_app(config: ApiConfig) -> FastAPI:
         summary="Remote care for connected gas boilers: devices, telemetry, tickets, the catalog and the quarantine.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs from vendored files, not from a CDN
+        redoc_url=None,
     )
     app.state.webhook_policy = webhook_policy
     app.state.default_warranty_years = config.default_warranty_years
@@ -109,4 +112,5 @@ def create_app(config: ApiConfig) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     install_console(app)
+    install_docs(app)
     return app

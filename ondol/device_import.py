@@ -23,6 +23,9 @@ PATTERNS: Final = {
 }
 """The patterns of DeviceIn's fields, in words."""
 
+PERSONAL: Final = frozenset({"phone", "name", "customer_name", "address"})
+"""Fields holding personal data: an error names them but never repeats their value (docs/data-protection.md)."""
+
 
 class DeviceFileError(ValueError):
     """A device file that cannot be registered; `problems` has one line per bad field."""
@@ -44,5 +47,9 @@ def load_device_records(document: Any) -> list[DeviceRecord]:
         def name(loc: Sequence[int | str]) -> str:
             return field_path(loc[1:]) if single else field_path(loc, root="devices")
 
-        raise DeviceFileError(describe_validation_error(exc, name=name, patterns=PATTERNS)) from None
+        def show_input(loc: Sequence[int | str]) -> bool:
+            return not PERSONAL.intersection(str(part) for part in loc)
+
+        problems = describe_validation_error(exc, name=name, patterns=PATTERNS, show_input=show_input)
+        raise DeviceFileError(problems) from None
     return [device.to_record() for device in devices]
