@@ -33,6 +33,7 @@ from api.access import document_roles
 from api.api_docs import install_docs
 from api.body_limit import BodyLimitMiddleware
 from api.console import install_console
+from api.metrics import RequestMetrics, RequestObserver
 from api.outbound_guard import OutboundPolicy
 from api.problems import install_problem_handlers
 from api.rate_limit import RateLimiter
@@ -78,7 +79,8 @@ class ApiConfig:
 
 
 def create_app(config: ApiConfig) -> FastAPI:
-    """The API app for `config`; its lifespan owns the database pool (in `app.state.pool`)."""
+    """The API app for `config`; its lifespan owns the database pool (in `app.state.pool`), and its
+    requests are logged and counted (`app.state.request_metrics`, served by api.metrics)."""
     webhook_policy = OutboundPolicy.allowing(config.webhook_allowed_networks)
 
     @asynccontextmanager
@@ -107,6 +109,8 @@ def create_app(config: ApiConfig) -> FastAPI:
     app.state.default_warranty_years = config.default_warranty_years
     app.state.rate_limiter = RateLimiter(config.rate_per_key_s, config.rate_burst_per_key)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_request_bytes)
+    app.state.request_metrics = RequestMetrics()
+    app.add_middleware(RequestObserver, metrics=app.state.request_metrics)  # outermost: sees every answer
     install_problem_handlers(app)
     document_roles(api_routes())
     for router in ROUTERS:

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535)
     metrics_host: str = "127.0.0.1"
     gateway_metrics_port: int = Field(9108, ge=0, le=65535, description="0 turns the endpoint off")
+    api_metrics_port: int = Field(
+        9109, ge=0, le=65535,
+        description="the API process's /metrics on metrics_host: requests, work queues (docs/operations.md); 0: off",
+    )  # fmt: skip
 
     gateway_client_id: str = "ondol-gateway-1"
     gateway_share_group: str = Field(

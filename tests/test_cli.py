@@ -63,7 +63,8 @@ async def test_up_on_existing_servers_starts_no_servers_of_its_own(
 ) -> None:
     api_port = free_port()
     env = dict(os.environ, ONDOL_STATE_DIR=str(tmp_path / "state"), ONDOL_API_PORT=str(api_port),
-               ONDOL_GATEWAY_METRICS_PORT="0", ONDOL_SIM_DEVICES="20", ONDOL_SIM_REPORT_INTERVAL_S="5")  # fmt: skip
+               ONDOL_GATEWAY_METRICS_PORT="0", ONDOL_API_METRICS_PORT="0", ONDOL_SIM_DEVICES="20",
+               ONDOL_SIM_REPORT_INTERVAL_S="5")  # fmt: skip
     out = (tmp_path / "up.log").open("wb")
     stack = subprocess.Popen(
         [sys.executable, "-m", "ondol", "up", "--database-url", db_dsn, "--mqtt-url", f"mqtt://{broker.host}:{broker.port}"],
