@@ -31,6 +31,7 @@ log = logging.getLogger("api.requests")
 
 SCRAPE_TIMEOUT_S: Final = 5.0
 _UNMATCHED: Final = "(no route)"
+_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _STATIC_PREFIXES: Final = ("/console/static", "/docs/static")
 
 _GAUGES: Final[tuple[tuple[str, str, str], ...]] = (
@@ -95,7 +96,7 @@ class RequestObserver:
             self._record(scope, status, time.perf_counter() - started)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
-        method, route = str(scope["method"]), _route_of(scope)
+        method, route = _method_of(scope), _route_of(scope)
         self.metrics.requests.labels(method, route, str(status)).inc()
         self.metrics.seconds.labels(method, route).observe(seconds)
         if route in _STATIC_PREFIXES and status < 400:
@@ -104,6 +105,12 @@ class RequestObserver:
         key = f" key={state['key_id']}" if "key_id" in state else ""
         log.log(logging.WARNING if status >= 500 else logging.INFO, "%s %s %d %.1f ms%s",
                 method, route, status, seconds * 1000, key)  # fmt: skip
+
+
+def _method_of(scope: Scope) -> str:
+    """The method, or OTHER: a client chooses it, and each value would be a new series to keep."""
+    method = str(scope["method"])
+    return method if method in _METHODS else "OTHER"
 
 
 def _route_of(scope: Scope) -> str:

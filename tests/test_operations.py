@@ -101,6 +101,7 @@ async def test_metrics_report_the_backlogs_the_database_holds_and_the_apis_reque
         assert (await api.get("/healthz")).status_code == 200
         assert (await api.get("/v1/devices")).status_code == 401
         assert (await api.get("/v1/devices/dev-1")).status_code == 401
+        assert (await api.request("BREW", "/v1/devices")).status_code == 405
         metrics = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_metrics_app(client.app)),
                                     base_url="http://metrics.test")  # fmt: skip
         async with metrics:
@@ -127,6 +128,9 @@ async def test_metrics_report_the_backlogs_the_database_holds_and_the_apis_reque
         "routes by their template: a path may hold a phone number"
     )
     assert _value(got, "ondol_api_request_seconds_count", method="GET", route="/v1/devices") == 1
+    assert _value(got, requests, method="OTHER", route="/v1/devices", status="405") == 1, (
+        "a method the client makes up is not a series of its own"
+    )
 
 
 async def test_metrics_answer_while_the_database_is_down() -> None:
