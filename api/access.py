@@ -101,6 +101,7 @@ class Allow(RoleGuard):
         identity = await access_keys.verify_key(conn, credentials.credentials)
         if identity is None:
             raise _unauthorized("The API key is unknown, revoked or malformed.")
+        request.state.key_id = identity.key_id  # for the request log (api.metrics): the id, not the secret
         limiter: RateLimiter = request.app.state.rate_limiter
         if wait := limiter.take(identity.key_id):
             raise ProblemError(

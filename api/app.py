@@ -30,8 +30,10 @@ from api import (
     routes_webhooks,
 )
 from api.access import document_roles
+from api.api_docs import install_docs
 from api.body_limit import BodyLimitMiddleware
 from api.console import install_console
+from api.metrics import RequestMetrics, RequestObserver
 from api.outbound_guard import OutboundPolicy
 from api.problems import install_problem_handlers
 from api.rate_limit import RateLimiter
@@ -80,7 +82,8 @@ class ApiConfig:
 
 
 def create_app(config: ApiConfig) -> FastAPI:
-    """The API app for `config`; its lifespan owns the database pool (in `app.state.pool`)."""
+    """The API app for `config`; its lifespan owns the database pool (in `app.state.pool`), and its
+    requests are logged and counted (`app.state.request_metrics`, served by api.metrics)."""
     webhook_policy = OutboundPolicy.allowing(config.webhook_allowed_networks)
 
     @asynccontextmanager
@@ -102,15 +105,20 @@ def create_app(config: ApiConfig) -> FastAPI:
         summary="Remote care for connected gas boilers: devices, telemetry, tickets, the catalog and the quarantine.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs from vendored files, not from a CDN
+        redoc_url=None,
     )
     app.state.webhook_policy = webhook_policy
     app.state.default_warranty_years = config.default_warranty_years
     app.state.device_broker = config.device_broker
     app.state.rate_limiter = RateLimiter(config.rate_per_key_s, config.rate_burst_per_key)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_request_bytes)
+    app.state.request_metrics = RequestMetrics()
+    app.add_middleware(RequestObserver, metrics=app.state.request_metrics)  # outermost: sees every answer
     install_problem_handlers(app)
     document_roles(api_routes())
     for router in ROUTERS:
         app.include_router(router)
     install_console(app)
+    install_docs(app)
     return app

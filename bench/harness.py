@@ -76,7 +76,7 @@ def product_processes(srv: Servers, commands: Sequence[str], **env: str) -> Iter
     """`python -m ondol <command>` for each command, on the servers, with extra ONDOL_* settings;
     all stopped (newest first) on the way out, however the benchmark ends."""
     environment = dict(os.environ, ONDOL_DATABASE_URL=srv.dsn, ONDOL_MQTT_URL=f"mqtt://{srv.mq.host}:{srv.mq.port}",
-                       ONDOL_GATEWAY_METRICS_PORT="0", **env)  # fmt: skip
+                       ONDOL_GATEWAY_METRICS_PORT="0", ONDOL_API_METRICS_PORT="0", **env)  # fmt: skip
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for command in commands:

@@ -149,7 +149,7 @@ class Api:
     def __init__(self, dsn: str, mqtt_port: int) -> None:
         self.port = free_port()
         env = dict(os.environ, ONDOL_DATABASE_URL=dsn, ONDOL_MQTT_URL=f"mqtt://127.0.0.1:{mqtt_port}",
-                   ONDOL_API_PORT=str(self.port), ONDOL_API_RATE_PER_KEY_S="100000")  # fmt: skip
+                   ONDOL_API_PORT=str(self.port), ONDOL_API_RATE_PER_KEY_S="100000", ONDOL_API_METRICS_PORT="0")  # fmt: skip
         self.process = subprocess.Popen([sys.executable, "-m", "ondol", "api"], env=env, cwd=ROOT,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         self.headers = {"Authorization": f"Bearer {asyncio.run(api_key(dsn))}"}

@@ -146,10 +146,12 @@ def plan_inspections(
 ) -> Plan:
     """Select and place. `capacity`: daily inspection slots per service point. `booked`: device →
     (point, day) of inspections the customer already accepted or moved; they keep their slot.
-    `from_day`: the earliest day to propose (a re-plan inside the window proposes no past day)."""
+    `from_day`: the earliest day to propose (a notice period). No day before `on` is ever proposed:
+    a visit on a day that has passed cannot happen, and the call center would be told of it."""
     w = weights or RiskWeights()
     booked = booked or {}
-    days = [d for d in window.days() if from_day is None or d >= from_day]
+    earliest = max(on, from_day or on)
+    days = [d for d in window.days() if d >= earliest]
     used: dict[tuple[str, date], int] = {}
     for point, day in booked.values():
         used[(point, day)] = used.get((point, day), 0) + 1

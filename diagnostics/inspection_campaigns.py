@@ -80,9 +80,14 @@ def campaign_window(season: int, config: CampaignConfig) -> Window:
 
 @dataclass(frozen=True, slots=True)
 class PlanReport:
-    campaign_id: int
+    campaign_id: int | None
+    """None when nothing was stored: the season's window was over and it had never been planned."""
     season: int
     window: Window
+    today: date
+    earliest_day: date
+    """The earliest day this run could propose for a new visit: today and the notice period."""
+    min_score: float
     considered: int
     selected: int
     """Inspections holding a slot after the run (kept ones included)."""
@@ -94,6 +99,10 @@ class PlanReport:
     kept: int
     over_capacity: int
     without_point: int
+    at_risk: int
+    """Boilers reaching the risk score (or holding an answered slot), declined and completed ones aside."""
+    finished: int
+    """Boilers whose inspection this season was declined, completed or lapsed: not proposed again."""
     placements: Sequence[Placement]
     points: Mapping[str, tuple[str, str | None]]
     """Service point id → (name, region code), for the summary."""
@@ -101,6 +110,47 @@ class PlanReport:
     @property
     def changed(self) -> bool:
         return bool(self.new or self.moved or self.rescored or self.withdrawn or self.lapsed)
+
+    @property
+    def window_over(self) -> bool:
+        return self.today > self.window.last
+
+    @property
+    def why_nothing_new(self) -> tuple[str, ...]:
+        """Why this run proposed no new inspection, in words for the operator (empty when it did):
+        a plan of 0 inspections must never look like a plan that merely found nothing to change."""
+        if self.new:
+            return ()
+        w = self.window
+        if self.window_over:
+            return (f"the season's window ({w.first} to {w.last}) is over: today is {self.today}",)
+        reasons = []
+        no_days = not any(d >= self.earliest_day for d in w.days())
+        if no_days:
+            notice = (self.earliest_day - self.today).days
+            reasons.append(
+                f"no working day of the window ({w.first} to {w.last}) is left from {self.earliest_day}, the "
+                f"earliest day a new visit can be proposed (today, {self.today}, and {notice} days' notice)"
+            )
+        if self.considered == 0:
+            reasons.append("no boilers are registered")
+        elif self.at_risk == 0:
+            done = (
+                f"; {self.finished:,} more declined or had their visit this season" if self.finished else ""
+            )
+            reasons.append(
+                f"none of the {self.considered:,} boilers ranked reaches the risk score of {self.min_score:g}{done}"
+            )
+        if self.over_capacity and not no_days:
+            reasons.append(
+                f"{self.over_capacity:,} boilers at risk found no free slot at their service point in the window "
+                "(a point's daily slots: service_points.inspection_slots)"
+            )
+        if self.without_point:
+            reasons.append(f"{self.without_point:,} boilers at risk have no service point that covers them")
+        if not reasons:
+            reasons.append(f"every boiler at risk already has its inspection in the plan ({self.selected:,})")
+        return tuple(reasons)
 
 
 async def plan_campaign(
@@ -115,14 +165,25 @@ async def plan_campaign(
     """Plan or re-plan `season` as of `today` (Korean date), in one transaction."""
     say = progress or (lambda stage, done, total: None)
     window = campaign_window(season, config)
+    earliest = today + timedelta(days=config.notice_days)
     async with conn.transaction():
         await conn.execute(_Q["lock_campaign"], season)
+        campaign = await conn.fetchrow(_Q["campaign_by_season"], season)
+        if campaign is not None:
+            window = _stored_window(campaign)
+        if today > window.last:  # an ended season: nothing to propose, lapse, move or tell anyone
+            return PlanReport(
+                campaign_id=campaign["campaign_id"] if campaign else None, season=season, window=window,
+                today=today, earliest_day=earliest, min_score=config.weights.min_score, considered=0,
+                selected=0, new=0, moved=0, rescored=0, withdrawn=0, lapsed=0, kept=0, over_capacity=0,
+                without_point=0, at_risk=0, finished=0, placements=[], points={},
+            )  # fmt: skip
         now = await conn.fetchval("SELECT clock_timestamp()")
         await conn.execute(_Q["create_campaign"], season, window.first, window.last,
                            sorted(window.weekdays), now)  # fmt: skip
         campaign = await conn.fetchrow(_Q["campaign_by_season"], season)
         assert campaign is not None
-        window = Window(campaign["first_day"], campaign["last_day"], frozenset(campaign["weekdays"]))
+        window = _stored_window(campaign)
         lapsed = await _changed(
             conn, _Q["lapse_unanswered"], (campaign["campaign_id"], today), "lapsed", actor
         )
@@ -139,11 +200,19 @@ async def plan_campaign(
         await conn.execute(_Q["finish_plan_run"], campaign["campaign_id"], now, changed, plan.considered,
                            len(plan.over_capacity), len(plan.without_point))  # fmt: skip
     return PlanReport(
-        campaign_id=campaign["campaign_id"], season=season, window=window, considered=plan.considered,
+        campaign_id=campaign["campaign_id"], season=season, window=window, today=today, earliest_day=earliest,
+        min_score=config.weights.min_score, considered=plan.considered,
         selected=len(plan.placements), lapsed=lapsed, kept=sum(p.booked for p in plan.placements),
         over_capacity=len(plan.over_capacity), without_point=len(plan.without_point),
+        at_risk=len(plan.placements) + len(plan.over_capacity) + len(plan.without_point),
+        finished=sum(row["status"] in _DONE for row in state.values()),
         placements=plan.placements, points={k: (r["name"], r["region"]) for k, r in points.items()}, **counts,
     )  # fmt: skip
+
+
+def _stored_window(campaign: Any) -> Window:
+    """The window a season was first planned with: it stays, whatever the configuration says now."""
+    return Window(campaign["first_day"], campaign["last_day"], frozenset(campaign["weekdays"]))
 
 
 async def load_risks(conn: Connection, today: date, default_warranty_years: int = 3) -> list[BoilerRisk]:

@@ -16,9 +16,14 @@ log = logging.getLogger(__name__)
 
 
 class JobScheduler:
-    """Runs coroutine jobs at fixed intervals or daily; a run that is still going is not started again."""
+    """Runs coroutine jobs at fixed intervals or daily; a run that is still going is not started again.
+
+    apscheduler logs every job's every run ("Running job …", "… executed successfully") at INFO: with
+    a sweep every 5 s that buried what the jobs did. Its loggers say only warnings and errors (missed
+    runs, a job that raised, with its traceback); the jobs log their own outcomes when there is one."""
 
     def __init__(self) -> None:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self._scheduler = AsyncIOScheduler(timezone=UTC)
 
     def every(

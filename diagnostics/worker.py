@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,12 +67,14 @@ class WorkerConfig:
 
 
 async def run_maintenance(pool: Pool, features: StoreFeatures, retention: RetentionDays) -> None:
-    """Refresh the project's own rollup (Apache edition) and drop data past retention."""
+    """Refresh the project's own rollup (Apache edition) and drop data past retention; each logs a
+    line only when it changed something (every 5 minutes, an idle store would fill the log)."""
     async with pool.acquire() as conn:
         if not features.continuous_aggregates:
             async with conn.transaction():
                 refreshed = await refresh_hourly(conn, now=datetime.now(UTC))
-            log.info("hourly rollup: %s", refreshed)
+            if refreshed.statements or refreshed.invalidations_cleared:
+                log.info("hourly rollup: %s", refreshed)
         async with conn.transaction():
             dropped = await apply_retention(
                 conn,
@@ -81,7 +83,8 @@ async def run_maintenance(pool: Pool, features: StoreFeatures, retention: Retent
                 rollup_days=retention.rollup,
                 quarantine_days=retention.quarantine,
             )
-        log.info("retention: %s", dropped)
+        if any(astuple(dropped)):
+            log.info("retention: %s", dropped)
 
 
 async def run_worker(config: WorkerConfig, stop: asyncio.Event) -> None:
@@ -135,7 +138,9 @@ def _schedule_campaign(scheduler: JobScheduler, pool: Pool, config: WorkerConfig
     async def plan() -> None:
         async with pool.acquire() as conn:
             if report := await jobs.plan_if_due(conn, datetime.now(UTC)):
-                log.info("inspection campaign %d planned: %d inspections", report.season, report.selected)
+                why = "; ".join(report.why_nothing_new)
+                log.info("inspection campaign %d planned: %d inspections%s", report.season, report.selected,
+                         f" (none new: {why})" if why else "")  # fmt: skip
 
     async def replan() -> None:
         async with pool.acquire() as conn:

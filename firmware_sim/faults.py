@@ -15,7 +15,17 @@ from typing import Literal
 from firmware_sim.mqtt_link import LinkPool
 from gateway.protocol import BrokerAddress, EventPayload, MessageKind, device_topic, encode
 
-__all__ = ["Injection", "inject"]
+__all__ = ["Injection", "InjectionRefusedError", "inject"]
+
+
+class InjectionRefusedError(RuntimeError):
+    """The broker refused to let the injector log in as some devices. Unlike a device, which keeps
+    retrying, the injector gives up at once: a refusal is the broker's answer, not a network fault."""
+
+    def __init__(self, refusals: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{device}: {reason}" for device, reason in refusals.items()))
+        self.refusals = refusals
+        """Device id → the broker's reason (e.g. "Not authorized")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +51,22 @@ def inject(
     itself, the only identity allowed to publish on its topics; the broker then binds the client id to
     that username, so the injector briefly replaces the running device's connection."""
     links = LinkPool(broker, device_password=device_password)
+    speaks_for: dict[str, str] = {}
     for device_id in dict.fromkeys(i.device_id for i in injections):
         # A separate client id, so that on an open broker injecting into a device the fleet is running
         # does not take over that device's own connection.
-        links.add(f"{device_id}-injector"[:64], "injector", "sim", announce=False, login_as=device_id)
+        client = f"{device_id}-injector"[:64]
+        links.add(client, "injector", "sim", announce=False, login_as=device_id)
+        speaks_for[client] = device_id
     links.connect_due()
     deadline = time.monotonic() + timeout_s
     while not all(link.connected for link in links.links.values()):
+        refused = {speaks_for[c]: link.refused for c, link in links.links.items() if link.refused}
+        if refused:
+            links.disconnect_all()
+            raise InjectionRefusedError(refused)
         if time.monotonic() > deadline:
-            raise TimeoutError("injector could not connect to the broker")
+            raise TimeoutError(f"the injector could not connect to the broker at {broker.host}:{broker.port}")
         links.service(0.05)
     seq = int(time.time() * 1000)
     sent = 0

@@ -40,6 +40,8 @@ class DeviceLink:
     connected: bool = False
     next_attempt: float = 0.0
     failures: int = 0
+    refused: str | None = None
+    """The broker's reason when it last refused this link's CONNECT (bad credentials, not authorised)."""
     birth: bytes = b""
     on_ack: Callable[[int], None] | None = field(default=None, repr=False)
 
@@ -198,10 +200,12 @@ class LinkPool:
     ) -> None:
         if reason.is_failure:
             log.warning("broker refused device %s: %s", link.device_id, reason)
+            link.refused = str(reason)
             self._backoff(link, time.monotonic())
             return
         link.connected = True
         link.failures = 0
+        link.refused = None
         if link.birth:
             link.published += 1
             client.publish(status_topic(link.device_id), link.birth, qos=QOS, retain=True)

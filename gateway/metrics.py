@@ -1,8 +1,8 @@
-"""The gateway's Prometheus counters; the one module that imports prometheus_client."""
+"""The gateway's Prometheus counters (the metric types come from telemetry.prometheus)."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from telemetry.prometheus import CollectorRegistry, Counter, Gauge, Histogram, serve_http
 
 __all__ = ["GatewayMetrics"]
 
@@ -48,4 +48,4 @@ class GatewayMetrics:
 
     def serve(self, host: str, port: int) -> None:
         """Expose `/metrics` over HTTP on a background thread."""
-        start_http_server(port, addr=host, registry=self.registry)
+        serve_http(self.registry, host, port)

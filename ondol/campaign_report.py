@@ -39,7 +39,8 @@ def _stage_reporter(bar: Progress) -> Callable[[str, int, int], None]:
 
 
 def print_summary(report: PlanReport) -> None:
-    """The plan by region (of the service points), then what the run changed, on stdout."""
+    """The plan by region (of the service points), then what the run changed, and why it proposed
+    nothing new when it did not, on stdout."""
     console = Console()
     per_region: dict[str, list[date]] = defaultdict(list)
     reasons: dict[str, Counter[str]] = defaultdict(Counter)
@@ -60,11 +61,14 @@ def print_summary(report: PlanReport) -> None:
     table.add_row(
         "all", f"{len(all_days):,}", str(min(all_days, default="-")), str(max(all_days, default="-")), ""
     )
-    console.print(table)
-    console.print(
-        f"boilers ranked {report.considered:,}; inspections {report.selected:,} ({report.kept:,} kept as answered); "
-        f"new {report.new:,}, moved {report.moved:,}, re-scored {report.rescored:,}, withdrawn {report.withdrawn:,}, "
-        f"lapsed {report.lapsed:,}; no free slot {report.over_capacity:,}, no service point {report.without_point:,}"
-    )
-    if not report.changed:
+    if not report.window_over:  # an ended season was left alone: there is no plan or count to show
+        console.print(table)
+        console.print(
+            f"boilers ranked {report.considered:,}; inspections {report.selected:,} ({report.kept:,} kept as answered); "
+            f"new {report.new:,}, moved {report.moved:,}, re-scored {report.rescored:,}, withdrawn {report.withdrawn:,}, "
+            f"lapsed {report.lapsed:,}; no free slot {report.over_capacity:,}, no service point {report.without_point:,}"
+        )
+    for reason in report.why_nothing_new:
+        console.print(f"no new inspection: {reason}", soft_wrap=True)
+    if not report.changed and not report.window_over:
         console.print("nothing changed: the stored plan was already this one")

@@ -8,13 +8,12 @@ import logging
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
-from pydantic import ValidationError
 
-from ondol.settings import Settings
-from telemetry.database import connect
+from ondol.settings import InvalidSettingsError, Settings, load_settings
+from telemetry.database import STORE_UNAVAILABLE, connect
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Ondol: remote care for connected boilers."
@@ -30,12 +29,28 @@ DatabaseUrl = Annotated[
 MqttUrl = Annotated[str | None, typer.Option("--mqtt-url", help="mqtt://host:port (default: ONDOL_MQTT_URL)")]
 
 
+_OPTIONS = {
+    "database_url": "--database-url", "mqtt_url": "--mqtt-url", "sim_devices": "--devices",
+    "sim_report_interval_s": "--interval", "sim_seed": "--seed", "sim_prefix": "--prefix",
+}  # fmt: skip
+"""The settings the commands' options override, and the option that does it (for error messages)."""
+
+
 def _settings(**overrides: Any) -> Settings:
+    """The settings, or exit 2 with one line per bad ONDOL_* variable or option."""
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        typer.echo(f"invalid setting: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        return load_settings({k: v for k, v in overrides.items() if v is not None}, _OPTIONS)
+    except InvalidSettingsError as exc:
+        _fail(2, "invalid settings:", *exc.problems)
+
+
+def _fail(code: int, *lines: str) -> NoReturn:
+    """Print `lines` on stderr (the first as a heading, the rest indented) and exit with `code`."""
+    head, *rest = lines
+    typer.echo(head, err=True)
+    for line in rest:
+        typer.echo(f"  {line}", err=True)
+    raise typer.Exit(code)
 
 
 def _logging() -> None:
@@ -87,15 +102,20 @@ def migrate(database_url: DatabaseUrl = None) -> None:
 
 
 def _database_or_local(settings: Settings) -> str:
-    if settings.database_url:
-        return settings.database_url
+    if dsn := settings.database_url or _local_database(settings):
+        return dsn
+    typer.echo("no --database-url and no local cluster (run `ondol up` once)", err=True)
+    raise typer.Exit(2)
+
+
+def _local_database(settings: Settings) -> str | None:
+    """The DSN of the cluster `ondol up` made under the state directory; None when there is none."""
     from ondol.local_servers import PostgresServer
 
+    if not (settings.state_dir / "postgres").is_dir():
+        return None
     local = PostgresServer(settings.state_dir / "postgres", settings.pg_port, host=settings.pg_host)
-    if not local.password_file.exists():
-        typer.echo("no --database-url and no local cluster (run `ondol up` once)", err=True)
-        raise typer.Exit(2)
-    return local.dsn
+    return local.dsn if local.password_file.exists() else None
 
 
 @app.command()
@@ -217,13 +237,15 @@ def sim(
 def campaign_plan(
     season: Annotated[int, typer.Option(min=2000, max=2100, help="the heating season's year, e.g. 2026")],
     today: Annotated[
-        str | None, typer.Option(help="plan as of this Korean date (YYYY-MM-DD; default: today)")
+        str | None,
+        typer.Option(help="plan as of this Korean date, today or later (YYYY-MM-DD; default: today)"),
     ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Plan (or re-plan) a season's inspections now, as the daily job does: progress, then a summary.
 
-    Running it again over unchanged data changes nothing; it waits while another planner holds the season."""
+    Running it again over unchanged data changes nothing; it waits while another planner holds the season.
+    When nothing new is planned, the summary says why (the window is over, nobody is at risk, no slot)."""
     from datetime import UTC, date, datetime
 
     from diagnostics.inspection_campaigns import plan_campaign
@@ -231,11 +253,15 @@ def campaign_plan(
     from ondol.campaign_report import planning_progress, print_summary
 
     settings = _settings(database_url=database_url)
+    real_today = datetime.now(UTC).astimezone(KST).date()
     try:
-        on = date.fromisoformat(today) if today else datetime.now(UTC).astimezone(KST).date()
+        on = date.fromisoformat(today) if today else real_today
     except ValueError as exc:
-        typer.echo(f"--today: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        _fail(2, f"--today: {exc}")
+    if on < real_today:
+        _fail(2, f"--today {on} has passed (today is {real_today}, Korean time): a plan as of a past day would "
+                 "propose visits on days that are gone and tell the call center about them; give today or a "
+                 "later day")  # fmt: skip
     dsn = _database_or_local(settings)
 
     async def plan() -> Any:
@@ -317,10 +343,22 @@ def inject(
     gap: Annotated[float, typer.Option(min=0.0, help="seconds between repeats")] = 0.0,
     allow_unknown: Annotated[bool, typer.Option(help="inject a code the catalog does not know")] = False,
     mqtt_url: MqttUrl = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="where to check the devices first (default: ONDOL_DATABASE_URL, "
+            "or the local cluster of `ondol up`; none: the broker's answer alone)",
+        ),
+    ] = None,
 ) -> None:
-    """Make simulated devices raise or clear an error code (fault injection)."""
+    """Make simulated devices raise or clear an error code (fault injection).
+
+    The injector logs in to the broker as each device. A device that is not registered, or whose broker
+    credentials the injector cannot use, stops it at once with what to do (exit code 1)."""
     from diagnostics.catalog import load_catalog
-    from firmware_sim.faults import Injection
+    from firmware_sim.credentials import password_source
+    from firmware_sim.faults import Injection, InjectionRefusedError
     from firmware_sim.faults import inject as send
     from gateway.protocol import EVENT_CODE_PATTERN
 
@@ -331,15 +369,44 @@ def inject(
         raise typer.BadParameter(
             f"{code} is not in the catalog (use --allow-unknown to send it anyway)", param_hint="--code"
         )
-    settings = _settings(mqtt_url=mqtt_url)
+    settings = _settings(mqtt_url=mqtt_url, database_url=database_url)
     state: Literal["raised", "cleared"] = "cleared" if clear else "raised"
-    from firmware_sim.credentials import password_source
-
     secret = settings.sim_fleet_secret()
+    if problems := _injection_problems(settings, device, secret):
+        _fail(1, "cannot inject:", *problems)
+    broker = settings.broker()
     injections = [Injection(d, code, state, repeat, gap) for d in device]
-    sent = send(settings.broker(), injections, device_password=password_source(secret) if secret else None)
+    try:
+        sent = send(broker, injections, device_password=password_source(secret) if secret else None)
+    except InjectionRefusedError as exc:
+        _fail(1, "cannot inject:", *(
+            f"the broker refused {d} ({reason}): the device must be registered and have broker credentials "
+            "the injector knows (a simulated boiler's; docs/devices.md)" for d, reason in exc.refusals.items()
+        ))  # fmt: skip
+    except TimeoutError as exc:
+        _fail(1, f"cannot inject: {exc} (is it running? `ondol up` starts one)")
     label = f"{code} ({entry.name.en})" if entry else code
     typer.echo(f"sent {sent} '{state}' events of {label} to {len(device)} device(s)")
+
+
+def _injection_problems(settings: Settings, device_ids: list[str], secret: bytes | None) -> list[str]:
+    """What the database says stands in the way of injecting into `device_ids`; [] when it has no
+    objection or there is no database to ask (then the broker's answer is all there is)."""
+    from ondol.inject_check import injection_problems
+
+    dsn = settings.database_url or _local_database(settings)
+    if dsn is None:
+        return []
+
+    async def check() -> list[str]:
+        async with connect(dsn, application_name="ondol-inject") as conn:
+            return await injection_problems(conn, device_ids, secret)
+
+    try:
+        return asyncio.run(check())
+    except STORE_UNAVAILABLE as exc:
+        typer.echo(f"(could not check the devices in the database: {exc}; trying the broker)", err=True)
+        return []
 
 
 @devices_app.command("register")
@@ -350,15 +417,22 @@ def register_devices_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Register or update devices from a JSON file."""
-    from ondol.device_import import load_device_records
+    from ondol.device_import import DeviceFileError, load_device_records
     from telemetry.device_registry import register_devices
 
     settings = _settings(database_url=database_url)
     try:
-        records = load_device_records(json.loads(file.read_text(encoding="utf-8")))
-    except (ValueError, ValidationError) as exc:
-        typer.echo(f"{file}: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        _fail(2, f"{file}: not a UTF-8 text file ({exc.reason} at byte {exc.start})")
+    except json.JSONDecodeError as exc:
+        _fail(2, f"{file}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+    try:
+        records = load_device_records(document)
+    except DeviceFileError as exc:
+        count = len(exc.problems)
+        _fail(2, f"{file}: {count} problem{'s' if count > 1 else ''}; nothing was registered "
+                 "(the format: docs/devices.md)", *exc.problems)  # fmt: skip
     dsn = _database_or_local(settings)
 
     async def run() -> int:

@@ -160,6 +160,8 @@ class LocalStack:
         wanted = [("API", s.api_host, s.api_port)]
         if s.gateway_metrics_port:
             wanted.append(("gateway metrics", s.metrics_host, s.gateway_metrics_port))
+        if s.api_metrics_port:
+            wanted.append(("API metrics", s.metrics_host, s.api_metrics_port))
         if not s.database_url:
             wanted.append(("PostgreSQL", s.pg_host, s.pg_port))
         if not s.mqtt_url:
@@ -380,7 +382,14 @@ def _where_to_look(stack: LocalStack, api: str) -> None:
         f"  MQTT broker    {stack.mqtt_url}   (accounts: broker_accounts; devices' CA: {stack.ca_file})",
     ]
     if s.gateway_metrics_port:
-        lines.append(f"  metrics        http://{s.metrics_host}:{s.gateway_metrics_port}/metrics")
+        lines.append(
+            f"  metrics        http://{s.metrics_host}:{s.gateway_metrics_port}/metrics   (the gateway)"
+        )
+    if s.api_metrics_port:
+        lines.append(
+            f"  metrics        http://{s.metrics_host}:{s.api_metrics_port}/metrics   (API requests; webhook, alert, "
+            "ticket and inbox queues: docs/operations.md)"
+        )
     if stack.postgres is not None:
         lines.append(f"  database       psql '{stack.database_url}'")
     lines += [f"  logs           {s.state_dir / 'logs'}", "Press Ctrl-C to stop everything."]

@@ -8,10 +8,11 @@ without the web framework).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -133,9 +134,13 @@ def device_broker(settings: Settings) -> DeviceBroker:
 
 
 def run_api(settings: Settings) -> None:
+    """The API on api_host:api_port and, unless its port is 0, its metrics on metrics_host:api_metrics_port,
+    in one event loop. Requests are logged by the app itself (api.metrics), by route template; uvicorn
+    keeps the process's logging as `_logging` set it and adds no access log of its own."""
     import uvicorn
 
     from api.app import ApiConfig, create_app
+    from api.metrics import create_metrics_app
 
     config = ApiConfig(
         database_url=require_database(settings),
@@ -147,7 +152,32 @@ def run_api(settings: Settings) -> None:
         device_broker=device_broker(settings),
     )
     app = create_app(config)
-    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning", access_log=False)
+
+    class Server(uvicorn.Server):
+        """Signals are handled once for both listeners (`_run_until_signalled`), not by each server."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    servers = [Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_config=None,
+                                     access_log=False))]  # fmt: skip
+    if settings.api_metrics_port:
+        metrics = uvicorn.Config(create_metrics_app(app), host=settings.metrics_host,
+                                 port=settings.api_metrics_port, log_config=None, access_log=False, lifespan="off")  # fmt: skip
+        servers.append(Server(metrics))
+        log.info("metrics on http://%s:%d/metrics", settings.metrics_host, settings.api_metrics_port)
+
+    async def serve(stop: asyncio.Event) -> None:
+        running = [asyncio.create_task(server.serve()) for server in servers]
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait([*running, stopped], return_when=asyncio.FIRST_COMPLETED)
+        for server in servers:  # a signal, or one listener ended: the process ends
+            server.should_exit = True
+        stopped.cancel()
+        await asyncio.gather(*running)
+
+    _run_until_signalled(serve)
 
 
 def run_webhooks(settings: Settings) -> None:

@@ -5,20 +5,24 @@ Packages never read the environment: the command line builds their config object
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from diagnostics.inspection_campaigns import CampaignConfig
 from gateway.protocol import BrokerAddress
+from ondol.input_errors import describe_validation_error
 
-__all__ = ["SIM_FLEET_SECRET_FILE", "Settings", "parse_mqtt_url"]
+__all__ = ["SIM_FLEET_SECRET_FILE", "InvalidSettingsError", "Settings", "load_settings", "parse_mqtt_url"]
 
 SIM_FLEET_SECRET_FILE = "sim-fleet-secret"  # noqa: S105 - a file name, not a secret
+_MQTT_SCHEMES = ("mqtt", "mqtts", "tcp", "ssl")
 
 
 class Settings(BaseSettings):
@@ -50,6 +54,10 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535)
     metrics_host: str = "127.0.0.1"
     gateway_metrics_port: int = Field(9108, ge=0, le=65535, description="0 turns the endpoint off")
+    api_metrics_port: int = Field(
+        9109, ge=0, le=65535,
+        description="the API process's /metrics on metrics_host: requests, work queues (docs/operations.md); 0: off",
+    )  # fmt: skip
 
     gateway_client_id: str = "ondol-gateway-1"
     gateway_share_group: str = Field(
@@ -163,6 +171,19 @@ class Settings(BaseSettings):
             raise ValueError("the campaign window ends before it starts (it may not span the new year)")
         return value
 
+    @field_validator("mqtt_url", "sim_mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str | None) -> str | None:
+        """Checked here, so a bad URL stops every command at start-up with the variable named (the
+        message leaves the URL out: it may hold a password)."""
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in _MQTT_SCHEMES:
+                raise ValueError("must start with mqtt:// or mqtts://")
+            if not parts.hostname:
+                raise ValueError("has no host (mqtt://host:port)")
+        return value
+
     @field_validator("state_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
@@ -205,7 +226,7 @@ class Settings(BaseSettings):
 def parse_mqtt_url(url: str, *, ca_file: Path | None = None) -> BrokerAddress:
     """`mqtt://[user[:password]@]host[:port]` or `mqtts://…` (TLS, default port 8883)."""
     parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+    if parts.scheme not in _MQTT_SCHEMES:
         raise ValueError(f"MQTT URL {url!r} must start with mqtt:// or mqtts://")
     if not parts.hostname:
         raise ValueError(f"MQTT URL {url!r} has no host")
@@ -218,3 +239,45 @@ def parse_mqtt_url(url: str, *, ca_file: Path | None = None) -> BrokerAddress:
         tls=tls,
         ca_file=str(ca_file) if tls and ca_file else None,
     )
+
+
+class InvalidSettingsError(ValueError):
+    """Settings that cannot be used; `problems` has one line per bad variable or option."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def load_settings(overrides: Mapping[str, Any], options: Mapping[str, str]) -> Settings:
+    """The settings from `ONDOL_*` variables, with `overrides` (command-line options: field → value;
+    `options` names each field's option) on top. A bad value raises InvalidSettingsError naming the
+    variable (`ONDOL_API_PORT`) or the option (`--devices`) the user set, never the field's name in
+    the code; values of URLs, keys and secrets are not repeated, as they may hold credentials."""
+
+    def name(loc: Sequence[int | str]) -> str:
+        field = str(loc[0]) if loc else ""
+        where = options[field] if field in overrides and field in options else _variable(field)
+        return where + "".join(f"[{part}]" for part in loc[1:])
+
+    def show_input(loc: Sequence[int | str]) -> bool:
+        return bool(loc) and not _may_hold_credentials(str(loc[0]))
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise InvalidSettingsError(describe_validation_error(exc, name=name, show_input=show_input)) from None
+    except SettingsError as exc:  # a list or mapping variable that is not JSON
+        found = re.search(r'field "(\w+)"', str(exc))
+        variable = _variable(found[1]) if found else "an ONDOL_* variable"
+        raise InvalidSettingsError(
+            [f'{variable}: must be written as JSON, e.g. ["127.0.0.1/32", "10.0.0.0/8"] for a list']
+        ) from None
+
+
+def _variable(field: str) -> str:
+    return f"ONDOL_{field.upper()}"
+
+
+def _may_hold_credentials(field: str) -> bool:
+    return field.endswith(("_url", "_key")) or "secret" in field or "password" in field

@@ -19,7 +19,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "fastapi": ("api/*",),
     "starlette": ("api/*",),
     "uvicorn": ("ondol/processes.py",),
-    "prometheus_client": ("gateway/metrics.py",),
+    "prometheus_client": ("telemetry/prometheus.py",),
     "typer": ("ondol/cli.py",),
     "asyncpg": ("telemetry/*",),
     "pydantic_settings": ("ondol/settings.py",),

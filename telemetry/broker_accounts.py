@@ -20,9 +20,11 @@ from telemetry.database import Connection
 
 __all__ = [
     "BrokerAccount",
+    "DeviceAccount",
     "IssuedPassword",
     "accounts_revision",
     "accounts_snapshot",
+    "device_account",
     "issue_device_password",
     "mosquitto_hash",
     "revoke_account",
@@ -35,7 +37,12 @@ _ITERATIONS: Final = 101
 """Mosquitto's own default for `$7$` hashes; each connection pays it once."""
 
 _Q: Final = named_queries.load("broker_accounts").require(
-    "upsert_account", "insert_device_account_if_absent", "revoke_account", "active_accounts", "revision"
+    "upsert_account",
+    "insert_device_account_if_absent",
+    "revoke_account",
+    "active_accounts",
+    "revision",
+    "device_account",
 )
 
 
@@ -44,6 +51,13 @@ class BrokerAccount:
     username: str
     role: str
     password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAccount:
+    device_id: str
+    password_hash: str
+    revoked_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +137,9 @@ async def accounts_snapshot(conn: Connection) -> tuple[int, list[BrokerAccount]]
         revision = await accounts_revision(conn)
         rows = await conn.fetch(_Q["active_accounts"])
     return revision, [BrokerAccount(r["username"], r["role"], r["password_hash"]) for r in rows]
+
+
+async def device_account(conn: Connection, device_id: str) -> DeviceAccount | None:
+    """The device's broker account, revoked or not; None when it never had one."""
+    row = await conn.fetchrow(_Q["device_account"], device_id)
+    return None if row is None else DeviceAccount(row["username"], row["password_hash"], row["revoked_at"])

@@ -108,3 +108,14 @@ def test_a_window_that_ends_before_it_starts_is_refused() -> None:
 
 def _fields(b: BoilerRisk) -> dict[str, object]:
     return {name: getattr(b, name) for name in BoilerRisk.__slots__}
+
+
+def test_nothing_is_placed_before_the_planning_day() -> None:
+    """Planning inside the window proposes no day that has passed, even with no notice asked for."""
+    boilers, capacity = fleet(2_000, 20)
+    mid_window = date(2026, 9, 20)
+    plan = plan_inspections(boilers, capacity, WINDOW, on=mid_window)
+    assert plan.placements
+    assert min(p.day for p in plan.placements) >= mid_window
+    early = plan_inspections(boilers, capacity, WINDOW, on=mid_window, from_day=date(2026, 9, 2))
+    assert min(p.day for p in early.placements) >= mid_window, "a from_day before the planning day"

@@ -73,7 +73,8 @@ async def test_up_on_existing_servers_starts_no_servers_of_its_own(
 ) -> None:
     api_port = free_port()
     env = dict(os.environ, ONDOL_STATE_DIR=str(tmp_path / "state"), ONDOL_API_PORT=str(api_port),
-               ONDOL_GATEWAY_METRICS_PORT="0", ONDOL_SIM_DEVICES="20", ONDOL_SIM_REPORT_INTERVAL_S="5")  # fmt: skip
+               ONDOL_GATEWAY_METRICS_PORT="0", ONDOL_API_METRICS_PORT="0", ONDOL_SIM_DEVICES="20",
+               ONDOL_SIM_REPORT_INTERVAL_S="5")  # fmt: skip
     out = (tmp_path / "up.log").open("wb")
     stack = subprocess.Popen(
         [sys.executable, "-m", "ondol", "up", "--database-url", db_dsn, "--mqtt-url", f"mqtt://{broker.host}:{broker.port}"],
@@ -101,3 +102,72 @@ async def test_up_on_existing_servers_starts_no_servers_of_its_own(
     assert "using the database at --database-url" in log
     assert "using the broker at --mqtt-url" in log
     assert not (tmp_path / "state" / "postgres").exists(), "no private cluster when a database is given"
+
+
+async def test_a_bad_device_file_is_explained_field_by_field_in_plain_words(
+    db: asyncpg.Connection, db_dsn: str, tmp_path: Path
+) -> None:
+    good = {"device_id": "kd-1", "model": "NCB-300", "serial": "S1"}
+    bad = {
+        "device_id": "kd-4", "model": "NCB-300", "serial": "S4", "installed_on": "2026-13-01", "colour": "red",
+        "contacts": [{"name": "김영숙", "phone": "010-1234-5678", "role": "owner"},
+                     {"name": "박민수", "phone": "01099998888", "role": "aunt"}],
+    }  # fmt: skip
+    file = tmp_path / "devices.json"
+    file.write_text(json.dumps([good, {"device_id": "kd-2", "model": "NCB-300"}, good, bad]))
+    result = ondol("devices", "register", str(file), "--database-url", db_dsn)
+    assert result.returncode == 2, result.stderr
+    lines = [line.strip() for line in result.stderr.splitlines()]
+    assert lines[0] == f"{file}: 5 problems; nothing was registered (the format: docs/devices.md)"
+    assert sorted(lines[1:]) == sorted([
+        "devices[1].serial: missing (it is required)",
+        "devices[3].installed_on: must be a date written YYYY-MM-DD (month value is outside expected range "
+        "of 1-12) (got '2026-13-01')",
+        "devices[3].colour: not a known field (check its spelling)",
+        "devices[3].contacts[0].phone: must be a phone number: 6 to 16 digits, optionally after a '+', without "
+        "spaces or dashes (e.g. 01012345678)",
+        "devices[3].contacts[1].role: must be one of 'owner' or 'family' (got 'aunt')",
+    ])  # fmt: skip
+    assert "pydantic" not in result.stderr.lower()
+    assert "http" not in result.stderr
+    assert "1234-5678" not in result.stderr, "a phone number is personal data: never repeated"
+    assert await db.fetchval("SELECT count(*) FROM devices") == 0
+
+    file.write_text(json.dumps({"device_id": "kd-9", "model": "NCB-300", "serial": "S9", "latitude": 91}))
+    single = ondol("devices", "register", str(file), "--database-url", db_dsn)
+    assert single.returncode == 2
+    assert single.stderr.splitlines()[1].strip() == "latitude: must be 90 or less (got 91)"
+
+    file.write_text('[{"device_id": "kd-1",}]')
+    broken = ondol("devices", "register", str(file), "--database-url", db_dsn)
+    assert broken.returncode == 2
+    assert broken.stderr.strip() == (
+        f"{file}: not valid JSON: Expecting property name enclosed in double quotes at line 1, column 23"
+    )
+
+
+def test_bad_settings_are_named_by_their_variable_or_option(tmp_path: Path) -> None:
+    env = dict(os.environ, ONDOL_API_PORT="eighty", ONDOL_SIM_DEVICES="-3", ONDOL_STATE_DIR=str(tmp_path),
+               ONDOL_CAMPAIGN_WINDOW="09-01..13-45", ONDOL_MQTT_URL="http://operator:hunter2@broker")  # fmt: skip
+    result = ondol("sim", "--devices", "-5", "--prefix", "no spaces", env=env)
+    assert result.returncode == 2, result.stderr
+    lines = [line.strip() for line in result.stderr.splitlines()]
+    assert lines[0] == "invalid settings:"
+    assert sorted(lines[1:]) == sorted([
+        "ONDOL_API_PORT: must be a whole number (got 'eighty')",
+        "--devices: must be 0 or more (got -5)",
+        "--prefix: does not have the expected form (got 'no spaces')",
+        "ONDOL_CAMPAIGN_WINDOW: month must be in 1..12 (got '09-01..13-45')",
+        "ONDOL_MQTT_URL: must start with mqtt:// or mqtts://",
+    ])  # fmt: skip
+    assert "hunter2" not in result.stderr, "a URL may hold a password: never repeated"
+    assert "pydantic" not in result.stderr.lower()
+
+    env = dict(os.environ, ONDOL_WEBHOOK_ALLOWED_NETWORKS="10.0.0.0/8", ONDOL_STATE_DIR=str(tmp_path))
+    result = ondol("migrate", env=env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "invalid settings:",
+        '  ONDOL_WEBHOOK_ALLOWED_NETWORKS: must be written as JSON, e.g. ["127.0.0.1/32", "10.0.0.0/8"] for a list',
+    ]
+    assert "Traceback" not in result.stderr

@@ -19,6 +19,7 @@ import pytest
 from api.alert_delivery import AlertConfig, AlertDeliverer
 from api.message_providers import SinkProvider
 from diagnostics.campaign_jobs import CampaignJobs
+from diagnostics.campaign_planner import RiskWeights
 from diagnostics.inspection_campaigns import CampaignConfig, campaign_window, load_risks, plan_campaign
 from diagnostics.inspection_reminders import reminder_kind, send_reminders
 from diagnostics.quiet_hours import KST, reminder_quiet_until
@@ -373,11 +374,13 @@ async def test_customers_answer_only_their_own_inspections(fleet_dsn: str, fleet
 
 
 def test_the_command_plans_with_a_summary_and_a_second_run_changes_nothing(fleet_dsn: str) -> None:
-    command = [sys.executable, "-m", "ondol", "campaign", "plan", "--season", str(SEASON),
-               "--today", PLAN_DAY.isoformat(), "--database-url", fleet_dsn]  # fmt: skip
+    # As of three weeks before next year's window: a day that has not passed whenever the test runs.
+    season = _korean_today().year + 1
+    command = [sys.executable, "-m", "ondol", "campaign", "plan", "--season", str(season),
+               "--today", PLAN_DAY.replace(year=season).isoformat(), "--database-url", fleet_dsn]  # fmt: skip
     first = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert first.returncode == 0, first.stderr[-2000:]
-    assert "Inspection campaign 2026: 2026-09-01 to 2026-10-31" in first.stdout
+    assert f"Inspection campaign {season}: {season}-09-01 to {season}-10-31" in first.stdout
     assert "boilers ranked 10,000" in first.stdout
     assert "writing" in first.stderr, "the progress bar is drawn on stderr"
     second = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
@@ -385,6 +388,73 @@ def test_the_command_plans_with_a_summary_and_a_second_run_changes_nothing(fleet
     assert "nothing changed" in second.stdout
     too_early = [*command[:5], "--season", "1999", "--database-url", fleet_dsn]
     assert subprocess.run(too_early, capture_output=True, text=True, timeout=60, check=False).returncode == 2
+
+
+def _korean_today() -> date:
+    return datetime.now(UTC).astimezone(KST).date()
+
+
+def _plan_command(fleet_dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "ondol", "campaign", "plan", *args, "--database-url", fleet_dsn]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+
+async def test_the_command_plans_no_day_that_has_passed_and_says_why_nothing_was_planned(
+    fleet_dsn: str, fleet: asyncpg.Connection
+) -> None:
+    today = _korean_today()
+    yesterday = today - timedelta(days=1)
+    past = _plan_command(fleet_dsn, "--season", str(yesterday.year), "--today", yesterday.isoformat())
+    assert past.returncode == 2, past.stdout
+    assert f"--today {yesterday} has passed (today is {today}, Korean time)" in past.stderr
+    assert await fleet.fetchval("SELECT count(*) FROM inspections") == 0
+    assert await fleet.fetchval("SELECT count(*) FROM outbox_events") == 0, "the call center heard nothing"
+
+    last_season = today.year - 1
+    over = _plan_command(fleet_dsn, "--season", str(last_season))
+    assert over.returncode == 0, over.stderr[-2000:]
+    assert (
+        f"no new inspection: the season's window ({last_season}-09-01 to {last_season}-10-31) is over: "
+        f"today is {today}" in over.stdout
+    )
+    assert "nothing changed" not in over.stdout, "there is no stored plan to compare with"
+    assert await fleet.fetchval("SELECT count(*) FROM campaigns") == 0, "an ended season is left alone"
+
+
+async def test_a_season_whose_window_is_over_is_left_alone_and_says_so(fleet: asyncpg.Connection) -> None:
+    await plan_campaign(fleet, SEASON, today=PLAN_DAY, config=CONFIG)
+    before = await _snapshot(fleet)
+    report = await plan_campaign(fleet, SEASON, today=date(2026, 11, 2), config=CONFIG)
+    assert report.why_nothing_new == (
+        "the season's window (2026-09-01 to 2026-10-31) is over: today is 2026-11-02",
+    )
+    assert (report.new, report.moved, report.withdrawn, report.lapsed, report.changed) == (0, 0, 0, 0, False)
+    assert await _snapshot(fleet) == before, "nothing lapsed, moved, withdrawn or sent after the season"
+
+
+async def test_a_plan_that_proposes_nothing_new_says_why(fleet: asyncpg.Connection) -> None:
+    late = await plan_campaign(fleet, SEASON, today=date(2026, 10, 29), config=CONFIG)
+    assert late.new == 0
+    assert late.why_nothing_new == (
+        "no working day of the window (2026-09-01 to 2026-10-31) is left from 2026-11-01, the earliest day "
+        "a new visit can be proposed (today, 2026-10-29, and 3 days' notice)",
+    )
+
+    strict = CampaignConfig(weights=RiskWeights(min_score=100))
+    nobody = await plan_campaign(fleet, 2027, today=date(2027, 8, 11), config=strict)
+    assert (nobody.new, nobody.selected) == (0, 0)
+    assert nobody.why_nothing_new == ("none of the 10,000 boilers ranked reaches the risk score of 100",)
+
+    await fleet.execute("UPDATE service_points SET inspection_slots = 1")
+    first = await plan_campaign(fleet, 2028, today=date(2028, 8, 11), config=CONFIG)
+    assert first.new > 0
+    assert first.over_capacity > 0
+    full = await plan_campaign(fleet, 2028, today=date(2028, 8, 11), config=CONFIG)
+    assert full.new == 0
+    assert full.why_nothing_new == (
+        f"{full.over_capacity:,} boilers at risk found no free slot at their service point in the window "
+        "(a point's daily slots: service_points.inspection_slots)",
+    )
 
 
 async def test_the_jobs_plan_when_the_season_comes_and_replan_until_it_ends(

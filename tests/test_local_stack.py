@@ -59,7 +59,9 @@ def anonymous_refused(port: int) -> bool:
 
 def test_ondol_up_brings_200_boilers_online_within_90_seconds_and_stops_cleanly() -> None:
     state = Path(tempfile.mkdtemp(prefix="ondol-up-"))
-    ports = {name: free_port() for name in ("API", "MQTT", "MQTT_TLS", "PG", "GATEWAY_METRICS")}
+    ports = {
+        name: free_port() for name in ("API", "MQTT", "MQTT_TLS", "PG", "GATEWAY_METRICS", "API_METRICS")
+    }
     env = dict(os.environ)
     env.update({f"ONDOL_{name}_PORT": str(port) for name, port in ports.items()})
     env.update(
@@ -109,6 +111,15 @@ def test_ondol_up_brings_200_boilers_online_within_90_seconds_and_stops_cleanly(
         assert "customer alert worker started (providers: sink)" in alerts_log.read_text(), (
             "and the alert worker"
         )
+        api_log = (state / "logs" / "api.log").read_text()
+        assert "GET /v1/devices 401" in api_log, "the API logs its requests"
+        assert "GET /v1/devices 200" in api_log
+        scraped = httpx.get(f"http://127.0.0.1:{ports['API_METRICS']}/metrics", timeout=5).text
+        assert "ondol_store_up 1.0" in scraped
+        assert "ondol_event_inbox_backlog" in scraped
+        assert 'ondol_api_requests_total{method="GET",route="/v1/devices",status="200"}' in scraped
+        diagnostics_log = (state / "logs" / "diagnostics.log").read_text()
+        assert "Running job" not in diagnostics_log, "the scheduler does not log every run"
     finally:
         stack.send_signal(signal.SIGINT)
         code = stack.wait(90)

@@ -32,3 +32,7 @@ SELECT username, role, password_hash FROM broker_accounts WHERE revoked_at IS NU
 -- Moves with every change to the table (a statement trigger, in the changing transaction).
 SELECT revision FROM broker_accounts_revision;
 
+
+-- name: device_account
+-- A device's account, active or revoked (what `ondol inject` checks before it speaks for the device).
+SELECT username, role, password_hash, revoked_at FROM broker_accounts WHERE username = $1 AND role = 'device';
