@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from pydantic import TypeAdapter, ValidationError
 
-from api.schemas import DEVICE_ID_PATTERN, PHONE_PATTERN, DeviceIn
+from api.schemas import DEVICE_ID_PATTERN, PHONE_WRITING, DeviceIn
 from ondol.input_errors import describe_validation_error, field_path
 from telemetry.device_registry import DeviceRecord
 
@@ -18,8 +18,8 @@ _DEVICES = TypeAdapter(list[DeviceIn])
 
 PATTERNS: Final = {
     DEVICE_ID_PATTERN: "1 to 64 letters, digits, '-' or '_'",
-    PHONE_PATTERN: "a phone number: 6 to 16 digits, optionally after a '+', without spaces or dashes "
-    "(e.g. 01012345678)",
+    PHONE_WRITING: "a phone number: digits, optionally after a '+', with spaces, dashes or brackets "
+    "(e.g. 010-1234-5678)",
 }
 """The patterns of DeviceIn's fields, in words."""
 

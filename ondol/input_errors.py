@@ -97,8 +97,13 @@ def describe_validation_error(
     lines = []
     for error in exc.errors(include_url=False):
         loc = tuple(error.get("loc", ()))
-        line = f"{name(loc)}: {plain_message(error, patterns)}"
+        message = plain_message(error, patterns)
         value = error.get("input")
+        if not show_input(loc) and isinstance(value, str) and value:
+            message = message.replace(repr(value), "the value").replace(
+                value, "the value"
+            )  # a check may quote it
+        line = f"{name(loc)}: {message}"
         if error.get("type") not in _NO_INPUT and _quotable(value) and show_input(loc):
             line += f" (got {value!r})"
         lines.append(line)
