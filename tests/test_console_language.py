@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -65,12 +65,17 @@ async def walk(db: asyncpg.Connection, db_dsn: str, broker: BrokerAddress) -> As
         await register_devices(db, devices=[record])
     publisher = Publisher(broker, client_id="lang-test")
     try:
-        async with running_gateway(gateway_config(db_dsn, broker)), running_worker(db_dsn):
+        # Nobody acknowledges and nobody calls: the engine escalates twice, and its audit entries must
+        # read in the page's language too.
+        escalating = {"alert_ack_within": timedelta(seconds=1), "contact_within": timedelta(seconds=2)}
+        async with running_gateway(gateway_config(db_dsn, broker)), running_worker(db_dsn, **escalating):
             # E030 (flue gas too hot) is safety-critical: a ticket at once and a safety alert to everyone.
             event = {"seq": 1, "ts": now_iso(), "code": "E030", "state": "raised"}
             publisher.publish(f"ondol/v1/{DEVICE}/events", json.dumps(event))
             await eventually(lambda: db.fetchval("SELECT count(*) = 2 FROM customer_alerts WHERE kind = 'safety'"),
                              what="safety alerts")  # fmt: skip
+            await eventually(lambda: db.fetchval("SELECT count(*) = 2 FROM ticket_escalations"),
+                             what="escalated for both reasons", timeout_s=30)  # fmt: skip
     finally:
         publisher.close()
     ticket_id, point_id = await db.fetchrow("SELECT ticket_id, service_point_id FROM tickets WHERE device_id = $1",
@@ -133,9 +138,25 @@ async def _pages(walk: Walk, move_to: str) -> list[tuple[str, str]]:
 
 
 def _judged(html: str) -> str:
-    """The page's text without what is not the console's to translate: engine notes and actors."""
+    """The page's text without what is not the console's to translate: what people wrote (notes) and
+    who they are (actors). The engine's own entries are judged: they are worded from their reason."""
     html = re.sub(r'<span class="tr-note">.*?</span>', "", html, flags=re.S)
     return visible_text(re.sub(r'<bdi class="actor">.*?</bdi>', "", html, flags=re.S))
+
+
+async def test_the_engines_audit_entries_read_in_the_pages_language(walk: Walk) -> None:
+    ticket = f"/console/tickets/{walk.ticket_id}"
+    korean = visible_text((await walk.http.get(ticket)).text)
+    assert "E030 고장으로 자동 접수되었습니다" in korean
+    assert "다음 순위 연락처가 없어 콜센터로 넘겼습니다" in korean
+    assert "연락 기한 안에 고객에게 연락하지 않아" in korean
+    for english in ("customer not contacted", "not acknowledged within", "handed to the call center"):
+        assert english not in korean, "the engine's English note is not shown beside its Korean words"
+    walk.http.cookies.set("ondol_console_lang", "en", path="/console")
+    text = visible_text((await walk.http.get(ticket)).text)
+    assert "Nobody acknowledged the safety alert (E030)" in text
+    assert "there is no contact of the next rank: handed to the call center" in text
+    assert "The customer was not contacted in time" in text
 
 
 async def test_korean_pages_say_nothing_in_english_and_english_pages_no_korean_names(walk: Walk) -> None:

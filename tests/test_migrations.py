@@ -51,7 +51,9 @@ async def test_0017_rewrites_phones_merges_duplicate_contacts_and_maps_regions_t
         )
         await migrate(conn)
         await _store_the_old_way(conn)
-        monkeypatch.setattr(migrations, "available", real)
+        monkeypatch.setattr(
+            migrations, "available", lambda variant: [m for m in real(variant) if m.version <= 17]
+        )
         assert [m.version for m in await migrate(conn)] == [17]
 
         regions = dict(await conn.fetch("SELECT device_id, region FROM devices"))

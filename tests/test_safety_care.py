@@ -29,12 +29,16 @@ from telemetry.device_registry import ContactRecord, DeviceRecord, register_devi
 from telemetry.health_features import KST
 from tests.support import (
     ApiClient,
+    console_client,
+    console_sign_in,
     eventually,
     gateway_config,
+    issue_api_key,
     running_alert_sink,
     running_gateway,
     running_worker,
     seed_points,
+    visible_text,
 )
 
 OWNER, CHILD = "01060000001", "01060000002"
@@ -308,6 +312,14 @@ async def test_a_safety_ticket_does_not_end_while_its_code_is_active_without_an_
         no_reason = await admin.post(path, json={"to": "cancelled", "override_active_safety_code": True})
         assert no_reason.status_code == 422, "an override says why"
         assert await db.fetchval("SELECT status FROM tickets") == "open"
+        async with console_client(db_dsn) as console:
+            csrf = await console_sign_in(console, await issue_api_key(db_dsn, "agent"))
+            page = await console.post(f"/console/tickets/{ticket_id}/transition", data={"to": "cancelled"},
+                                      headers={"X-Console-CSRF": csrf, "HX-Request": "true"})  # fmt: skip
+            assert page.status_code == 409
+            assert "안전 코드(E030)가 아직 기기에 켜져 있어" in visible_text(page.text), (
+                "the agent is told why"
+            )
         done = await admin.post(path, json={"to": "cancelled", "override_active_safety_code": True,
                                             "note": "technician on site: sensor fault, boiler isolated"})  # fmt: skip
         assert done.status_code == 200, done.text

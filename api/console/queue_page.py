@@ -29,6 +29,7 @@ from diagnostics.service_points import ServicePointDirectory
 from diagnostics.ticket_lifecycle import (
     ALLOWED,
     InvalidTransitionError,
+    SafetyCodeActiveError,
     Status,
     TicketNotFoundError,
     add_note,
@@ -163,6 +164,9 @@ async def move_ticket(
             async with conn.transaction():
                 await transition(conn, ticket_id=ticket_id, to=Status(to), actor=session.principal.label,
                                  note=note.strip() or None)  # fmt: skip
+        except SafetyCodeActiveError as exc:
+            error = WorkError(409, say("ticket.safety_code_active", codes=", ".join(exc.codes),
+                                       wanted=say(f"tstatus.{exc.wanted.value}")))  # fmt: skip
         except InvalidTransitionError as exc:
             error = WorkError(409, say("ticket.move_refused", current=say(f"tstatus.{exc.current.value}"),
                                        wanted=say(f"tstatus.{exc.wanted.value}")))  # fmt: skip

@@ -72,8 +72,28 @@ def _point_name(
     return chosen or point_id or "—"
 
 
+@jinja2.pass_context
+def _reason(context: jinja2.runtime.Context, reason: str | None, details: dict[str, Any] | None) -> str:
+    """What an audit entry the engine (or an override) made means, in the page's language, from its
+    reason code and details; empty when the entry has no reason the catalog words (the stored English
+    note is then shown as it is)."""
+    t: Translator = context["t"]
+    facts = dict(details or {})
+    if reason == "safety_alert_unacknowledged" and not facts.get("next_contacts_alerted"):
+        reason = "safety_alert_unacknowledged_nobody"
+    key = f"reason.{reason}"
+    if reason is None or not t.has(key):
+        return ""
+    codes = facts.get("active_codes") or [facts.get("code", "")]
+    values = {"code": facts.get("code", ""), "codes": ", ".join(str(c) for c in codes),
+              "minutes": facts.get("after_minutes", ""), "n": facts.get("next_contacts_alerted", 0),
+              "priority": facts.get("priority", "")}  # fmt: skip
+    return t(key, **values)
+
+
 _env.filters.update(kst=_kst, iso=_iso, num=_num)
-_env.globals.update(pct=_pct, fault_name=_fault_name, point_name=_point_name, queue_classes=QUEUE_CLASSES)
+_env.globals.update(pct=_pct, fault_name=_fault_name, point_name=_point_name, queue_classes=QUEUE_CLASSES,
+                    reason_text=_reason)  # fmt: skip
 
 
 def render_string(template: str, context: dict[str, Any]) -> str:
