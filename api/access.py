@@ -18,10 +18,10 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api import access_keys
 from api.dependencies import DbConnection
+from api.limits.rate import RateLimiter
 from api.problems import ProblemError, problem_responses
-from api.rate_limit import RateLimiter
-from telemetry import access_keys
 from telemetry.database import Connection
 
 __all__ = [

@@ -15,47 +15,47 @@ from typing import Final
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from api import (
-    routes_alerts,
-    routes_api_keys,
-    routes_broker_accounts,
-    routes_campaigns,
-    routes_catalog,
-    routes_customers,
-    routes_device_overview,
-    routes_devices,
-    routes_health,
-    routes_quarantine,
-    routes_tickets,
-    routes_webhooks,
-)
 from api.access import document_roles
 from api.api_docs import install_docs
-from api.body_limit import BodyLimitMiddleware
 from api.console import install_console
+from api.limits.body import BodyLimitMiddleware
+from api.limits.rate import RateLimiter
 from api.metrics import RequestMetrics, RequestObserver
-from api.outbound_guard import OutboundPolicy
 from api.problems import install_problem_handlers
-from api.rate_limit import RateLimiter
-from api.routes_broker_accounts import DeviceBroker
+from api.routes import (
+    alerts,
+    api_keys,
+    broker_accounts,
+    campaigns,
+    catalog,
+    customers,
+    device_overview,
+    devices,
+    health,
+    quarantine,
+    tickets,
+    webhooks,
+)
+from api.routes.broker_accounts import DeviceBroker
+from outbox.outbound_guard import OutboundPolicy
 from telemetry.database import create_pool
 
 __all__ = ["ROUTERS", "ApiConfig", "api_routes", "create_app"]
 
 ROUTERS: Final[tuple[APIRouter, ...]] = (
-    routes_health.router,
-    routes_devices.router,
-    routes_device_overview.router,
-    routes_quarantine.router,
-    routes_tickets.router,
-    routes_catalog.router,
-    routes_webhooks.router,
-    routes_api_keys.router,
-    routes_alerts.router,
-    routes_customers.router,
-    routes_broker_accounts.router,
-    routes_campaigns.campaigns,
-    routes_campaigns.inspections,
+    health.router,
+    devices.router,
+    device_overview.router,
+    quarantine.router,
+    tickets.router,
+    catalog.router,
+    webhooks.router,
+    api_keys.router,
+    alerts.router,
+    customers.router,
+    broker_accounts.router,
+    campaigns.campaigns,
+    campaigns.inspections,
 )
 
 

@@ -14,13 +14,15 @@ from pydantic import BaseModel, Field
 from api.access import Principal, Role, ensure_device_visible
 from api.problems import ProblemError
 from api.record_audit import record
-from api.routes_alerts import AlertOut
-from api.schemas import DeviceDetail, FieldStatsOut
-from api.ticket_schemas import BilingualOut, StepsOut, TicketOut
-from diagnostics import campaign_queries, ticket_queries
+from api.routes.alerts import AlertOut
+from api.schemas.devices import DeviceDetail, FieldStatsOut
+from api.schemas.tickets import BilingualOut, StepsOut, TicketOut
+from diagnostics.campaigns import store as campaign_store
 from diagnostics.catalog import load_catalog
+from diagnostics.messages import store as alert_store
+from diagnostics.tickets import store as ticket_store
 from diagnostics.warranty import device_warranty
-from telemetry import alert_store, device_registry, series
+from telemetry import device_registry, series
 from telemetry.database import Connection
 from telemetry.health_features import KST
 
@@ -121,14 +123,14 @@ async def load_overview(
     today = now.astimezone(KST).date()
     readings, stats = await series.summary(conn, device_id=device_id, start=now - SUMMARY_WINDOW, end=now,
                                            fields=SUMMARY_FIELDS)  # fmt: skip
-    tickets = await ticket_queries.list_tickets(
-        conn, where=ticket_queries.TicketFilter(device_id=device_id), before_id=None, limit=HISTORY
+    tickets = await ticket_store.list_tickets(
+        conn, where=ticket_store.TicketFilter(device_id=device_id), before_id=None, limit=HISTORY
     )
     warranty = await device_warranty(conn, model=view.model, installed_on=view.installed_on,
                                      default_years=default_warranty_years,
                                      on=today)  # fmt: skip
     alerts = await alert_store.device_alerts(conn, device_id, phone_national=None, limit=HISTORY)
-    upcoming = await campaign_queries.next_inspection_of_device(conn, device_id, on=today)
+    upcoming = await campaign_store.next_inspection_of_device(conn, device_id, on=today)
     if caller.role is Role.TECHNICIAN:  # other service points' tickets are theirs
         tickets = [t for t in tickets if t.service_point_id == caller.service_point_id]
     detail = DeviceDetail.model_validate(view)

@@ -4,7 +4,7 @@
   line per request. A route is named by its template (`/v1/customers/{phone}/export`), never by the
   path as sent: paths may hold phone numbers, and no log line may (docs/data-protection.md).
 - **Metrics**: the requests by route and status, and their durations; and, read from the database at
-  each scrape, the work queues the workers leave (telemetry.operations): webhook and alert backlogs
+  each scrape, the work queues the workers leave (api.operations): webhook and alert backlogs
   and ages, failures, tickets past their contact clock, the diagnostics inbox. They are served by
   `create_metrics_app` on a listener of their own (ONDOL_API_METRICS_PORT on ONDOL_METRICS_HOST, like
   the gateway's), not on the API's port: a scrape needs no key, and the API's port serves no figures.
@@ -21,8 +21,8 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.operations import OperationsSnapshot, operations_snapshot
 from telemetry.database import STORE_UNAVAILABLE
-from telemetry.operations import OperationsSnapshot, operations_snapshot
 from telemetry.prometheus import CONTENT_TYPE, CollectorRegistry, Counter, Gauge, Histogram, exposition
 
 __all__ = ["RequestMetrics", "RequestObserver", "create_metrics_app"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from api import customer_records
 from api.access import Principal
-from telemetry import customer_records
 from telemetry.database import Connection
 
 __all__ = ["record"]

@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.diagnostics import prepare, publish_paced  # noqa: E402
 from bench.harness import Servers, log, percentile, product_processes, report, servers  # noqa: E402
-from gateway.protocol import BrokerAddress  # noqa: E402
-from tests.provider_sink import ProviderSink  # noqa: E402
+from protocol.broker import BrokerAddress  # noqa: E402
+from testbed.provider_sink import ProviderSink  # noqa: E402
 
 
 def phones(i: int) -> tuple[str, str, str]:

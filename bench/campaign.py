@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import log, report  # noqa: E402
-from diagnostics.campaign_planner import plan_inspections  # noqa: E402
-from diagnostics.inspection_campaigns import CampaignConfig, campaign_window, load_risks, plan_campaign  # noqa: E402
+from diagnostics.campaigns.plan import CampaignConfig, campaign_window, load_risks, plan_campaign  # noqa: E402
+from diagnostics.campaigns.planner import plan_inspections  # noqa: E402
 from diagnostics.service_points import load_seed, seed_service_points  # noqa: E402
 from ondol.campaign_fleet import build_campaign_fleet, store_campaign_fleet  # noqa: E402
 from ondol.local_servers import PostgresServer, free_port  # noqa: E402

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import api_key, log, percentile, report, servers
 from diagnostics.service_points import seed_service_points
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
-from tests.console_browser import chromium, serving_api, sign_in
+from testbed.console_browser import chromium, serving_api, sign_in
 
 DEVICE = "console-bench-0"
 DAYS = 7

@@ -32,8 +32,9 @@ sys.path.insert(0, str(ROOT))
 from bench.harness import percentile, report  # noqa: E402
 from diagnostics.service_points import seed_service_points  # noqa: E402
 from firmware_sim.mqtt_link import LinkPool  # noqa: E402
-from gateway.protocol import BrokerAddress, MessageKind, device_topic  # noqa: E402
 from ondol.local_servers import MosquittoServer, PostgresServer, free_port  # noqa: E402
+from protocol.broker import BrokerAddress  # noqa: E402
+from protocol.contract import MessageKind, device_topic  # noqa: E402
 from telemetry.migrations import migrate  # noqa: E402
 
 PUBLISHERS = 8

@@ -151,7 +151,7 @@ async def register(dsn: str, prefix: str, devices: int) -> None:
 
 async def api_key(dsn: str, role: str = "agent") -> str:
     """A new API key of `role`, as a benchmark's client presents it."""
-    from telemetry.access_keys import issue_key
+    from api.access_keys import issue_key
 
     conn = await asyncpg.connect(dsn)
     try:

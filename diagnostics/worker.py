@@ -17,19 +17,19 @@ from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from diagnostics.campaign_jobs import CampaignJobs
+from diagnostics.campaigns.jobs import CampaignJobs
+from diagnostics.campaigns.plan import CampaignConfig
 from diagnostics.catalog import load_catalog
-from diagnostics.engine import EngineConfig, FaultEngine
-from diagnostics.inbox_consumer import InboxConsumer
-from diagnostics.inspection_campaigns import CampaignConfig
-from diagnostics.predictive_care import PredictiveConfig, run_daily, run_frost
-from diagnostics.quiet_hours import KST
+from diagnostics.faults.engine import EngineConfig, FaultEngine
+from diagnostics.faults.inbox import InboxConsumer
+from diagnostics.faults.sweeps import run_offline_sweep, run_sweeps
+from diagnostics.messages.quiet_hours import KST
+from diagnostics.predictive.jobs import PredictiveConfig, run_daily, run_frost
 from diagnostics.scheduler import JobScheduler
 from diagnostics.service_points import ServicePointDirectory
-from diagnostics.sweeps import run_offline_sweep, run_sweeps
 from telemetry.database import STORE_UNAVAILABLE, Pool, create_pool_when_ready
 from telemetry.edition import StoreFeatures, detect
-from telemetry.ingest_store import EVENT_INBOX_CHANNEL
+from telemetry.readings import EVENT_INBOX_CHANNEL
 from telemetry.rollups import apply_retention, refresh_hourly
 
 __all__ = ["RetentionDays", "WorkerConfig", "run_maintenance", "run_worker"]

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from firmware_sim.mqtt_link import LinkPool
-from gateway.protocol import BrokerAddress, EventPayload, MessageKind, device_topic, encode
+from protocol.broker import BrokerAddress
+from protocol.contract import EventPayload, MessageKind, device_topic, encode
 
 __all__ = ["Injection", "InjectionRefusedError", "inject"]
 

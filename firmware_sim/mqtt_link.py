@@ -12,7 +12,6 @@ import logging
 import random
 import selectors
 import socket
-import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +21,8 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from gateway.protocol import QOS, BrokerAddress, StatusPayload, encode, status_topic
+from protocol.broker import BrokerAddress
+from protocol.contract import QOS, StatusPayload, encode, status_topic
 
 __all__ = ["DeviceLink", "LinkPool"]
 
@@ -50,12 +50,6 @@ class DeviceLink:
         return self.published - self.acknowledged
 
 
-def _tls_context(broker: BrokerAddress) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=broker.ca_file)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
-
-
 class LinkPool:
     """Connects, reconnects (jittered exponential backoff) and services many device links."""
 
@@ -69,7 +63,7 @@ class LinkPool:
     ) -> None:
         self._broker = broker
         self._device_password = device_password
-        self._tls = _tls_context(broker) if broker.tls else None
+        self._tls = broker.tls_context() if broker.tls else None
         self._keepalive_s = keepalive_s
         self._window = inflight_window
         self._selector = selectors.DefaultSelector()

@@ -21,7 +21,8 @@ from firmware_sim.fleet import REGIONS, SimDevice
 from firmware_sim.mqtt_link import LinkPool
 from firmware_sim.physics import FleetPhysics
 from firmware_sim.weather import simulate_weather
-from gateway.protocol import BrokerAddress, MessageKind, TelemetryPayload, device_topic
+from protocol.broker import BrokerAddress
+from protocol.contract import MessageKind, TelemetryPayload, device_topic
 
 __all__ = ["FleetRun", "FleetStats", "run_fleet"]
 

@@ -17,7 +17,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from gateway.mqtt_edge import RawMessage
-from gateway.protocol import (
+from protocol.contract import (
     EventPayload,
     MessageKind,
     StatusPayload,
@@ -25,7 +25,7 @@ from gateway.protocol import (
     TopicError,
     parse_topic,
 )
-from telemetry.ingest_store import MEASUREMENT_COLUMNS, EventRow, QuarantineRow, ReadingRow, StatusRow
+from telemetry.readings import MEASUREMENT_COLUMNS, EventRow, QuarantineRow, ReadingRow, StatusRow
 
 __all__ = ["DecodeLimits", "Decoded", "Reason", "decode"]
 

@@ -20,7 +20,7 @@ from gateway.decoder import Decoded, DecodeLimits, Reason, decode, quarantine
 from gateway.metrics import GatewayMetrics
 from gateway.mqtt_edge import RawMessage
 from telemetry.database import STORE_REJECTED, STORE_UNAVAILABLE, Connection, Pool
-from telemetry.ingest_store import (
+from telemetry.readings import (
     EventRow,
     IngestBatch,
     QuarantineRow,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import threading
 import time
 from collections import deque
@@ -24,7 +23,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from gateway.protocol import QOS, BrokerAddress, subscription_filter
+from protocol.broker import BrokerAddress
+from protocol.contract import QOS, subscription_filter
 
 __all__ = ["EdgeConfig", "MqttEdge", "RawMessage"]
 
@@ -118,9 +118,7 @@ class MqttEdge:
         if broker.username is not None:
             client.username_pw_set(broker.username, broker.password)
         if broker.tls:
-            context = ssl.create_default_context(cafile=broker.ca_file)
-            context.minimum_version = ssl.TLSVersion.TLSv1_2
-            client.tls_set_context(context)
+            client.tls_set_context(broker.tls_context())
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect

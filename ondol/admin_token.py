@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Final
 
-from telemetry import access_keys
+from api import access_keys
 from telemetry.database import Connection
 
 __all__ = ["TOKEN_FILE", "ensure_admin_token"]

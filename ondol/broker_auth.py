@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.protocol import TOPIC_ROOT
-from telemetry.broker_accounts import BrokerAccount, accounts_revision, accounts_snapshot
+from gateway.broker_accounts import BrokerAccount, accounts_revision, accounts_snapshot
+from protocol.contract import TOPIC_ROOT
 from telemetry.database import STORE_TRANSIENT, Connection, connect
 
 __all__ = ["AuthFiles", "render_acl", "render_passwords", "run_broker_auth", "sync_auth_files"]

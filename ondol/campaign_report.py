@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from diagnostics.inspection_campaigns import PlanReport
+from diagnostics.campaigns.plan import PlanReport
 
 __all__ = ["planning_progress", "print_summary"]
 

@@ -248,8 +248,8 @@ def campaign_plan(
     When nothing new is planned, the summary says why (the window is over, nobody is at risk, no slot)."""
     from datetime import UTC, date, datetime
 
-    from diagnostics.inspection_campaigns import plan_campaign
-    from diagnostics.quiet_hours import KST
+    from diagnostics.campaigns.plan import plan_campaign
+    from diagnostics.messages.quiet_hours import KST
     from ondol.campaign_report import planning_progress, print_summary
 
     settings = _settings(database_url=database_url)
@@ -360,7 +360,7 @@ def inject(
     from firmware_sim.credentials import password_source
     from firmware_sim.faults import Injection, InjectionRefusedError
     from firmware_sim.faults import inject as send
-    from gateway.protocol import EVENT_CODE_PATTERN
+    from protocol.contract import EVENT_CODE_PATTERN
 
     if not re.match(EVENT_CODE_PATTERN, code):
         raise typer.BadParameter("a code is E### or A##", param_hint="--code")

@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from pydantic import TypeAdapter, ValidationError
 
-from api.schemas import DEVICE_ID_PATTERN, PHONE_WRITING, DeviceIn
+from api.schemas.devices import DEVICE_ID_PATTERN, PHONE_WRITING, DeviceIn
 from ondol.input_errors import describe_validation_error, field_path
 from telemetry.device_registry import DeviceRecord
 

@@ -10,8 +10,8 @@ import math
 
 from firmware_sim.credentials import device_password
 from firmware_sim.fleet import SimDevice, plan_fleet
+from gateway.broker_accounts import mosquitto_hash, set_accounts
 from ondol.settings import Settings
-from telemetry.broker_accounts import mosquitto_hash, set_accounts
 from telemetry.database import Connection
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
 

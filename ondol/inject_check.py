@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from firmware_sim.credentials import device_password
-from telemetry.broker_accounts import device_account, verify_mosquitto_hash
+from gateway.broker_accounts import device_account, verify_mosquitto_hash
 from telemetry.database import Connection
 from telemetry.device_registry import device_exists
 

@@ -26,13 +26,13 @@ from urllib.parse import quote
 import httpx
 
 from diagnostics.service_points import seed_if_empty
+from gateway.broker_accounts import mosquitto_hash, set_account
 from ondol.admin_token import TOKEN_FILE, ensure_admin_token
 from ondol.broker_auth import AuthFiles, sync_auth_files
 from ondol.broker_tls import CertificateAuthority
 from ondol.fleet_seed import register_sim_fleet
 from ondol.local_servers import BrokerSecurity, MosquittoServer, PostgresServer, ServerError
 from ondol.settings import Settings
-from telemetry.broker_accounts import mosquitto_hash, set_account
 from telemetry.database import Connection, connect
 from telemetry.edition import detect
 from telemetry.migrations import migrate

@@ -3,7 +3,7 @@ them against the ground truth.
 
 The fleet's physics (`firmware_sim.physics`) runs in simulated time; every report interval its
 telemetry and any codes the boilers raised go to a sink: straight into the store through the same
-write path the gateway uses (`telemetry.ingest_store.write_batch`), or over MQTT to a running gateway.
+write path the gateway uses (`telemetry.readings.write_batch`), or over MQTT to a running gateway.
 The engine consumes the event inbox as the worker does, and the detectors run on the worker's
 schedule (frost watch every 2 simulated hours, production every 15 minutes; daily trends once a day
 after 01:00 KST) with the
@@ -29,9 +29,9 @@ from datetime import datetime, timedelta
 from typing import Any, Final, Literal, Protocol
 
 from diagnostics.catalog import Catalog, load_catalog
-from diagnostics.engine import EngineConfig, FaultEngine
-from diagnostics.inbox_consumer import InboxConsumer
-from diagnostics.predictive_care import PredictiveConfig, list_predictions, run_daily, run_frost
+from diagnostics.faults.engine import EngineConfig, FaultEngine
+from diagnostics.faults.inbox import InboxConsumer
+from diagnostics.predictive.jobs import PredictiveConfig, list_predictions, run_daily, run_frost
 from diagnostics.service_points import ServicePointDirectory, seed_if_empty
 from firmware_sim.credentials import device_password, password_source
 from firmware_sim.fault_plan import HARD_CODES, SLOW_FAULTS, FaultKind, plan_faults
@@ -39,14 +39,15 @@ from firmware_sim.fleet import REGIONS, SimDevice, plan_fleet
 from firmware_sim.mqtt_link import LinkPool
 from firmware_sim.physics import FaultOutcome, FleetPhysics, SimEvent
 from firmware_sim.weather import simulate_weather
-from gateway.protocol import BrokerAddress, EventPayload, MessageKind, TelemetryPayload, device_topic, encode
+from gateway.broker_accounts import mosquitto_hash, set_accounts
 from ondol.fleet_seed import sim_device_record
-from telemetry.broker_accounts import mosquitto_hash, set_accounts
+from protocol.broker import BrokerAddress
+from protocol.contract import EventPayload, MessageKind, TelemetryPayload, device_topic, encode
 from telemetry.database import Pool, create_pool
 from telemetry.device_registry import register_devices
 from telemetry.health_features import KST, stored_since
-from telemetry.ingest_store import MEASUREMENT_COLUMNS, EventRow, IngestBatch, ReadingRow, write_batch
 from telemetry.migrations import migrate
+from telemetry.readings import MEASUREMENT_COLUMNS, EventRow, IngestBatch, ReadingRow, write_batch
 
 __all__ = [
     "EvalConfig",

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from ondol.settings import Settings
 
 if TYPE_CHECKING:
-    from api.routes_broker_accounts import DeviceBroker
+    from api.routes.broker_accounts import DeviceBroker
     from firmware_sim.runner import FleetRun, FleetStats
     from gateway.service import GatewayConfig
     from ondol.broker_auth import AuthFiles
@@ -90,7 +90,7 @@ def run_gateway_process(settings: Settings) -> None:
 
 
 def run_diagnostics(settings: Settings) -> None:
-    from diagnostics.engine import EngineConfig
+    from diagnostics.faults.engine import EngineConfig
     from diagnostics.worker import RetentionDays, WorkerConfig, run_worker
 
     config = WorkerConfig(
@@ -121,7 +121,7 @@ def run_diagnostics(settings: Settings) -> None:
 def device_broker(settings: Settings) -> DeviceBroker:
     """Where devices connect and the PEM of the CA they trust, for the credentials the API issues;
     ValueError when the CA file cannot be read (the API would otherwise hand out a useless answer)."""
-    from api.routes_broker_accounts import DeviceBroker
+    from api.routes.broker_accounts import DeviceBroker
 
     address = settings.device_broker()
     pem = None
@@ -181,8 +181,8 @@ def run_api(settings: Settings) -> None:
 
 
 def run_webhooks(settings: Settings) -> None:
-    from api.outbound_guard import OutboundPolicy
-    from api.webhook_delivery import DeliveryConfig, run_deliverer
+    from outbox.outbound_guard import OutboundPolicy
+    from outbox.webhooks.delivery import DeliveryConfig, run_deliverer
 
     config = DeliveryConfig(
         policy=OutboundPolicy.allowing(settings.webhook_allowed_networks),
@@ -195,7 +195,7 @@ def run_webhooks(settings: Settings) -> None:
 
 
 def run_alerts(settings: Settings) -> None:
-    from api.alert_delivery import AlertConfig, ProviderSettings, run_alert_worker
+    from outbox.alerts.delivery import AlertConfig, ProviderSettings, run_alert_worker
 
     providers = ProviderSettings(
         kind=settings.alert_providers, sms_url=settings.sms_gateway_url, sms_api_key=settings.sms_gateway_key,

@@ -15,9 +15,9 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-from diagnostics.inspection_campaigns import CampaignConfig
-from gateway.protocol import BrokerAddress
+from diagnostics.campaigns.plan import CampaignConfig
 from ondol.input_errors import describe_validation_error
+from protocol.broker import BrokerAddress
 
 __all__ = ["SIM_FLEET_SECRET_FILE", "InvalidSettingsError", "Settings", "load_settings", "parse_mqtt_url"]
 

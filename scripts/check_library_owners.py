@@ -11,7 +11,7 @@ import sys
 from fnmatch import fnmatch
 from pathlib import Path
 
-PACKAGES = ("gateway", "telemetry", "diagnostics", "api", "firmware_sim", "ondol")
+PACKAGES = ("protocol", "gateway", "telemetry", "diagnostics", "outbox", "api", "firmware_sim", "ondol")
 
 OWNERS: dict[str, tuple[str, ...]] = {
     "paho": ("gateway/mqtt_edge.py", "firmware_sim/mqtt_link.py"),
@@ -23,7 +23,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "typer": ("ondol/cli.py",),
     "asyncpg": ("telemetry/*",),
     "pydantic_settings": ("ondol/settings.py",),
-    "httpx": ("ondol/local_stack.py", "api/outbound_http.py"),
+    "httpx": ("ondol/local_stack.py", "outbox/outbound_http.py"),
     "numpy": ("firmware_sim/physics.py",),
     "rich": ("ondol/campaign_report.py",),
     "jinja2": ("api/console/rendering.py",),

@@ -15,8 +15,11 @@ __all__ = [
     "STORE_REJECTED",
     "STORE_TRANSIENT",
     "STORE_UNAVAILABLE",
+    "CheckViolation",
     "Connection",
+    "ForeignKeyViolation",
     "Pool",
+    "UniqueViolation",
     "connect",
     "create_pool",
     "create_pool_when_ready",
@@ -28,6 +31,12 @@ Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 """A connection, whether owned or borrowed from a pool."""
 
 Pool: TypeAlias = asyncpg.Pool
+
+UniqueViolation: Final = asyncpg.UniqueViolationError
+ForeignKeyViolation: Final = asyncpg.ForeignKeyViolationError
+CheckViolation: Final = asyncpg.CheckViolationError
+"""The store's refusals a feature store turns into its own errors (a duplicate, a missing reference,
+a broken rule), named here so that only the store imports the driver."""
 
 STORE_UNAVAILABLE: Final = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, TimeoutError,
                             asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,

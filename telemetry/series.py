@@ -15,7 +15,7 @@ from typing import Any, Final, Literal
 
 from telemetry import named_queries
 from telemetry.database import Connection
-from telemetry.ingest_store import MEASUREMENT_COLUMNS
+from telemetry.readings import MEASUREMENT_COLUMNS
 
 __all__ = [
     "NUMERIC_FIELDS",

@@ -13,8 +13,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from gateway.protocol import BrokerAddress
 from ondol.local_servers import MosquittoServer, PostgresServer, free_port
+from protocol.broker import BrokerAddress
 from telemetry.migrations import migrate
 
 TEMPLATE_DB = "ondol_template"

@@ -17,9 +17,9 @@ from gateway.decoder import DecodeLimits, decode
 from gateway.mqtt_edge import RawMessage
 from ondol.local_servers import free_port
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
-from telemetry.ingest_store import IngestBatch, QuarantineRow, write_batch
+from telemetry.readings import IngestBatch, QuarantineRow, write_batch
 from telemetry.rollups import refresh_hourly
-from tests.support import ApiClient, floor_hour, reading, store
+from testbed.support import ApiClient, floor_hour, reading, store
 
 HOUR = timedelta(hours=1)
 PROBLEM = "application/problem+json"

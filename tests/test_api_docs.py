@@ -15,8 +15,8 @@ from fastapi.routing import APIRoute
 from starlette.routing import Route
 
 from api.app import api_routes
-from tests.console_browser import ARTIFACTS, chromium, serving_api
-from tests.support import ApiClient
+from testbed.console_browser import ARTIFACTS, chromium, serving_api
+from testbed.support import ApiClient
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDORED = ROOT / "api" / "static" / "vendor"

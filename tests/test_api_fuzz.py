@@ -19,7 +19,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from api.app import ApiConfig, create_app
 from ondol.local_servers import free_port
-from tests.support import issue_api_key
+from testbed.support import issue_api_key
 
 CHECKS = [
     checks.not_a_server_error,

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from api.rate_limit import RateLimiter
-from tests.support import ApiClient, issue_api_key
+from api.limits.rate import RateLimiter
+from testbed.support import ApiClient, issue_api_key
 
 
 def test_the_token_bucket_allows_bursts_then_the_average_rate() -> None:

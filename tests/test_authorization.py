@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 
 from api.access import Role, route_roles
 from api.app import ApiConfig, api_routes, create_app
-from tests.support import insert_ticket, issue_api_key, register_full, seed_points
+from testbed.support import insert_ticket, issue_api_key, register_full, seed_points
 
 PUBLIC = {"/healthz"}
 OWN_PHONE = "+821070000001"

@@ -19,18 +19,18 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from api.routes_broker_accounts import DeviceBroker
+from api.routes.broker_accounts import DeviceBroker
 from firmware_sim.credentials import device_password, password_source
 from firmware_sim.fleet import plan_fleet
 from firmware_sim.runner import FleetRun, run_fleet
-from gateway.protocol import BrokerAddress
+from gateway.broker_accounts import mosquitto_hash, set_account, verify_mosquitto_hash
 from ondol.broker_auth import AuthFiles, run_broker_auth, sync_auth_files
 from ondol.broker_tls import CertificateAuthority
 from ondol.local_servers import BrokerSecurity, MosquittoServer, free_port
 from ondol.processes import device_broker
 from ondol.settings import Settings
-from telemetry.broker_accounts import mosquitto_hash, set_account, verify_mosquitto_hash
-from tests.support import ApiClient, eventually, gateway_config, register, running_gateway
+from protocol.broker import BrokerAddress
+from testbed.support import ApiClient, eventually, gateway_config, register, running_gateway
 
 FLEET_SECRET = b"fleet-secret-for-tests"
 GATEWAY_PASSWORD = "gateway-password"
@@ -456,8 +456,8 @@ async def test_packets_over_the_size_limit_are_refused_by_the_broker(secure: Sec
 
 
 def test_the_acl_confines_devices_and_lets_gateways_read_everything(tmp_path: Path) -> None:
+    from gateway.broker_accounts import BrokerAccount
     from ondol.broker_auth import render_acl
-    from telemetry.broker_accounts import BrokerAccount
 
     acl = render_acl([BrokerAccount("dev-a", "device", "h"), BrokerAccount("gw.1", "gateway", "h")])
     assert "pattern readwrite ondol/v1/%u/#" in acl

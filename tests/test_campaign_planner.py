@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from diagnostics.campaign_planner import BoilerRisk, RiskWeights, Window, plan_inspections, risk_of
+from diagnostics.campaigns.planner import BoilerRisk, RiskWeights, Window, plan_inspections, risk_of
 
 ON = date(2026, 8, 25)
 WINDOW = Window(date(2026, 9, 1), date(2026, 10, 31))

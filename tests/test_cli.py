@@ -13,8 +13,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from gateway.protocol import BrokerAddress
 from ondol.local_servers import free_port
+from protocol.broker import BrokerAddress
 
 
 def ondol(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -20,12 +20,12 @@ import asyncpg
 import pytest
 from playwright.async_api import Page, expect
 
-from diagnostics.campaign_planner import RiskWeights
-from diagnostics.inspection_campaigns import CampaignConfig, plan_campaign
-from gateway.protocol import BrokerAddress
+from diagnostics.campaigns.plan import CampaignConfig, plan_campaign
+from diagnostics.campaigns.planner import RiskWeights
+from protocol.broker import BrokerAddress
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
-from tests.console_browser import ARTIFACTS, axe_violations, chromium, serving_api, sign_in
-from tests.support import (
+from testbed.console_browser import ARTIFACTS, axe_violations, chromium, serving_api, sign_in
+from testbed.support import (
     Publisher,
     eventually,
     gateway_config,

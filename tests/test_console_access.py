@@ -19,10 +19,10 @@ from api.console.device_page import chart_columns
 from api.console.i18n import LANGUAGES, Translator, messages
 from api.console.sign_in import safe_next
 from diagnostics.service_points import load_seed
-from diagnostics.ticket_lifecycle import Status
-from diagnostics.ticket_queries import QUEUE_CLASSES
+from diagnostics.tickets.lifecycle import Status
+from diagnostics.tickets.store import QUEUE_CLASSES
 from telemetry.series import BucketRow, FieldStats
-from tests.support import insert_ticket, issue_api_key, register_full, seed_points
+from testbed.support import insert_ticket, issue_api_key, register_full, seed_points
 
 PUBLIC = {"/console/sign-in", "/console/language"}
 TEMPLATES = Path(__file__).resolve().parent.parent / "api" / "console" / "templates"

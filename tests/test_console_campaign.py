@@ -7,10 +7,10 @@ from datetime import date
 
 import asyncpg
 
-from diagnostics.campaign_planner import RiskWeights
-from diagnostics.inspection_campaigns import CampaignConfig, plan_campaign
+from diagnostics.campaigns.plan import CampaignConfig, plan_campaign
+from diagnostics.campaigns.planner import RiskWeights
 from telemetry import named_queries
-from tests.support import (
+from testbed.support import (
     console_client,
     console_sign_in,
     issue_api_key,
@@ -19,7 +19,7 @@ from tests.support import (
     visible_text,
 )
 
-PLANNER: str = named_queries.load("campaigns", package="diagnostics")["inspection_slots"]
+PLANNER: str = named_queries.load("campaigns", package="diagnostics.campaigns")["inspection_slots"]
 """The query the planner reads each point's daily inspection slots with."""
 
 

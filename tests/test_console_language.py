@@ -19,13 +19,13 @@ import asyncpg
 import httpx
 import pytest
 
-from diagnostics.campaign_planner import RiskWeights
-from diagnostics.inspection_campaigns import CampaignConfig, plan_campaign
-from diagnostics.inspection_reminders import send_reminders
-from gateway.protocol import BrokerAddress
+from diagnostics.campaigns.plan import CampaignConfig, plan_campaign
+from diagnostics.campaigns.planner import RiskWeights
+from diagnostics.campaigns.reminders import send_reminders
+from protocol.broker import BrokerAddress
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
 from telemetry.health_features import KST
-from tests.support import (
+from testbed.support import (
     Publisher,
     console_client,
     console_sign_in,

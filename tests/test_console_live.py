@@ -18,10 +18,10 @@ import asyncpg
 import pytest
 from playwright.async_api import expect
 
-from gateway.protocol import BrokerAddress
+from protocol.broker import BrokerAddress
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
-from tests.console_browser import chromium, serving_api, sign_in
-from tests.support import (
+from testbed.console_browser import chromium, serving_api, sign_in
+from testbed.support import (
     Publisher,
     eventually,
     gateway_config,

@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support import (
+from testbed.support import (
     console_client,
     console_sign_in,
     insert_ticket,

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from api.user_text import BIDI_CONTROLS
-from tests.support import (
+from testbed.support import (
     ApiClient,
     console_client,
     console_sign_in,

@@ -1,6 +1,6 @@
 """Customer alerts from fault to phone: templates per language, Alimtalk with SMS fallback, consent,
 quiet hours, acknowledgement, and the parent peace-of-mind escalation to the next contact and the
-call center. Providers are a real HTTP server on loopback (tests/provider_sink.py)."""
+call center. Providers are a real HTTP server on loopback (testbed/provider_sink.py)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 import asyncpg
 import pytest
 
-from api.alert_delivery import AlertConfig, AlertDeliverer, ProviderSettings, provider_chains, quiet_until
-from api.outbound_http import OutboundClient
-from diagnostics.alert_messages import PointName, TemplateError, compose, parse_templates, render
 from diagnostics.catalog import load_catalog
+from diagnostics.messages.texts import PointName, TemplateError, compose, parse_templates, render
 from firmware_sim.faults import Injection, inject
-from gateway.protocol import BrokerAddress
+from outbox.alerts.delivery import AlertConfig, AlertDeliverer, ProviderSettings, provider_chains, quiet_until
+from outbox.outbound_http import OutboundClient
+from protocol.broker import BrokerAddress
 from telemetry.database import create_pool
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
-from tests.provider_sink import ProviderSink
-from tests.support import (
+from testbed.provider_sink import ProviderSink
+from testbed.support import (
     ApiClient,
     eventually,
     gateway_config,

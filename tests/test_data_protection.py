@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from telemetry.customer_records import customer_ref
-from tests.support import ApiClient, reading, register_full, store
+from api.customer_records import customer_ref
+from testbed.support import ApiClient, reading, register_full, store
 
 OWNER = "01077776666"
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from gateway.decoder import DecodeLimits, Reason, decode
 from gateway.mqtt_edge import RawMessage
-from telemetry.ingest_store import EventRow, QuarantineRow, ReadingRow, StatusRow
+from telemetry.readings import EventRow, QuarantineRow, ReadingRow, StatusRow
 
 LIMITS = DecodeLimits(max_payload_bytes=2048)
 NOW = time.time()

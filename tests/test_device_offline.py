@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from diagnostics.sweeps import run_offline_sweep
+from diagnostics.faults.sweeps import run_offline_sweep
 from telemetry.database import create_pool
-from telemetry.ingest_store import IngestBatch, StatusRow, write_batch
-from tests.support import reading, register_full, store
+from telemetry.readings import IngestBatch, StatusRow, write_batch
+from testbed.support import reading, register_full, store
 
 
 async def test_a_device_that_stops_reporting_is_told_once_per_episode(

@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
-from tests.support import ApiClient
+from testbed.support import ApiClient
 
 
 def record(device_id: str, customer: str, address: str, *contacts: tuple[str, str], model: str = "NCB-300",

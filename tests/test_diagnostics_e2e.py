@@ -13,8 +13,8 @@ import asyncpg
 from diagnostics.catalog import CatalogEntry, Dispatch, SelfFix, load_catalog
 from diagnostics.service_points import haversine_km, load_seed
 from firmware_sim.faults import Injection, inject
-from gateway.protocol import BrokerAddress
-from tests.support import (
+from protocol.broker import BrokerAddress
+from testbed.support import (
     NO_QUIET_HOURS,
     eventually,
     gateway_config,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ondol.local_servers import AUTOSAVE_INTERVAL_S
-from tests.fault_drill import (
+from testbed.fault_drill import (
     Drill,
     DrillResult,
     DrillServers,

@@ -9,9 +9,9 @@ from dataclasses import replace
 import asyncpg
 import httpx
 
-from gateway.protocol import BrokerAddress
 from ondol.local_servers import free_port
-from tests.support import Publisher, eventually, gateway_config, now_iso, register, running_gateway, sample
+from protocol.broker import BrokerAddress
+from testbed.support import Publisher, eventually, gateway_config, now_iso, register, running_gateway, sample
 
 
 def reading(seq: int, **values: object) -> str:

@@ -14,10 +14,10 @@ import asyncpg
 import pytest
 
 from firmware_sim.credentials import device_password
+from gateway.broker_accounts import mosquitto_hash, revoke_account, set_account
 from ondol.broker_auth import AuthFiles, sync_auth_files
 from ondol.local_servers import BrokerSecurity, MosquittoServer, free_port
-from telemetry.broker_accounts import mosquitto_hash, revoke_account, set_account
-from tests.support import register
+from testbed.support import register
 from tests.test_cli import ondol
 
 FLEET_SECRET = b"fleet-secret-for-inject-tests"

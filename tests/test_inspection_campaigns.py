@@ -16,19 +16,19 @@ from typing import Any
 import asyncpg
 import pytest
 
-from api.alert_delivery import AlertConfig, AlertDeliverer
-from api.message_providers import SinkProvider
-from diagnostics.campaign_jobs import CampaignJobs
-from diagnostics.campaign_planner import RiskWeights
-from diagnostics.inspection_campaigns import CampaignConfig, campaign_window, load_risks, plan_campaign
-from diagnostics.inspection_reminders import reminder_kind, send_reminders
-from diagnostics.quiet_hours import KST, reminder_quiet_until
+from diagnostics.campaigns.jobs import CampaignJobs
+from diagnostics.campaigns.plan import CampaignConfig, campaign_window, load_risks, plan_campaign
+from diagnostics.campaigns.planner import RiskWeights
+from diagnostics.campaigns.reminders import reminder_kind, send_reminders
+from diagnostics.messages.quiet_hours import KST, reminder_quiet_until
 from diagnostics.service_points import load_seed, seed_service_points
 from ondol.campaign_fleet import build_campaign_fleet, store_campaign_fleet
 from ondol.local_servers import PostgresServer
+from outbox.alerts.delivery import AlertConfig, AlertDeliverer
+from outbox.alerts.providers import SinkProvider
 from telemetry.database import create_pool
+from testbed.support import ApiClient
 from tests.conftest import TEMPLATE_DB, _create_database, _db_numbers, _drop_database
-from tests.support import ApiClient
 
 SEASON = 2026
 PLAN_DAY = date(2026, 8, 11)  # three weeks before the window opens
@@ -134,7 +134,7 @@ async def test_two_planners_at_once_make_one_plan(fleet_dsn: str) -> None:
 
 
 async def test_a_replan_keeps_answers_and_reuses_freed_slots(fleet: asyncpg.Connection) -> None:
-    from diagnostics.inspection_answers import answer_inspection
+    from diagnostics.campaigns.answers import answer_inspection
 
     await plan_campaign(fleet, SEASON, today=PLAN_DAY, config=CONFIG)
     top = await fleet.fetch("SELECT inspection_id, point_id, day FROM inspections ORDER BY risk_rank LIMIT 2")
@@ -267,7 +267,7 @@ async def test_follow_ups_once_for_customers_who_did_not_answer(fleet: asyncpg.C
     answered = await fleet.fetchval(
         "SELECT inspection_id FROM inspections WHERE reminders = 1 ORDER BY inspection_id LIMIT 1"
     )
-    from diagnostics.inspection_answers import answer_inspection
+    from diagnostics.campaigns.answers import answer_inspection
 
     await answer_inspection(fleet, answered, answer="accept", day=None, today=PLAN_DAY, actor="customer")
     too_soon = await send_reminders(fleet, SEASON, now=morning + timedelta(days=1), wave=1, config=CONFIG)

@@ -9,7 +9,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from gateway.mqtt_edge import EdgeConfig, MqttEdge
-from gateway.protocol import BrokerAddress
+from protocol.broker import BrokerAddress
 
 
 class Edge:

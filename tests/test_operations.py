@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.metrics import create_metrics_app
 from ondol.local_servers import free_port
-from tests.support import ApiClient, insert_ticket, register, running_worker, seed_points
+from testbed.support import ApiClient, insert_ticket, register, running_worker, seed_points
 
 
 def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

@@ -12,7 +12,7 @@ from firmware_sim.fault_plan import HARD_CODES, FaultKind, PlannedFault, plan_fa
 from firmware_sim.fleet import REGIONS, plan_fleet
 from firmware_sim.physics import FleetPhysics
 from firmware_sim.weather import simulate_weather
-from gateway.protocol import TelemetryPayload
+from protocol.contract import TelemetryPayload
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from diagnostics.catalog import load_catalog
-from diagnostics.policy import Action, Audience, CaseView, TicketKind, decide_clear, decide_raise
+from diagnostics.faults.policy import Action, Audience, CaseView, TicketKind, decide_clear, decide_raise
 
 CATALOG = load_catalog()
 

@@ -16,18 +16,18 @@ from pathlib import Path
 import asyncpg
 
 from diagnostics.catalog import load_catalog
-from diagnostics.engine import EngineConfig, FaultEngine, InboxEvent
-from diagnostics.policy import Action
-from diagnostics.predictive_care import PredictiveConfig, run_daily
+from diagnostics.faults.engine import EngineConfig, FaultEngine, InboxEvent
+from diagnostics.faults.policy import Action
+from diagnostics.predictive.jobs import PredictiveConfig, run_daily
 from diagnostics.service_points import ServicePointDirectory, seed_if_empty
 from firmware_sim.fleet import plan_fleet
-from gateway.protocol import BrokerAddress
 from ondol.fleet_seed import sim_device_record
 from ondol.predictive_eval import EvalConfig, evaluate
+from protocol.broker import BrokerAddress
 from telemetry.database import create_pool
 from telemetry.device_registry import register_devices
 from telemetry.migrations import migrate
-from tests.support import gateway_config, running_gateway
+from testbed.support import gateway_config, running_gateway
 
 AT = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from gateway.protocol import (
+from protocol.contract import (
     MEASUREMENT_FIELDS,
     MessageKind,
     TelemetryPayload,
@@ -14,7 +14,7 @@ from gateway.protocol import (
     parse_topic,
     subscription_filter,
 )
-from telemetry.ingest_store import MEASUREMENT_COLUMNS
+from telemetry.readings import MEASUREMENT_COLUMNS
 
 
 def test_topics_round_trip() -> None:

@@ -13,9 +13,9 @@ import pytest
 from api.console.fleet_page import REGION_GRID
 from diagnostics.service_points import load_seed, seed_service_points
 from firmware_sim.fleet import REGIONS as SIM_REGIONS
-from telemetry.ingest_store import EventRow, IngestBatch, write_batch
+from telemetry.readings import EventRow, IngestBatch, write_batch
 from telemetry.regions import REGIONS, UnknownRegionError, region_code, region_name
-from tests.support import ApiClient, eventually, running_worker, seed_points
+from testbed.support import ApiClient, eventually, running_worker, seed_points
 
 CODES = [r.code for r in REGIONS]
 

@@ -10,9 +10,9 @@ import asyncpg
 import pytest
 
 from telemetry.device_registry import DeviceRecord, register_devices
-from telemetry.ingest_store import IngestBatch, QuarantineRow, write_batch
+from telemetry.readings import IngestBatch, QuarantineRow, write_batch
 from telemetry.rollups import RefreshResult, apply_retention, refresh_hourly
-from tests.support import floor_hour, reading, store
+from testbed.support import floor_hour, reading, store
 
 HOUR = timedelta(hours=1)
 

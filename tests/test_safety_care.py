@@ -20,14 +20,14 @@ from datetime import date, datetime, time, timedelta
 import asyncpg
 import pytest
 
-from diagnostics.alert_messages import ALERT_TYPES, TemplateError, parse_templates, render
-from diagnostics.alert_messages import _templates as loaded_templates
 from diagnostics.catalog import load_catalog
+from diagnostics.messages.texts import ALERT_TYPES, TemplateError, parse_templates, render
+from diagnostics.messages.texts import _templates as loaded_templates
 from firmware_sim.faults import Injection, inject
-from gateway.protocol import BrokerAddress
+from protocol.broker import BrokerAddress
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
 from telemetry.health_features import KST
-from tests.support import (
+from testbed.support import (
     ApiClient,
     console_client,
     console_sign_in,

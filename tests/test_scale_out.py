@@ -17,9 +17,9 @@ import httpx
 from firmware_sim.faults import Injection, inject
 from firmware_sim.fleet import plan_fleet
 from firmware_sim.runner import FleetRun, run_fleet
-from gateway.protocol import BrokerAddress
 from ondol.local_servers import free_port
-from tests.support import eventually, register_full, seed_points
+from protocol.broker import BrokerAddress
+from testbed.support import eventually, register_full, seed_points
 
 GATEWAYS = 3
 WORKERS = 3

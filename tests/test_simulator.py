@@ -15,9 +15,10 @@ from firmware_sim.mqtt_link import LinkPool
 from firmware_sim.physics import FleetPhysics
 from firmware_sim.runner import FleetRun, run_fleet
 from firmware_sim.weather import simulate_weather
-from gateway.protocol import BrokerAddress, TelemetryPayload
 from ondol.local_servers import free_port
-from tests.support import eventually, gateway_config, register, running_gateway
+from protocol.broker import BrokerAddress
+from protocol.contract import TelemetryPayload
+from testbed.support import eventually, gateway_config, register, running_gateway
 
 START = datetime(2026, 1, 15, 0, 0, tzinfo=UTC)
 

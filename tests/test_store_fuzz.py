@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from gateway.decoder import DecodeLimits, decode
 from gateway.mqtt_edge import RawMessage
-from gateway.protocol import MEASUREMENT_FIELDS
-from telemetry.ingest_store import IngestBatch, QuarantineRow, ReadingRow, write_batch
+from protocol.contract import MEASUREMENT_FIELDS
+from telemetry.readings import IngestBatch, QuarantineRow, ReadingRow, write_batch
 
 NOW = time.time()
 TS = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(NOW))

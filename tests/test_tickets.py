@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from firmware_sim.faults import Injection, inject
-from gateway.protocol import BrokerAddress
-from tests.support import (
+from protocol.broker import BrokerAddress
+from testbed.support import (
     ApiClient,
     Publisher,
     eventually,

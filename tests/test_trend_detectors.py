@@ -6,9 +6,9 @@ import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from diagnostics.frost_watch import FrostConfig, condensate_freezing
-from diagnostics.robust_stats import mad_sigma, poisson_sf, theil_sen
-from diagnostics.trend_detectors import detect_trends
+from diagnostics.predictive.frost import FrostConfig, condensate_freezing
+from diagnostics.predictive.robust_stats import mad_sigma, poisson_sf, theil_sen
+from diagnostics.predictive.trends import detect_trends
 from telemetry.health_features import FrostSample, HealthDay
 
 DAY0 = date(2026, 12, 1)

@@ -16,13 +16,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from api.outbound_guard import OutboundPolicy
-from api.webhook_delivery import DeliveryConfig, WebhookDeliverer, backoff_s
-from api.webhook_signing import WebhookVerificationError, new_secret, signature_header, verify
+from outbox.outbound_guard import OutboundPolicy
+from outbox.webhooks.delivery import DeliveryConfig, WebhookDeliverer, backoff_s
+from outbox.webhooks.signing import WebhookVerificationError, new_secret, signature_header, verify
+from outbox.webhooks.store import create_subscription
 from telemetry.database import create_pool
-from telemetry.webhook_store import create_subscription
-from tests.support import ApiClient, eventually
-from tests.webhook_receiver import WebhookReceiver
+from testbed.support import ApiClient, eventually
+from testbed.webhook_receiver import WebhookReceiver
 
 TICKET_EVENTS = ["ticket.opened", "ticket.updated", "ticket.escalated", "ticket.resolved"]
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import asyncpg
 
 from firmware_sim.faults import Injection, inject
-from gateway.protocol import BrokerAddress
-from tests.support import eventually, gateway_config, register_full, running_gateway, seed_points
+from protocol.broker import BrokerAddress
+from testbed.support import eventually, gateway_config, register_full, running_gateway, seed_points
 
 DEVICES = 100
 RAISES = 50

@@ -15,8 +15,8 @@ from api.access import Role
 from api.console.rendering import render
 from api.console.sign_in import ConsoleAllow, ConsoleSession
 from api.dependencies import DbConnection
-from diagnostics import campaign_queries
-from diagnostics.campaign_queries import GridCell
+from diagnostics.campaigns import store as campaign_store
+from diagnostics.campaigns.store import GridCell
 
 __all__ = ["STATUSES", "PointPlan", "router", "summarise"]
 
@@ -71,7 +71,7 @@ async def campaign_page(
 ) -> HTMLResponse:
     """A season's plan (the newest by default): every service point's totals, and the chosen point's
     days (a technician's own point only)."""
-    campaigns = await campaign_queries.list_campaigns(conn)
+    campaigns = await campaign_store.list_campaigns(conn)
     chosen = next((c for c in campaigns if season is None or c["season"] == season), None)
     if session.principal.role is Role.TECHNICIAN:
         service_point = session.principal.service_point_id
@@ -79,7 +79,7 @@ async def campaign_page(
     if chosen is not None:
         scope = session.principal.service_point_id if session.principal.role is Role.TECHNICIAN else None
         points = summarise(
-            await campaign_queries.plan_grid(conn, chosen["campaign_id"], service_point_id=scope)
+            await campaign_store.plan_grid(conn, chosen["campaign_id"], service_point_id=scope)
         )
     selected = next((p for p in points if p.point_id == service_point), points[0] if points else None)
     return render(request, "campaign.html", {

@@ -1,7 +1,7 @@
 """The queue and the ticket page: tickets in working order with the contact clock, and the ticket's
 lifecycle moves and notes, made from the page.
 
-Moves and notes go through the same lifecycle functions as the API (diagnostics.ticket_lifecycle),
+Moves and notes go through the same lifecycle functions as the API (diagnostics.tickets.lifecycle),
 so the call center's webhooks, the audit trail and the allowed moves are the same whichever way a
 ticket is worked. A technician sees and works only their service point's tickets.
 """
@@ -22,11 +22,11 @@ from api.console.sign_in import ConsoleAllow, ConsoleSession
 from api.dependencies import DbConnection
 from api.problems import ProblemError
 from api.record_audit import record
-from api.schemas import region_or_error
+from api.schemas.devices import region_or_error
 from api.user_text import bidi_controls_in
-from diagnostics import ticket_queries
 from diagnostics.service_points import ServicePointDirectory
-from diagnostics.ticket_lifecycle import (
+from diagnostics.tickets import store as ticket_store
+from diagnostics.tickets.lifecycle import (
     ALLOWED,
     InvalidTransitionError,
     SafetyCodeActiveError,
@@ -95,11 +95,11 @@ async def queue_page(
     principal = session.principal
     if principal.role is Role.TECHNICIAN:  # their own point's queue, whatever the filter says
         service_point = principal.service_point_id
-    where = ticket_queries.QueueFilter(
+    where = ticket_store.QueueFilter(
         service_point_id=service_point or None, region=region or None, status=status or None,
         sla_breached=True if breached else None,
     )  # fmt: skip
-    queue = await ticket_queries.ticket_queue(conn, where, limit=QUEUE_LIMIT)
+    queue = await ticket_store.ticket_queue(conn, where, limit=QUEUE_LIMIT)
     points = (await ServicePointDirectory.load(conn)).points
     context = {
         "queue": queue, "allowed": _allowed_moves, "points": points,
@@ -117,8 +117,8 @@ def _allowed_moves(status: str) -> list[str]:
     return [s.value for s in sorted(ALLOWED[Status(status)], key=order.index)]
 
 
-async def _ticket(conn: Connection, session: ConsoleSession, ticket_id: int) -> ticket_queries.TicketDetail:
-    detail = await ticket_queries.get_ticket(conn, ticket_id=ticket_id)
+async def _ticket(conn: Connection, session: ConsoleSession, ticket_id: int) -> ticket_store.TicketDetail:
+    detail = await ticket_store.get_ticket(conn, ticket_id=ticket_id)
     if detail is None:
         raise _not_found(ticket_id)
     await ensure_ticket_visible(

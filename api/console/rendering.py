@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from api.console.i18n import Translator, language_of
 from diagnostics.catalog import load_catalog
-from diagnostics.ticket_queries import QUEUE_CLASSES
+from diagnostics.tickets.store import QUEUE_CLASSES
 from telemetry.health_features import KST
 
 __all__ = ["render", "render_string"]

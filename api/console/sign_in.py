@@ -18,11 +18,12 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api import access_keys
 from api.access import Principal, Role, RoleGuard
+from api.console import sessions as console_sessions
 from api.console.i18n import LANG_COOKIE, LANGUAGES
 from api.console.rendering import render
 from api.dependencies import DbConnection
-from telemetry import access_keys, console_sessions
 
 __all__ = [
     "CONSOLE_ROLES",

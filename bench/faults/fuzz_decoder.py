@@ -21,7 +21,7 @@ import atheris
 with atheris.instrument_imports():
     from gateway.decoder import DecodeLimits, Reason, decode
     from gateway.mqtt_edge import RawMessage
-    from telemetry.ingest_store import EventRow, QuarantineRow, ReadingRow, StatusRow
+    from telemetry.readings import EventRow, QuarantineRow, ReadingRow, StatusRow
 
 LIMITS = DecodeLimits()
 REASONS = {r.value for r in Reason}

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import log, report  # noqa: E402
 from ondol.local_servers import AUTOSAVE_INTERVAL_S  # noqa: E402
-from tests.fault_drill import (  # noqa: E402
+from testbed.fault_drill import (  # noqa: E402
     Drill,
     DrillServers,
     broker_restart,

@@ -3,7 +3,7 @@
 --
 -- A delivery row is created by a trigger on outbox_events, so it commits in the same transaction
 -- as the change that caused the event: no event can be missed by a cursor that read past an id
--- whose transaction had not committed yet. The delivery worker (api/webhook_delivery.py) sends
+-- whose transaction had not committed yet. The delivery worker (outbox/webhooks/delivery.py) sends
 -- them at least once, in order per subject (a ticket), and records each attempt.
 
 CREATE TABLE webhook_subscriptions (

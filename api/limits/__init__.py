@@ -1,0 +1,1 @@
+"""Limits on what a caller may send: body size and request rate."""

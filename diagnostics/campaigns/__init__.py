@@ -1,0 +1,1 @@
+"""Pre-season inspection campaigns: ranking, placement, reminders, answers."""

@@ -1,0 +1,171 @@
+"""The words customers receive: templates per alert type and language (alert_templates.toml),
+filled from the catalog entry and the ticket's routing.
+
+Templates are checked when loaded: every type has Korean and English text, uses only known
+variables and never asks the customer to reply (nothing receives replies), so a mistake fails at
+start-up rather than in a message to a customer.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from importlib import resources
+from string import Template
+from typing import Final
+
+from diagnostics.catalog import CatalogEntry
+
+__all__ = [
+    "ALERT_TYPES", "LANGUAGES", "Message", "PointName", "TemplateError", "alimtalk_code", "compose",
+    "compose_inspection", "render", "visit_day",
+]  # fmt: skip
+
+LANGUAGES: Final = ("ko", "en")
+ALERT_TYPES: Final = (
+    "guidance",
+    "safety",
+    "emergency",
+    "escalation",
+    "visit",
+    "inspection",
+    "inspection_offer",
+)
+VARIABLES: Final = frozenset(
+    {"code", "code_name", "customer_text", "steps", "service_point", "visit_time", "owner_name"}
+)
+_SERVICE_POINT_FALLBACK: Final = {"ko": "서비스센터", "en": "our service centre"}
+_REPLY_REQUEST: Final = re.compile(
+    r"답장|회신|답해|문자로 알려|\breply\b|\brespond\b|confirm you have read", re.IGNORECASE
+)
+"""Words that ask the customer to answer the message itself. Nothing receives replies to alerts, so a
+text must not ask for one (a customer calls the centre instead)."""
+
+
+class TemplateError(ValueError):
+    """The templates file is incomplete or uses an unknown variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    ko: str
+    en: str
+
+
+@dataclass(frozen=True, slots=True)
+class PointName:
+    """A service point's name in each language (service_points.name and name_en). Each message names
+    the point in its own language: a contact who reads English never gets the Korean name, and where
+    the point has no English name the English text says "our service centre"."""
+
+    ko: str | None
+    en: str | None
+
+    def text(self, language: str) -> str:
+        return (self.en if language == "en" else self.ko) or _SERVICE_POINT_FALLBACK[language]
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    alimtalk_code: str
+    text: dict[str, Template]
+
+
+@cache
+def _templates() -> dict[str, _Template]:
+    raw = tomllib.loads(
+        (resources.files("diagnostics.messages") / "alert_templates.toml").read_text(encoding="utf-8")
+    )
+    return parse_templates(raw)
+
+
+def parse_templates(raw: dict[str, object]) -> dict[str, _Template]:
+    """Check and compile a templates document; TemplateError on the first problem."""
+    result: dict[str, _Template] = {}
+    for kind in ALERT_TYPES:
+        table = raw.get(kind)
+        if not isinstance(table, dict) or not isinstance(table.get("alimtalk_code"), str):
+            raise TemplateError(f"alert type {kind!r} needs a table with alimtalk_code")
+        texts: dict[str, Template] = {}
+        for language in LANGUAGES:
+            text = table.get(language)
+            if not isinstance(text, str) or not text:
+                raise TemplateError(f"{kind}: no {language} text")
+            if asked := _REPLY_REQUEST.search(text):
+                raise TemplateError(
+                    f"{kind}.{language}: asks for a reply ({asked[0]!r}), but replies reach nobody"
+                )
+            template = Template(text)
+            unknown = set(template.get_identifiers()) - VARIABLES
+            if unknown or not template.is_valid():
+                raise TemplateError(f"{kind}.{language}: unknown or malformed variables {sorted(unknown)}")
+            texts[language] = template
+        result[kind] = _Template(table["alimtalk_code"], texts)
+    return result
+
+
+def alimtalk_code(kind: str) -> str:
+    """The Alimtalk template code of an alert type."""
+    return _templates()[kind].alimtalk_code
+
+
+def render(kind: str, language: str, variables: dict[str, str]) -> str:
+    """One template filled in; missing variables are left empty rather than shown as ${name}."""
+    values = dict.fromkeys(VARIABLES, "") | variables
+    return " ".join(_templates()[kind].text[language].substitute(values).split())
+
+
+def _numbered(steps: tuple[str, ...]) -> str:
+    return " ".join(f"{i}) {step}" for i, step in enumerate(steps, 1))
+
+
+_KO_WEEKDAYS: Final = "월화수목금토일"
+
+
+def visit_day(day: date, language: str) -> str:
+    """A visit day as a customer reads it: 10월 3일(금), Fri 3 October."""
+    if language == "ko":
+        return f"{day.month}월 {day.day}일({_KO_WEEKDAYS[day.weekday()]})"
+    return f"{day.strftime('%a')} {day.day} {day.strftime('%B')}"
+
+
+def compose_inspection(
+    kind: str, *, day: date, service_point: PointName | None, owner_name: str | None
+) -> Message:
+    """An inspection reminder ('inspection' or 'inspection_offer') in both languages."""
+    if kind not in ("inspection", "inspection_offer"):
+        raise ValueError(f"{kind!r} is not an inspection reminder")
+    texts = {}
+    for language in LANGUAGES:
+        variables = {
+            "service_point": _point(service_point, language),
+            "owner_name": owner_name or ("고객" if language == "ko" else "customer"),
+            "visit_time": visit_day(day, language),
+        }
+        texts[language] = render(kind, language, variables)
+    return Message(texts["ko"], texts["en"])
+
+
+def _point(name: PointName | None, language: str) -> str:
+    return _SERVICE_POINT_FALLBACK[language] if name is None else name.text(language)
+
+
+def compose(
+    entry: CatalogEntry, kind: str, *, service_point: PointName | None = None, owner_name: str | None = None
+) -> Message:
+    """The message of `kind` for a raised code, in both languages."""
+    texts = {}
+    for language in LANGUAGES:
+        variables = {
+            "code": entry.display,
+            "code_name": getattr(entry.name, language),
+            "customer_text": getattr(entry.customer_text, language),
+            "steps": _numbered(tuple(getattr(entry.steps, language))),
+            "service_point": _point(service_point, language),
+            "owner_name": owner_name or "",
+        }
+        texts[language] = render(kind, language, variables)
+    return Message(texts["ko"], texts["en"])

@@ -1,0 +1,1 @@
+"""A/S tickets: the lifecycle and reading tickets for agents."""

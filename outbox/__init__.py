@@ -1,0 +1,1 @@
+"""Delivery workers that are not HTTP servers: call-center webhooks and customer alerts."""

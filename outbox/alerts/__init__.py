@@ -1,0 +1,1 @@
+"""Customer alerts to phones: SMS and KakaoTalk Alimtalk providers."""
