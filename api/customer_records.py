@@ -24,13 +24,8 @@ _ERASURE: Final = (
     "erase_contacts",
 )
 _Q: Final = named_queries.load("customer_records", package="api").require(
-    "log_access",
-    "list_access",
-    "customer_devices",
-    "customer_tickets",
-    "customer_alerts",
-    *_ERASURE,
-)
+    "customer_alerts", "customer_devices", "customer_tickets", "erase_contacts", "list_access", "log_access",
+)  # fmt: skip
 
 
 def customer_ref(phone_national: str) -> str:

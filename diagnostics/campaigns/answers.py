@@ -26,7 +26,9 @@ __all__ = [
     "complete_inspection",
 ]
 
-_Q: Final = named_queries.load("campaigns", package="diagnostics.campaigns")
+_Q: Final = named_queries.load("campaigns", package="diagnostics.campaigns").require(
+    "answer_inspection", "booked_days", "booked_on", "complete_inspection", "inspection_for_update", "inspection_season", "lock_campaign", "newest_counters", "point_inspection_slots", "reset_inspection_counters",
+)  # fmt: skip
 Answer = Literal["accept", "reschedule", "decline"]
 _STATUS: Final[dict[str, str]] = {"accept": "accepted", "reschedule": "rescheduled", "decline": "declined"}
 _HOLDING: Final = frozenset({"proposed", "accepted", "rescheduled"})

@@ -31,7 +31,9 @@ __all__ = [
     "CampaignConfig", "PlanReport", "Progress", "campaign_window", "load_risks", "plan_campaign", "record_changes",
 ]  # fmt: skip
 
-_Q: Final = named_queries.load("campaigns", package="diagnostics.campaigns")
+_Q: Final = named_queries.load("campaigns", package="diagnostics.campaigns").require(
+    "campaign_by_season", "campaign_state", "create_campaign", "finish_plan_run", "insert_inspections", "inspection_slots", "lapse_unanswered", "lock_campaign", "move_inspections", "plan_candidates", "record_changes", "rescore_inspections", "warranty_years", "withdraw_inspections",
+)  # fmt: skip
 _KEPT: Final = frozenset({"accepted", "rescheduled"})
 """Statuses whose day is the customer's: kept, and their slot used."""
 _DONE: Final = frozenset({"declined", "completed", "lapsed"})

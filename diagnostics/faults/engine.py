@@ -35,7 +35,9 @@ from telemetry.database import Connection
 
 __all__ = ["EngineConfig", "FaultEngine", "InboxEvent"]
 
-_Q: Final = named_queries.load("engine", package="diagnostics.faults")
+_Q: Final = named_queries.load("engine", package="diagnostics.faults").require(
+    "active_codes", "case_cleared", "close_case", "confirm_predictions", "confirm_ticket", "contacts", "device_facts", "guidance_delivery", "insert_alert", "insert_case", "insert_prediction", "lock_open_case", "lock_recent_resolution", "open_case_in_family", "open_prediction_in_family", "open_ticket", "postpone_guidance_deadline", "repeat", "ticket_fault_cleared", "ticket_service_point",
+)  # fmt: skip
 UNKNOWN_FAMILY: Final = "unknown"
 _KST: Final = timezone(timedelta(hours=9))
 

@@ -21,7 +21,9 @@ from telemetry.database import Connection
 
 __all__ = ["escalate_unacknowledged", "escalation_note"]
 
-_Q: Final = named_queries.load("engine", package="diagnostics.faults")
+_Q: Final = named_queries.load("engine", package="diagnostics.faults").require(
+    "escalate_ticket_unacknowledged", "insert_escalation_alert", "mark_case_escalated", "next_contacts", "unacknowledged_safety_alerts",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,9 @@ __all__ = ["LANES", "DrainResult", "InboxConsumer"]
 
 log = logging.getLogger(__name__)
 
-_Q: Final = named_queries.load("engine", package="diagnostics.faults")
+_Q: Final = named_queries.load("engine", package="diagnostics.faults").require(
+    "claim_lane", "delete_inbox", "record_failure", "try_lane",
+)  # fmt: skip
 LANES: Final = 16
 """Must match the modulus of `event_inbox.lane` in the migration."""
 

@@ -17,7 +17,9 @@ from telemetry.database import Pool
 
 __all__ = ["SweepResult", "run_offline_sweep", "run_sweeps"]
 
-_Q: Final = named_queries.load("engine", package="diagnostics.faults")
+_Q: Final = named_queries.load("engine", package="diagnostics.faults").require(
+    "clear_offline_marks", "escalate_overdue_contacts", "notify_offline_devices", "overdue_guidance", "propose_remote_resolution",
+)  # fmt: skip
 _BATCH: Final = 500
 
 

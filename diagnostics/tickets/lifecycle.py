@@ -35,7 +35,9 @@ __all__ = [
     "transition",
 ]
 
-_Q: Final = named_queries.load("tickets", package="diagnostics.tickets")
+_Q: Final = named_queries.load("tickets", package="diagnostics.tickets").require(
+    "assign", "close_case_of_ticket", "insert_note", "insert_transition", "lock_ticket", "service_point_exists", "set_status", "ticket_fault_codes",
+)  # fmt: skip
 
 
 class Status(StrEnum):

@@ -26,7 +26,9 @@ __all__ = [
     "ticket_queue",
 ]
 
-_Q: Final = named_queries.load("tickets", package="diagnostics.tickets")
+_Q: Final = named_queries.load("tickets", package="diagnostics.tickets").require(
+    "get_ticket", "list_tickets", "open_tickets_of_device", "queue_counts", "ticket_alerts", "ticket_events", "ticket_notes", "ticket_queue", "ticket_transitions",
+)  # fmt: skip
 
 QUEUE_CLASSES: Final = ("emergency", "safety", "priority-1", "priority-2", "priority-3", "priority-4")
 """The queue's classes in working order, indexed by the store's ticket_queue_class (migration 0018):
