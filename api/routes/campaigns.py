@@ -38,8 +38,8 @@ from diagnostics.campaigns.answers import (
     answer_inspection,
     complete_inspection,
 )
-from diagnostics.messages.quiet_hours import KST
 from telemetry.database import Connection
+from telemetry.korean_time import KST
 
 __all__ = ["campaigns", "inspections"]
 
