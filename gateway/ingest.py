@@ -12,8 +12,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Final, Protocol
 
 from gateway.decoder import Decoded, DecodeLimits, Reason, decode, quarantine
 from gateway.metrics import GatewayMetrics
@@ -43,13 +43,16 @@ class MessageSource(Protocol):
     def backlog(self) -> int: ...
 
 
+BATCH_RETRY: Final = Backoff(base_s=0.4, cap_s=5.0)
+"""How a batch waits for the store: 0.2 to 0.4 s after the first failure, doubling to 2.5 to 5 s.
+Shorter than the other services' waits: the gateway holds the batch, and the broker the rest."""
+
+
 @dataclass(frozen=True, slots=True)
 class BatchPolicy:
     max_rows: int = 5000
     max_delay_s: float = 0.05
-    retry: Backoff = field(default_factory=lambda: Backoff(base_s=0.4, cap_s=5.0))
-    """How a batch waits for the store: 0.2 to 0.4 s after the first failure, doubling to 2.5 to 5 s.
-    Shorter than the other services' waits: the gateway holds the batch, and the broker the rest."""
+    retry: Backoff = BATCH_RETRY
 
 
 class DeviceDirectory:

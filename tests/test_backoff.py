@@ -79,10 +79,10 @@ async def test_a_stop_ends_a_wait_at_once_and_says_so() -> None:
 
 async def test_new_work_ends_a_wait_without_stopping_and_no_waiter_is_left_behind() -> None:
     stop, wake = asyncio.Event(), asyncio.Event()
+    before = asyncio.all_tasks()
     asyncio.get_running_loop().call_later(0.05, wake.set)
     started = time.monotonic()
     assert await sleep_unless_stopped(stop, None, wake=wake) is False
     assert time.monotonic() - started < 1.0
     await asyncio.sleep(0)
-    pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    assert pending == [], "the waiters on the events are cancelled"
+    assert asyncio.all_tasks() - before == set(), "the waiters on the events are cancelled"
