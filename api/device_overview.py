@@ -24,7 +24,7 @@ from diagnostics.tickets import store as ticket_store
 from diagnostics.warranty import device_warranty
 from telemetry import device_registry, series
 from telemetry.database import Connection
-from telemetry.health_features import KST
+from telemetry.korean_time import KST
 
 __all__ = ["ActiveFaultOut", "DeviceOverview", "NextInspectionOut", "device_not_found", "load_overview"]
 

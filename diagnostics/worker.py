@@ -10,7 +10,6 @@ The catalog is validated at start-up: a broken catalog stops the worker before i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import astuple, dataclass, field
@@ -27,7 +26,7 @@ from diagnostics.messages.quiet_hours import KST
 from diagnostics.predictive.jobs import PredictiveConfig, run_daily, run_frost
 from diagnostics.scheduler import JobScheduler
 from diagnostics.service_points import ServicePointDirectory
-from telemetry.database import STORE_UNAVAILABLE, Pool, create_pool_when_ready
+from telemetry.database import STORE_UNAVAILABLE, Pool, create_pool_when_ready, poll_until_stopped
 from telemetry.edition import StoreFeatures, detect
 from telemetry.readings import EVENT_INBOX_CHANNEL
 from telemetry.rollups import apply_retention, refresh_hourly
@@ -203,35 +202,13 @@ async def _consume(pool: Pool, engine: FaultEngine, config: WorkerConfig, stop: 
 async def _drain_until_stopped(
     consumer: InboxConsumer, config: WorkerConfig, stop: asyncio.Event, wake: asyncio.Event
 ) -> None:
-    delay = 0.5
-    while not stop.is_set():
-        wake.clear()
-        try:
-            result = await consumer.drain_once()
-            delay = 0.5
-        except STORE_UNAVAILABLE as exc:
-            log.warning("inbox drain failed (%s); retrying in %.1fs", exc, delay)
-            await _sleep_or_stop(stop, delay)
-            delay = min(delay * 2, 10.0)
-            continue
-        if result.handled or result.failed:
-            continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_first(wake, stop), config.idle_poll_s)
+    """Drain again at once while events come, else when `wake` is set or the poll interval passes."""
 
+    async def drain() -> int:
+        result = await consumer.drain_once()
+        return result.handled + result.failed
 
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
+    await poll_until_stopped(drain, stop, config.idle_poll_s, what="inbox drain", wake=wake)
 
 
 async def _sweep(pool: Pool, engine: FaultEngine, config: WorkerConfig) -> None:

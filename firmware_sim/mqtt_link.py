@@ -9,24 +9,28 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 import selectors
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from protocol.backoff import Backoff
 from protocol.broker import BrokerAddress
 from protocol.contract import QOS, StatusPayload, encode, status_topic
 
 __all__ = ["DeviceLink", "LinkPool"]
 
 log = logging.getLogger(__name__)
+
+RECONNECT: Final = Backoff(base_s=1.0, cap_s=60.0, jitter=1.0)
+"""A device's wait before it connects again: up to 1 s after the first failure, doubling to a
+minute, all of it drawn at random (full jitter), so a fleet dropped at once comes back spread out."""
 
 
 @dataclass
@@ -123,8 +127,7 @@ class LinkPool:
     def _backoff(self, link: DeviceLink, now: float) -> None:
         link.failures += 1
         self.connect_failures += 1
-        ceiling = min(60.0, 0.5 * 2 ** min(link.failures, 7))
-        link.next_attempt = now + random.uniform(0, ceiling)
+        link.next_attempt = now + RECONNECT.delay(link.failures)
 
     def publish(self, device_id: str, topic: str, payload: bytes, *, retain: bool = False) -> None:
         link = self.links[device_id]

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 from gateway.decoder import Decoded, DecodeLimits, Reason, decode, quarantine
 from gateway.metrics import GatewayMetrics
 from gateway.mqtt_edge import RawMessage
+from protocol.backoff import Backoff, sleep_unless_stopped
 from telemetry.database import STORE_REJECTED, STORE_UNAVAILABLE, Connection, Pool
 from telemetry.readings import (
     EventRow,
@@ -43,12 +43,16 @@ class MessageSource(Protocol):
     def backlog(self) -> int: ...
 
 
+BATCH_RETRY: Final = Backoff(base_s=0.4, cap_s=5.0)
+"""How a batch waits for the store: 0.2 to 0.4 s after the first failure, doubling to 2.5 to 5 s.
+Shorter than the other services' waits: the gateway holds the batch, and the broker the rest."""
+
+
 @dataclass(frozen=True, slots=True)
 class BatchPolicy:
     max_rows: int = 5000
     max_delay_s: float = 0.05
-    retry_min_s: float = 0.2
-    retry_max_s: float = 5.0
+    retry: Backoff = BATCH_RETRY
 
 
 class DeviceDirectory:
@@ -105,11 +109,7 @@ class Ingestor:
         if not self._source.backlog():
             self._wakeup.clear()
             if not self._source.backlog():
-                waiter = asyncio.ensure_future(self._wakeup.wait())
-                stopper = asyncio.ensure_future(stop.wait())
-                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
-                stopper.cancel()
+                await sleep_unless_stopped(stop, None, wake=self._wakeup)
         messages = self._source.take(self._policy.max_rows)
         if messages and len(messages) < self._policy.max_rows:
             age = time.time() - messages[0].received_at
@@ -124,7 +124,7 @@ class Ingestor:
         started = time.perf_counter()
         self._metrics.received.inc(len(messages))
         decoded = [decode(m, self._limits) for m in messages]
-        attempt = 0
+        failures = 0
         while True:
             try:
                 async with self._pool.acquire() as conn:
@@ -146,18 +146,22 @@ class Ingestor:
             except STORE_REJECTED:
                 raise
             except STORE_UNAVAILABLE as exc:
-                self._metrics.storage_retries.inc()
-                attempt += 1
-                ceiling = min(self._policy.retry_max_s, self._policy.retry_min_s * 2**attempt)
-                delay = ceiling * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not secrecy
-                log.warning(
-                    "store unavailable (%s: %s); retrying the batch in %.1fs", type(exc).__name__, exc, delay
-                )
-                if stop is not None and stop.is_set():
+                failures += 1
+                if not await self._wait_to_retry(exc, failures, stop):
                     return False
-                await asyncio.sleep(delay)
         acked = self._source.ack(messages)
         self._record(decoded, written, duplicates, acked, time.perf_counter() - started)
+        return True
+
+    async def _wait_to_retry(self, exc: Exception, failures: int, stop: asyncio.Event | None) -> bool:
+        """Wait out the store with the batch in hand; False when stopped, the batch uncommitted (the
+        broker redelivers it). A stop during the wait ends it early for one last attempt."""
+        self._metrics.storage_retries.inc()
+        delay = self._policy.retry.delay(failures)
+        log.warning("store unavailable (%s: %s); retrying the batch in %.1fs", type(exc).__name__, exc, delay)
+        if stop is not None and stop.is_set():
+            return False
+        await sleep_unless_stopped(asyncio.Event() if stop is None else stop, delay)
         return True
 
     async def _quarantine_unknown(

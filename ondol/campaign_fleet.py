@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from diagnostics.service_points import ServicePoint
 from telemetry.database import Connection
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
-from telemetry.health_features import KST
+from telemetry.korean_time import KST
 
 __all__ = ["CampaignFleet", "build_campaign_fleet", "store_campaign_fleet"]
 

@@ -249,11 +249,11 @@ def campaign_plan(
     from datetime import UTC, date, datetime
 
     from diagnostics.campaigns.plan import plan_campaign
-    from diagnostics.messages.quiet_hours import KST
     from ondol.campaign_report import planning_progress, print_summary
+    from telemetry.korean_time import kst_day
 
     settings = _settings(database_url=database_url)
-    real_today = datetime.now(UTC).astimezone(KST).date()
+    real_today = kst_day(datetime.now(UTC))
     try:
         on = date.fromisoformat(today) if today else real_today
     except ValueError as exc:
@@ -303,15 +303,15 @@ def evaluate(
     """Simulate a fleet with faults, run the predictive detectors as in production, score them.
 
     Prints progress, a table per fault kind, and last one JSON line with the overall figures."""
-    from datetime import date, datetime, time
+    from datetime import date
 
     from ondol.eval_database import scratch_database
     from ondol.predictive_eval import EvalConfig, format_report, run_over_mqtt, run_sync
-    from telemetry.health_features import KST
+    from telemetry.korean_time import kst_day_start
 
     _logging()
     try:
-        first = datetime.combine(date.fromisoformat(start), time(0), tzinfo=KST)
+        first = kst_day_start(date.fromisoformat(start))
     except ValueError as exc:
         typer.echo(f"--start: {exc}", err=True)
         raise typer.Exit(2) from exc

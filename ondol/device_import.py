@@ -8,8 +8,9 @@ from typing import Any, Final
 
 from pydantic import TypeAdapter, ValidationError
 
-from api.schemas.devices import DEVICE_ID_PATTERN, PHONE_WRITING, DeviceIn
+from api.schemas.devices import PHONE_WRITING, DeviceIn
 from ondol.input_errors import describe_validation_error, field_path
+from protocol.contract import DEVICE_ID_PATTERN
 from telemetry.device_registry import DeviceRecord
 
 __all__ = ["DeviceFileError", "load_device_records"]

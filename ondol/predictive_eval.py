@@ -45,7 +45,8 @@ from protocol.broker import BrokerAddress
 from protocol.contract import EventPayload, MessageKind, TelemetryPayload, device_topic, encode
 from telemetry.database import Pool, create_pool
 from telemetry.device_registry import register_devices
-from telemetry.health_features import KST, stored_since
+from telemetry.health_features import stored_since
+from telemetry.korean_time import KST
 from telemetry.migrations import migrate
 from telemetry.readings import MEASUREMENT_COLUMNS, EventRow, IngestBatch, ReadingRow, write_batch
 

@@ -1,18 +1,22 @@
-"""Connection pools for the store: the one place asyncpg pools are created and configured."""
+"""Connection pools for the store: the one place asyncpg pools are created and configured, and how
+its users ride out its outages (which failures to retry, how long to wait between attempts)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Final, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from protocol.backoff import Backoff, sleep_unless_stopped
+
 __all__ = [
     "STORE_REJECTED",
+    "STORE_RETRY",
     "STORE_TRANSIENT",
     "STORE_UNAVAILABLE",
     "CheckViolation",
@@ -23,6 +27,7 @@ __all__ = [
     "connect",
     "create_pool",
     "create_pool_when_ready",
+    "poll_until_stopped",
 ]
 
 log = logging.getLogger(__name__)
@@ -59,6 +64,11 @@ STORE_TRANSIENT: Final = (asyncpg.PostgresConnectionError, asyncpg.InterfaceErro
 STORE_REJECTED: Final = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
                          asyncpg.ProgramLimitExceededError)  # fmt: skip
 """Failures caused by the data written: retrying the same rows fails the same way."""
+
+STORE_RETRY: Final = Backoff(base_s=0.5, cap_s=10.0)
+"""How a service waits for a store that is unavailable: half a second at first, doubling to ten
+seconds, with equal jitter so that the gateways and workers a restart failed together do not all
+come back at the same instant."""
 
 
 @contextlib.asynccontextmanager
@@ -106,12 +116,42 @@ async def create_pool_when_ready(
     dsn: str, *, application_name: str, stop: asyncio.Event, max_size: int = 4
 ) -> Pool | None:
     """A pool once the database answers (a service may start before its database); None if stopped first."""
-    delay = 0.5
+    failures = 0
     while not stop.is_set():
         try:
             return await create_pool(dsn, application_name=application_name, max_size=max_size)
         except STORE_UNAVAILABLE as exc:
+            failures += 1
+            delay = STORE_RETRY.delay(failures)
             log.warning("database not reachable yet (%s); retrying in %.1fs", exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+            await sleep_unless_stopped(stop, delay)
     return None
+
+
+async def poll_until_stopped(
+    one_pass: Callable[[], Awaitable[int]],
+    stop: asyncio.Event,
+    idle_poll_s: float,
+    *,
+    what: str,
+    wake: asyncio.Event | None = None,
+) -> None:
+    """The loop of the store's workers (the inbox drain, webhook and alert delivery): call `one_pass`
+    (it returns how much it found to do) until `stop` is set. After a pass that found nothing, wait
+    for the poll interval, or less when `wake` is set (new work was announced). A store outage is
+    waited out with STORE_RETRY, so a restarted database is not hammered by every worker at once."""
+    failures = 0
+    while not stop.is_set():
+        if wake is not None:
+            wake.clear()  # work announced from here on is seen by the wait below
+        try:
+            handled = await one_pass()
+        except STORE_UNAVAILABLE as exc:
+            failures += 1
+            delay = STORE_RETRY.delay(failures)
+            log.warning("%s failed (%s); retrying in %.1fs", what, exc, delay)
+            await sleep_unless_stopped(stop, delay)
+            continue
+        failures = 0
+        if handled == 0:
+            await sleep_unless_stopped(stop, idle_poll_s, wake=wake)

@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from telemetry import named_queries
 from telemetry.database import Connection
+from telemetry.korean_time import kst_day, kst_day_start
 
 __all__ = [
-    "KST",
     "FrostSample",
     "HealthDay",
     "SilentDevice",
@@ -31,7 +31,6 @@ __all__ = [
     "devices_with_days_after",
     "frost_samples",
     "health_window",
-    "kst_day",
     "refresh_health",
     "regional_outdoor",
     "set_detector_cursor",
@@ -39,7 +38,6 @@ __all__ = [
     "stored_since",
 ]
 
-KST: Final = timezone(timedelta(hours=9))
 _POOLED_DAYS: Final = 3
 """Days of heating samples behind each day's fitted lines (see the refresh query)."""
 _LOCK_KEY: Final = 0x0D01_0003  # advisory lock of the health refresh (…0001 migrations, …0002 rollup)
@@ -95,15 +93,6 @@ class FrostSample:
     """The newest day of the samples the fan line was fitted on."""
 
 
-def kst_day(at: datetime) -> date:
-    """The Korean calendar day of an instant."""
-    return at.astimezone(KST).date()
-
-
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=KST)
-
-
 async def refresh_health(
     conn: Connection, *, now: datetime, grace: timedelta = timedelta(hours=1), lookback_days: int = 35
 ) -> list[date]:
@@ -127,9 +116,9 @@ async def refresh_health(
         await conn.execute(
             _Q["refresh_health_day"],
             day,
-            _day_start(day),
-            _day_start(day + timedelta(days=1)),
-            _day_start(day - timedelta(days=_POOLED_DAYS - 1)),
+            kst_day_start(day),
+            kst_day_start(day + timedelta(days=1)),
+            kst_day_start(day - timedelta(days=_POOLED_DAYS - 1)),
         )
         days.append(day)
         day += timedelta(days=1)

@@ -24,7 +24,7 @@ from diagnostics.campaigns.planner import RiskWeights
 from diagnostics.campaigns.reminders import send_reminders
 from protocol.broker import BrokerAddress
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
-from telemetry.health_features import KST
+from telemetry.korean_time import KST
 from testbed.support import (
     Publisher,
     console_client,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 import pytest
@@ -20,6 +20,7 @@ from outbox.outbound_http import OutboundClient
 from protocol.broker import BrokerAddress
 from telemetry.database import create_pool
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
+from telemetry.korean_time import KST
 from testbed.provider_sink import ProviderSink
 from testbed.support import (
     ApiClient,
@@ -31,7 +32,6 @@ from testbed.support import (
     seed_points,
 )
 
-KST = timezone(timedelta(hours=9))
 OWNER, CHILD, NEIGHBOUR = "+821050000001", "+821050000002", "+821050000003"
 
 

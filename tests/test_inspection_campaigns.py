@@ -20,13 +20,14 @@ from diagnostics.campaigns.jobs import CampaignJobs
 from diagnostics.campaigns.plan import CampaignConfig, campaign_window, load_risks, plan_campaign
 from diagnostics.campaigns.planner import RiskWeights
 from diagnostics.campaigns.reminders import reminder_kind, send_reminders
-from diagnostics.messages.quiet_hours import KST, reminder_quiet_until
+from diagnostics.messages.quiet_hours import reminder_quiet_until
 from diagnostics.service_points import load_seed, seed_service_points
 from ondol.campaign_fleet import build_campaign_fleet, store_campaign_fleet
 from ondol.local_servers import PostgresServer
 from outbox.alerts.delivery import AlertConfig, AlertDeliverer
 from outbox.alerts.providers import SinkProvider
 from telemetry.database import create_pool
+from telemetry.korean_time import KST
 from testbed.support import ApiClient
 from tests.conftest import TEMPLATE_DB, _create_database, _db_numbers, _drop_database
 

@@ -26,7 +26,7 @@ from diagnostics.messages.texts import _templates as loaded_templates
 from firmware_sim.faults import Injection, inject
 from protocol.broker import BrokerAddress
 from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
-from telemetry.health_features import KST
+from telemetry.korean_time import KST
 from testbed.support import (
     ApiClient,
     console_client,

@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 
 from outbox.outbound_guard import OutboundPolicy
-from outbox.webhooks.delivery import DeliveryConfig, WebhookDeliverer, backoff_s
+from outbox.webhooks.delivery import DeliveryConfig, WebhookDeliverer
 from outbox.webhooks.signing import WebhookVerificationError, new_secret, signature_header, verify
 from outbox.webhooks.store import create_subscription
 from telemetry.database import create_pool
@@ -91,7 +91,8 @@ def test_a_genuine_signature_verifies_and_forged_or_stale_ones_do_not() -> None:
 
 
 def test_backoff_doubles_up_to_its_cap_with_jitter() -> None:
-    assert [backoff_s(n, base=1, cap=60, rng=lambda: 1.0) for n in (1, 2, 3, 7, 8, 50)] == [
+    config = DeliveryConfig(backoff_base_s=1, backoff_cap_s=60)
+    assert [config.retry(safety=False).delay(n, rng=lambda: 1.0) for n in (1, 2, 3, 7, 8, 50)] == [
         1,
         2,
         4,
@@ -99,8 +100,8 @@ def test_backoff_doubles_up_to_its_cap_with_jitter() -> None:
         60,
         60,
     ]
-    assert backoff_s(3, base=1, cap=60, rng=lambda: 0.0) == 2, "jitter keeps at least half the delay"
-    assert backoff_s(40, base=1, cap=5, rng=lambda: 1.0) == 5, "safety events: a few seconds at most"
+    assert config.retry(safety=False).delay(3, rng=lambda: 0.0) == 2, "jitter keeps at least half the delay"
+    assert config.retry(safety=True).delay(40, rng=lambda: 1.0) == 5, "safety events: a few seconds at most"
 
 
 # --- delivery ----------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ from api.console.rendering import render
 from api.console.sign_in import ConsoleAllow, ConsoleSession
 from api.dependencies import DbConnection
 from api.device_overview import device_not_found, load_overview
-from api.schemas.devices import DEVICE_ID_PATTERN
 from diagnostics.service_points import ServicePointDirectory
+from protocol.contract import DEVICE_ID_PATTERN
 from telemetry import device_registry, series
 from telemetry.database import Connection
 

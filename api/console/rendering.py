@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from api.console.i18n import Translator, language_of
 from diagnostics.catalog import load_catalog
 from diagnostics.tickets.store import QUEUE_CLASSES
-from telemetry.health_features import KST
+from telemetry.korean_time import KST
 
 __all__ = ["render", "render_string"]
 

@@ -14,8 +14,8 @@ from api.dependencies import DbConnection
 from api.pagination import decode_id_cursor, encode_id_cursor, split_page
 from api.problems import ProblemError, problem_responses
 from api.record_audit import record
-from api.schemas.devices import DEVICE_ID_PATTERN
 from diagnostics.messages import store as alert_store
+from protocol.contract import DEVICE_ID_PATTERN
 
 __all__ = ["router"]
 

@@ -38,8 +38,9 @@ from diagnostics.campaigns.answers import (
     answer_inspection,
     complete_inspection,
 )
-from diagnostics.messages.quiet_hours import KST
+from protocol.contract import DEVICE_ID_PATTERN
 from telemetry.database import Connection
+from telemetry.korean_time import KST
 
 __all__ = ["campaigns", "inspections"]
 
@@ -86,7 +87,7 @@ async def list_inspections(
     day: Annotated[date | None, Query(description="Only this day")] = None,
     from_day: Annotated[date | None, Query(alias="from", description="From this day on")] = None,
     to_day: Annotated[date | None, Query(alias="to", description="Up to this day")] = None,
-    device_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
+    device_id: Annotated[str | None, Query(pattern=DEVICE_ID_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     cursor: str | None = None,
 ) -> InspectionPage:

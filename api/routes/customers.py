@@ -20,7 +20,7 @@ from api.dependencies import DbConnection
 from api.pagination import decode_id_cursor, encode_id_cursor, split_page
 from api.problems import ProblemError, invalid_parameter, problem_responses
 from api.record_audit import record
-from api.schemas.devices import DEVICE_ID_PATTERN
+from protocol.contract import DEVICE_ID_PATTERN
 from telemetry.phone_numbers import InvalidPhoneError, e164_phone, national_phone
 
 __all__ = ["router"]

@@ -10,7 +10,7 @@ from api.access import Principal, Role, allow
 from api.dependencies import DbConnection
 from api.device_overview import DeviceOverview, load_overview
 from api.problems import problem_responses
-from api.schemas.devices import DEVICE_ID_PATTERN
+from protocol.contract import DEVICE_ID_PATTERN
 
 __all__ = ["router"]
 

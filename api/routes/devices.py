@@ -23,7 +23,6 @@ from api.pagination import decode_text_cursor, encode_text_cursor, split_page
 from api.problems import ProblemError, invalid_parameter, problem_responses
 from api.record_audit import record
 from api.schemas.devices import (
-    DEVICE_ID_PATTERN,
     DeviceDetail,
     DeviceIn,
     DevicePage,
@@ -38,6 +37,7 @@ from api.schemas.devices import (
 )
 from api.schemas.tickets import TicketOut
 from diagnostics.tickets import store as ticket_store
+from protocol.contract import DEVICE_ID_PATTERN
 from telemetry import device_registry, series
 from telemetry.device_registry import DeviceStatus
 from telemetry.phone_numbers import national_phone

@@ -14,8 +14,9 @@ from api.access import Allow, Role
 from api.dependencies import DbConnection
 from api.pagination import decode_id_cursor, encode_id_cursor, split_page
 from api.problems import problem_responses
-from api.schemas.devices import DEVICE_ID_PATTERN, QuarantineItem, QuarantinePage
+from api.schemas.devices import QuarantineItem, QuarantinePage
 from gateway.decoder import Reason
+from protocol.contract import DEVICE_ID_PATTERN
 from telemetry import quarantine_log
 
 __all__ = ["router"]

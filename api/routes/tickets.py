@@ -40,6 +40,7 @@ from diagnostics.tickets.lifecycle import (
     assign,
     transition,
 )
+from protocol.contract import DEVICE_ID_PATTERN
 from telemetry.database import Connection
 from telemetry.phone_numbers import national_phone
 
@@ -96,7 +97,7 @@ async def list_tickets(
     region: RegionQuery = None,
     code: Annotated[str | None, Query(pattern=r"^(E[0-9]{3}|A[0-9]{2})$")] = None,
     sla_breached: bool | None = None,
-    device_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
+    device_id: Annotated[str | None, Query(pattern=DEVICE_ID_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: str | None = None,
 ) -> TicketPage:

@@ -15,12 +15,12 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from api.schemas.tickets import TicketOut
 from api.user_text import UserText
+from protocol.contract import DEVICE_ID_PATTERN
 from telemetry.device_registry import ContactRecord, DeviceRecord, DeviceStatus, repeated_phone
 from telemetry.phone_numbers import e164_phone
 from telemetry.regions import REGION_CODES, UnknownRegionError, region_code
 
 __all__ = [
-    "DEVICE_ID_PATTERN",
     "ContactIn",
     "ContactOut",
     "DeviceDetail",
@@ -41,7 +41,6 @@ __all__ = [
     "TelemetryOut",
 ]
 
-DEVICE_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
 PHONE_WRITING: Final = r"^\+?[0-9 ()./-]+$"
 
 Phone = Annotated[

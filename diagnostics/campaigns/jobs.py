@@ -12,9 +12,9 @@ from typing import Final
 
 from diagnostics.campaigns.plan import CampaignConfig, PlanReport, campaign_window, plan_campaign
 from diagnostics.campaigns.reminders import ReminderReport, send_reminders
-from diagnostics.messages.quiet_hours import KST
 from telemetry import named_queries
 from telemetry.database import Connection
+from telemetry.korean_time import KST
 
 __all__ = ["CampaignJobs"]
 

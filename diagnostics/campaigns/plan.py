@@ -17,15 +17,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Final
 
 from diagnostics.campaigns.planner import BoilerRisk, Placement, Plan, RiskWeights, Window, plan_inspections
-from diagnostics.messages.quiet_hours import KST
 from diagnostics.service_points import ServicePointDirectory
 from diagnostics.warranty import warranty_on
 from telemetry import named_queries
 from telemetry.database import Connection
+from telemetry.korean_time import kst_day_start
 
 __all__ = [
     "CampaignConfig", "PlanReport", "Progress", "campaign_window", "load_risks", "plan_campaign", "record_changes",
@@ -221,7 +221,7 @@ async def load_risks(conn: Connection, today: date, default_warranty_years: int 
     """Every registered boiler's risk inputs as of `today`, each routed to its service point."""
     directory = await ServicePointDirectory.load(conn)
     years = {r["model"]: int(r["years"]) for r in await conn.fetch(_Q["warranty_years"])}
-    rows = await conn.fetch(_Q["plan_candidates"], today, _day_start(today - timedelta(days=365)))
+    rows = await conn.fetch(_Q["plan_candidates"], today, kst_day_start(today - timedelta(days=365)))
     risks = []
     for r in rows:
         assignment = directory.assign(r["latitude"], r["longitude"], r["region"])
@@ -316,7 +316,3 @@ async def _changed(conn: Connection, query: str, args: Sequence[Any], action: st
     """Run a statement returning the inspection ids it changed, and record the change."""
     ids = [r["inspection_id"] for r in await conn.fetch(query, *args)]
     return await record_changes(conn, ids, action, actor)
-
-
-def _day_start(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=KST)

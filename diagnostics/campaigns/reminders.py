@@ -23,10 +23,11 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from diagnostics.campaigns.plan import CampaignConfig, record_changes
-from diagnostics.messages.quiet_hours import KST, NIGHT_END, NIGHT_START, quiet_until
+from diagnostics.messages.quiet_hours import NIGHT_END, NIGHT_START, quiet_until
 from diagnostics.messages.texts import PointName, compose_inspection
 from telemetry import named_queries
 from telemetry.database import Connection
+from telemetry.korean_time import KST
 
 __all__ = ["FAULT_REASONS", "ReminderReport", "reminder_kind", "send_reminders"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from diagnostics.catalog import Catalog, CatalogEntry, Dispatch
@@ -32,6 +32,7 @@ from diagnostics.service_points import ServicePointDirectory
 from diagnostics.warranty import warranty_on
 from telemetry import named_queries
 from telemetry.database import Connection
+from telemetry.korean_time import kst_day
 
 __all__ = ["EngineConfig", "FaultEngine", "InboxEvent"]
 
@@ -39,7 +40,6 @@ _Q: Final = named_queries.load("engine", package="diagnostics.faults").require(
     "active_codes", "case_cleared", "close_case", "confirm_predictions", "confirm_ticket", "contacts", "device_facts", "guidance_delivery", "insert_alert", "insert_case", "insert_prediction", "lock_open_case", "lock_recent_resolution", "open_case_in_family", "open_prediction_in_family", "open_ticket", "postpone_guidance_deadline", "repeat", "ticket_fault_cleared", "ticket_service_point",
 )  # fmt: skip
 UNKNOWN_FAMILY: Final = "unknown"
-_KST: Final = timezone(timedelta(hours=9))
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +227,7 @@ class FaultEngine:
             await conn.fetchrow(_Q["device_facts"], event.device_id, self.config.default_warranty_years)
         )
         assignment = self.service_points.assign(facts["latitude"], facts["longitude"], facts["region"])
-        warranty = warranty_on(facts["installed_on"], facts["warranty_years"], _today(event.ts))
+        warranty = warranty_on(facts["installed_on"], facts["warranty_years"], kst_day(event.ts))
         evidence = {
             "rule": decision.rule,
             "why": decision.why,
@@ -317,11 +317,6 @@ def _found(row: Any) -> Any:
     if row is None:
         raise LookupError("a row the engine relies on is missing (device deleted meanwhile?)")
     return row
-
-
-def _today(ts: datetime) -> date:
-    """The calendar day in Korea, where warranties are written."""
-    return ts.astimezone(_KST).date()
 
 
 def _iso(day: date | None) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Final
 
-from telemetry.health_features import KST
+from telemetry.korean_time import KST
 
 __all__ = [
     "ADVERTISING_KINDS",

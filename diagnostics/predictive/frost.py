@@ -25,7 +25,8 @@ from typing import Final
 
 from diagnostics.predictive.robust_stats import median, theil_sen
 from diagnostics.predictive.trends import Finding
-from telemetry.health_features import FrostSample, SilentDevice, kst_day
+from telemetry.health_features import FrostSample, SilentDevice
+from telemetry.korean_time import kst_day
 
 __all__ = ["FrostConfig", "condensate_freezing", "silent_in_frost"]
 

@@ -29,12 +29,12 @@ from telemetry.health_features import (
     devices_with_days_after,
     frost_samples,
     health_window,
-    kst_day,
     refresh_health,
     regional_outdoor,
     set_detector_cursor,
     silent_devices,
 )  # fmt: skip
+from telemetry.korean_time import kst_day
 
 __all__ = ["PredictiveConfig", "RunResult", "list_predictions", "run_daily", "run_frost"]
 

@@ -45,9 +45,8 @@ from outbox.alerts.providers import (
     SmsGateway,
 )
 from outbox.outbound_http import OutboundClient
-from outbox.polling_loop import poll_until_stopped
-from outbox.webhooks.delivery import backoff_s
-from telemetry.database import Pool, create_pool_when_ready
+from protocol.backoff import Backoff
+from telemetry.database import Pool, create_pool_when_ready, poll_until_stopped
 
 __all__ = [
     "URGENT_KINDS",
@@ -75,6 +74,11 @@ class AlertConfig:
     give_up_after_s: float = 24 * 3600.0
     idle_poll_s: float = 0.1
 
+    def retry(self, *, urgent: bool) -> Backoff:
+        """How an alert whose provider is down is retried: doubling from the base with equal jitter;
+        urgent kinds up to their own cap of a few seconds."""
+        return Backoff(self.backoff_base_s, self.urgent_backoff_cap_s if urgent else self.backoff_cap_s)
+
 
 class AlertDeliverer:
     def __init__(
@@ -94,7 +98,7 @@ class AlertDeliverer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; a database outage is waited out."""
-        await poll_until_stopped(self.deliver_due, stop, self._config.idle_poll_s)
+        await poll_until_stopped(self.deliver_due, stop, self._config.idle_poll_s, what="alert delivery")
 
     async def deliver_due(self) -> int:
         """One pass: claim what is due, handle it, record the outcomes. How many were handled."""
@@ -177,9 +181,7 @@ class AlertDeliverer:
         return age > timedelta(seconds=self._config.give_up_after_s)
 
     def _next_attempt(self, row: dict[str, Any]) -> datetime:
-        urgent = row["kind"] in URGENT_KINDS
-        cap = self._config.urgent_backoff_cap_s if urgent else self._config.backoff_cap_s
-        delay = backoff_s(int(row["attempts"]), base=self._config.backoff_base_s, cap=cap)
+        delay = self._config.retry(urgent=row["kind"] in URGENT_KINDS).delay(int(row["attempts"]))
         return self._clock() + timedelta(seconds=delay)
 
 

@@ -13,21 +13,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from outbox.outbound_guard import BlockedDestinationError, OutboundPolicy, resolve
 from outbox.outbound_http import Answer, OutboundClient
-from outbox.polling_loop import poll_until_stopped
 from outbox.webhooks import store as webhook_store
 from outbox.webhooks.signing import signature_header
-from telemetry.database import Pool, create_pool_when_ready
+from protocol.backoff import Backoff
+from telemetry.database import Pool, create_pool_when_ready, poll_until_stopped
 
-__all__ = ["DeliveryConfig", "WebhookDeliverer", "backoff_s", "cloud_event", "run_deliverer"]
+__all__ = ["DeliveryConfig", "WebhookDeliverer", "cloud_event", "run_deliverer"]
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +53,10 @@ class DeliveryConfig:
                 "or a slow delivery is sent twice"
             )
 
-
-def backoff_s(attempts: int, *, base: float, cap: float, rng: Callable[[], float] = random.random) -> float:
-    """Delay before attempt `attempts + 1`: base·2^(attempts−1), capped, with 'equal jitter'
-    (between half and all of it) so that receivers coming back are not hit by every sender at once."""
-    delay: float = min(cap, base * 2.0 ** min(attempts - 1, 30))
-    return delay / 2 + rng() * delay / 2
+    def retry(self, *, safety: bool) -> Backoff:
+        """How a failed delivery is retried: doubling from the base with equal jitter, so that a
+        receiver coming back is not hit by every delivery at once; safety events up to their own cap."""
+        return Backoff(self.backoff_base_s, self.safety_backoff_cap_s if safety else self.backoff_cap_s)
 
 
 def cloud_event(row: Any, source: str) -> tuple[str, bytes]:
@@ -91,7 +87,9 @@ class WebhookDeliverer:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; a database outage is waited out."""
         try:
-            await poll_until_stopped(self.deliver_due, stop, self._config.idle_poll_s)
+            await poll_until_stopped(
+                self.deliver_due, stop, self._config.idle_poll_s, what="webhook delivery"
+            )
         finally:
             await self._client.aclose()
 
@@ -142,8 +140,8 @@ class WebhookDeliverer:
         now = datetime.now(UTC)
         if now - row["created_at"] > timedelta(seconds=self._config.give_up_after_s):
             return None
-        cap = self._config.safety_backoff_cap_s if row["safety"] else self._config.backoff_cap_s
-        return now + timedelta(seconds=backoff_s(row["attempts"], base=self._config.backoff_base_s, cap=cap))
+        delay = self._config.retry(safety=row["safety"]).delay(row["attempts"])
+        return now + timedelta(seconds=delay)
 
 
 async def run_deliverer(database_url: str, config: DeliveryConfig, stop: asyncio.Event) -> None:
