@@ -26,6 +26,7 @@ __all__ = [
     "Contact",
     "DeviceFacts",
     "GuidedCase",
+    "MissingRowError",
     "NewCase",
     "NewPrediction",
     "NewTicket",

@@ -23,6 +23,7 @@ __all__ = [
     "CustomerAlert",
     "GuidanceProgress",
     "NewAlert",
+    "StoredAlert",
     "UnacknowledgedAlert",
     "acknowledge",
     "alert_owner",
@@ -95,22 +96,28 @@ _PREFERENCES: Final = tuple(ContactPreferences.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True)
-class ClaimedAlert:
-    """A due alert the worker claimed."""
+class StoredAlert:
+    """What every read of an alert carries."""
 
     alert_id: int
     device_id: str
     contact_id: int | None
     phone: str
     channel: str
+    """The contact's preferred channel: sms or kakao."""
     kind: str
     code: str
+    wave: int
+    attempts: int
+    created_at: datetime
     message_ko: str
     message_en: str
-    attempts: int
-    """Counting this one: the claim's fence."""
-    created_at: datetime
-    wave: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedAlert(StoredAlert):
+    """A due alert the worker claimed; `attempts` counts this one (the claim's fence)."""
+
     case_id: int | None
     ticket_id: int | None
     stale_reason: str | None
@@ -230,19 +237,10 @@ async def alert_owner(conn: Connection, alert_id: int) -> AlertOwner | None:
 
 
 @dataclass(frozen=True, slots=True)
-class CustomerAlert:
-    """An alert as agents and customers read it."""
+class CustomerAlert(StoredAlert):
+    """An alert as agents and customers read it, with its delivery so far."""
 
-    alert_id: int
-    device_id: str
-    contact_id: int | None
-    phone: str
-    channel: str
-    kind: str
-    code: str
-    wave: int
     status: str
-    attempts: int
     provider: str | None
     channel_used: str | None
     sent_at: datetime | None
@@ -250,9 +248,6 @@ class CustomerAlert:
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     escalated_at: datetime | None
-    created_at: datetime
-    message_ko: str
-    message_en: str
 
 
 async def device_alerts(
