@@ -75,7 +75,7 @@ async def run_worker(config: WorkerConfig, stop: asyncio.Event) -> None:
         log.info("service points: %d", len(directory))
         engine = FaultEngine(catalog, directory, config.engine)
         scheduler = JobScheduler()
-        for job in scheduled_jobs(pool, features, engine, config):
+        for job in _scheduled_jobs(pool, features, engine, config):
             scheduler.add(job)
         scheduler.start()
         try:
@@ -86,7 +86,7 @@ async def run_worker(config: WorkerConfig, stop: asyncio.Event) -> None:
         await pool.close()
 
 
-def scheduled_jobs(
+def _scheduled_jobs(
     pool: Pool, features: StoreFeatures, engine: FaultEngine, config: WorkerConfig
 ) -> list[ScheduledJob]:
     """Every feature's jobs, with the intervals the worker is configured with."""

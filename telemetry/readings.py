@@ -14,10 +14,8 @@ from typing import Any, Final
 
 from telemetry import named_queries
 from telemetry.database import Connection
-from telemetry.event_inbox import EVENT_INBOX_CHANNEL
 
 __all__ = [
-    "EVENT_INBOX_CHANNEL",
     "MEASUREMENT_COLUMNS",
     "READING_COLUMNS",
     "EventRow",

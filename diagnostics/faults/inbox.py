@@ -19,7 +19,7 @@ from telemetry import event_inbox
 from telemetry.database import STORE_TRANSIENT, Connection, Pool
 from telemetry.event_inbox import LANES, InboxEvent
 
-__all__ = ["LANES", "DrainResult", "InboxConsumer"]
+__all__ = ["DrainResult", "InboxConsumer"]
 
 log = logging.getLogger(__name__)
 
