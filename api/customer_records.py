@@ -11,18 +11,15 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any, Final
 
+from diagnostics.messages import store as alert_store
+from outbox.alerts import sink_store
 from telemetry import named_queries
 from telemetry.database import Connection
 
 __all__ = ["customer_ref", "erase_customer", "export_customer", "list_access", "log_access"]
 
-_ERASURE: Final = (
-    "erase_alerts",
-    "erase_sink_messages",
-    "erase_keys",
-    "erase_owner_fields",
-    "erase_contacts",
-)
+_ERASURE: Final = ("erase_keys", "erase_owner_fields")
+"""The erasure's own statements; the alerts' stores erase what they hold through their functions."""
 _Q: Final = named_queries.load("customer_records", package="api").require(
     "customer_alerts", "customer_devices", "customer_tickets", "erase_contacts", "list_access", "log_access",
 )  # fmt: skip
@@ -62,8 +59,11 @@ async def export_customer(conn: Connection, phone_national: str) -> dict[str, An
 async def erase_customer(conn: Connection, phone_national: str) -> dict[str, Any]:
     """Erase the person (call inside a transaction): rows changed per step, and the devices they
     were a contact of."""
-    changed: dict[str, Any] = {}
-    for step in _ERASURE[:-1]:
+    changed: dict[str, Any] = {
+        "alerts": await alert_store.erase_recipient(conn, phone_national),
+        "sink_messages": await sink_store.erase_recipient(conn, phone_national),
+    }
+    for step in _ERASURE:
         changed[step.removeprefix("erase_")] = _count(await conn.execute(_Q[step], phone_national))
     rows = await conn.fetch(_Q["erase_contacts"], phone_national)
     changed["contacts"] = len(rows)

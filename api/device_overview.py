@@ -152,6 +152,6 @@ async def load_overview(
         warranty=WarrantyOut(
             in_warranty=warranty.in_warranty, ends_on=warranty.ends_on, years=warranty.years
         ),
-        alerts=[AlertOut(**a) for a in alerts],
+        alerts=[AlertOut.model_validate(a, from_attributes=True) for a in alerts],
         next_inspection=NextInspectionOut(**upcoming) if upcoming is not None else None,
     )

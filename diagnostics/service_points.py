@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
-from typing import Any, Final
+from typing import Final
 
 from telemetry import named_queries
 from telemetry.database import Connection
@@ -115,7 +115,7 @@ class ServicePointDirectory:
 def load_seed() -> list[ServicePoint]:
     """The synthetic network shipped for the local stack and tests (`service_points.toml`)."""
     text = (resources.files("diagnostics") / "service_points.toml").read_text(encoding="utf-8")
-    document: dict[str, Any] = tomllib.loads(text)
+    document = tomllib.loads(text)
     return [_with_region_code(ServicePoint(**point)) for point in document["point"]]
 
 

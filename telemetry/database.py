@@ -23,6 +23,7 @@ __all__ = [
     "Connection",
     "ForeignKeyViolation",
     "Pool",
+    "Row",
     "UniqueViolation",
     "connect",
     "create_pool",
@@ -36,6 +37,9 @@ Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 """A connection, whether owned or borrowed from a pool."""
 
 Pool: TypeAlias = asyncpg.Pool
+
+Row: TypeAlias = asyncpg.Record
+"""A fetched row: by column name (`row["code"]`) or turned into a dict (`dict(row)`)."""
 
 UniqueViolation: Final = asyncpg.UniqueViolationError
 ForeignKeyViolation: Final = asyncpg.ForeignKeyViolationError

@@ -16,7 +16,6 @@ from telemetry import named_queries
 from telemetry.database import Connection
 
 __all__ = [
-    "EVENT_INBOX_CHANNEL",
     "MEASUREMENT_COLUMNS",
     "READING_COLUMNS",
     "EventRow",
@@ -41,9 +40,6 @@ READING_COLUMNS: Final = ("device_id", "ts", "seq", "received_at", *MEASUREMENT_
 
 _HOUR_END_MARGIN: Final = timedelta(minutes=5)
 """Matches the margin in the `invalidate_rollup` query: a refresh may close an hour this soon."""
-
-EVENT_INBOX_CHANNEL: Final = "ondol_event_inbox"
-"""The LISTEN channel notified when new events are queued (see the `notify_events` query)."""
 
 MAX_QUARANTINED_TOPIC: Final = 1024
 """Characters of a rejected message's topic that are kept; the hash covers the whole."""

@@ -32,16 +32,9 @@ SELECT alert_id, device_id, kind, code, status, channel_used, sent_at, acknowled
 FROM customer_alerts WHERE national_phone(phone) = $1 ORDER BY alert_id;
 
 -- The erasure, in order (one transaction): the person's alerts lose their number and words, what
--- the sink recorded for them goes, their API keys go, the devices they owned lose the owner's name
--- and address, and their contact rows go. Telemetry, events and tickets stay: they describe the
--- boiler, not the person.
-
--- name: erase_alerts
-UPDATE customer_alerts SET phone = 'erased', message_ko = '', message_en = '', contact_id = NULL
-WHERE national_phone(phone) = $1;
-
--- name: erase_sink_messages
-DELETE FROM alert_sink_messages WHERE national_phone(recipient) = $1;
+-- the sink recorded for them goes (both through their stores: diagnostics/messages, outbox/alerts),
+-- their API keys go, the devices they owned lose the owner's name and address, and their contact
+-- rows go. Telemetry, events and tickets stay: they describe the boiler, not the person.
 
 -- name: erase_keys
 DELETE FROM api_keys WHERE customer_phone = $1;

@@ -15,6 +15,7 @@ from api.pagination import decode_id_cursor, encode_id_cursor, split_page
 from api.problems import ProblemError, problem_responses
 from api.record_audit import record
 from diagnostics.messages import store as alert_store
+from outbox.alerts import sink_store
 from protocol.contract import DEVICE_ID_PATTERN
 
 __all__ = ["router"]
@@ -93,10 +94,8 @@ async def device_alerts(
     await ensure_device_visible(conn, caller, device_id, _device_not_found(device_id))
     await record(conn, caller, "view", "alerts", [device_id])
     phone = caller.customer_phone if caller.role is Role.CUSTOMER else None
-    return [
-        AlertOut(**r)
-        for r in await alert_store.device_alerts(conn, device_id, phone_national=phone, limit=limit)
-    ]
+    alerts = await alert_store.device_alerts(conn, device_id, phone_national=phone, limit=limit)
+    return [AlertOut.model_validate(a, from_attributes=True) for a in alerts]
 
 
 @router.post(
@@ -114,7 +113,7 @@ async def acknowledge_alert(
     A customer acknowledges the alerts sent to their own number; an agent, after reaching the
     household by phone."""
     owner = await alert_store.alert_owner(conn, alert_id)
-    if owner is None or (caller.role is Role.CUSTOMER and owner["phone_national"] != caller.customer_phone):
+    if owner is None or (caller.role is Role.CUSTOMER and owner.phone_national != caller.customer_phone):
         raise _alert_not_found(alert_id)
     async with conn.transaction():
         touched = await alert_store.acknowledge(conn, alert_id, by=caller.label)
@@ -130,9 +129,9 @@ async def sink_messages(
 ) -> SinkPage:
     """What the sink provider recorded instead of sending, newest first: what customers would have got."""
     before = decode_id_cursor(cursor) if cursor is not None else None
-    rows = await alert_store.list_sink_messages(conn, before=before, limit=limit + 1)
+    rows = await sink_store.list_sink_messages(conn, before=before, limit=limit + 1)
     page, last = split_page(rows, limit)
     return SinkPage(
-        items=[SinkMessageOut(**r) for r in page],
-        next_cursor=encode_id_cursor(last["message_id"]) if last else None,
+        items=[SinkMessageOut.model_validate(m, from_attributes=True) for m in page],
+        next_cursor=encode_id_cursor(last.message_id) if last else None,
     )

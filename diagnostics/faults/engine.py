@@ -3,17 +3,20 @@ audit trail and the outboxes, all inside the caller's transaction.
 
 One call handles one event of the inbox. The caller deletes the event in the same transaction, so an
 event's effects and its removal from the queue commit together: a killed worker redoes nothing and
-misses nothing.
+misses nothing. Two other triggers reach the same decisions: guidance that ran out (the sweeps) and
+a detector's prediction (predictive care).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from diagnostics.catalog import Catalog, CatalogEntry, Dispatch
+from diagnostics.faults import store
 from diagnostics.faults.policy import (
     Action,
     Audience,
@@ -26,19 +29,20 @@ from diagnostics.faults.policy import (
     decide_guidance_due,
     decide_raise,
 )  # fmt: skip
+from diagnostics.faults.store import GuidedCase, NewCase, NewPrediction, NewTicket, OpenCase
+from diagnostics.faults.trigger import Trigger
 from diagnostics.messages import store as alert_store
-from diagnostics.messages.texts import PointName, compose
-from diagnostics.service_points import ServicePointDirectory
-from diagnostics.warranty import warranty_on
-from telemetry import named_queries
+from diagnostics.messages.store import NewAlert
+from diagnostics.messages.texts import compose
+from diagnostics.service_points import Assignment, ServicePointDirectory
+from diagnostics.warranty import Warranty, warranty_on
 from telemetry.database import Connection
+from telemetry.event_inbox import InboxEvent
+from telemetry.json_values import JsonObject, JsonValue
 from telemetry.korean_time import kst_day
 
 __all__ = ["EngineConfig", "FaultEngine", "InboxEvent"]
 
-_Q: Final = named_queries.load("engine", package="diagnostics.faults").require(
-    "active_codes", "case_cleared", "close_case", "confirm_predictions", "confirm_ticket", "contacts", "device_facts", "guidance_delivery", "insert_alert", "insert_case", "insert_prediction", "lock_open_case", "lock_recent_resolution", "open_case_in_family", "open_prediction_in_family", "open_ticket", "postpone_guidance_deadline", "repeat", "ticket_fault_cleared", "ticket_service_point",
-)  # fmt: skip
 UNKNOWN_FAMILY: Final = "unknown"
 
 
@@ -59,23 +63,6 @@ class EngineConfig:
     """Tell the call center (device.offline) when a device stops reporting; off during a known outage."""
 
 
-@dataclass(frozen=True, slots=True)
-class InboxEvent:
-    inbox_id: int
-    device_id: str
-    ts: datetime
-    seq: int
-    code: str
-    state: str
-    received_at: datetime
-    evidence: dict[str, Any] | None = None
-    """What a detector saw, for a code the platform raised itself from telemetry (A##)."""
-
-    @property
-    def raised(self) -> bool:
-        return self.state == "raised"
-
-
 class FaultEngine:
     """Turns inbox events into cases, tickets and alerts per the catalog."""
 
@@ -85,238 +72,213 @@ class FaultEngine:
         self.config = config
 
     async def handle(self, conn: Connection, event: InboxEvent) -> Decision:
+        trigger = Trigger.of_event(event)
         entry = self.catalog.get(event.code)
         family = entry.family if entry else UNKNOWN_FAMILY
-        case = await conn.fetchrow(_Q["lock_open_case"], event.device_id, family)
-        view = CaseView(case["status"], case["raises"]) if case else None
+        case = await store.lock_open_case(conn, event.device_id, family)
+        view = CaseView(case.status, case.raises) if case else None
         if not event.raised:
             decision = decide_clear(view)
-            await self._apply_clear(conn, event, entry, family, case, decision)
+            await self._apply_clear(conn, trigger, family, case, decision)
             return decision
-        if (
-            case is not None
-            and entry is not None
-            and not entry.advisory
-            and str(case["code"]).startswith("A")
-        ):
-            return await self._confirm_prediction(conn, event, entry, family, case)
+        if case is not None and entry is not None and not entry.advisory and case.code.startswith("A"):
+            return await self._confirm_prediction(conn, trigger, entry, family, case)
         recent = None
         if case is None and entry is not None and entry.dispatch is Dispatch.IF_RECURS:
             since = event.ts - self.config.recurrence_window
-            recent = await conn.fetchrow(_Q["lock_recent_resolution"], event.device_id, family, since)
+            recent = await store.lock_recent_resolution(conn, event.device_id, family, since)
         decision = decide_raise(entry, view, recurred_within_window=recent is not None)
-        await self._apply_raise(conn, event, entry, family, case or recent, decision)
+        await self._apply_raise(conn, trigger, entry, family, case.case_id if case else recent, decision)
         return decision
 
     async def _apply_raise(
-        self,
-        conn: Connection,
-        event: InboxEvent,
-        entry: CatalogEntry | None,
-        family: str,
-        case: Any,
+        self, conn: Connection, trigger: Trigger, entry: CatalogEntry | None, family: str, case_id: int | None,
         decision: Decision,
-    ) -> None:
+    ) -> None:  # fmt: skip
+        """`case_id`: the device's open case of the family, or the recently resolved one it reopens."""
         if decision.action in (Action.GUIDE, Action.INFORM):
-            status = "guidance" if decision.action is Action.GUIDE else "informed"
-            deadline = event.ts + self.config.guidance_wait if decision.action is Action.GUIDE else None
-            case_id = await conn.fetchval(
-                _Q["insert_case"],
-                event.device_id,
-                family,
-                event.code,
-                status,
-                event.ts,
-                deadline,
-                decision.rule,
-            )
+            guided = decision.action is Action.GUIDE
+            new_case_id = await store.insert_case(conn, NewCase(
+                trigger.device_id, family, trigger.code, "guidance" if guided else "informed", trigger.at,
+                trigger.at + self.config.guidance_wait if guided else None, decision.rule,
+            ))  # fmt: skip
             if entry is not None and decision.alert:
-                await self._alert(conn, event, entry, decision, case_id=case_id, ticket_id=None)
+                await self._alert(conn, trigger, entry, decision, case_id=new_case_id, ticket_id=None)
         elif decision.action is Action.OPEN_TICKET:
-            await self._open_ticket(conn, event, entry, family, case, decision)
+            await self._open_ticket(conn, trigger, entry, family, case_id, decision)
         elif decision.action is Action.REPEAT:
-            await conn.execute(_Q["repeat"], case["case_id"], event.code, event.ts)
+            assert case_id is not None  # a repeat is decided on an open case
+            await store.repeat(conn, case_id, trigger.code, trigger.at)
 
     async def open_prediction(
         self, conn: Connection, *, device_id: str, code: str, detector: str, at: datetime,
-        eta: datetime | None, evidence: dict[str, Any],
+        eta: datetime | None, evidence: Mapping[str, JsonValue],
     ) -> int | None:  # fmt: skip
         """A detector found a trend: open the advisory's case (a planned ticket, or guidance for the
         customer) with the evidence, and record the prediction. Returns its id, or None when the
         device already has an open prediction or case in that fault family (nothing is opened twice)."""
         entry = self.catalog[code]
         family = entry.family
-        if await conn.fetchval(_Q["open_prediction_in_family"], device_id, family) is not None:
+        if await store.has_open_prediction(conn, device_id, family):
             return None
-        if await conn.fetchval(_Q["open_case_in_family"], device_id, family) is not None:
+        if await store.has_open_case(conn, device_id, family):
             return None
-        event = InboxEvent(
-            0, device_id, at, 0, code, "raised", at, evidence={"detector": detector, **evidence}
+        trigger = Trigger.of_prediction(
+            device_id=device_id, code=code, at=at, detector=detector, evidence=evidence
         )
         decision = decide_raise(entry, None, recurred_within_window=False)
-        await self._apply_raise(conn, event, entry, family, None, decision)
-        prediction_id = await conn.fetchval(_Q["insert_prediction"], device_id, code, family, detector, at, eta,
-                                            json.dumps(evidence, ensure_ascii=False))  # fmt: skip
-        return int(prediction_id)
+        await self._apply_raise(conn, trigger, entry, family, None, decision)
+        return await store.insert_prediction(
+            conn, NewPrediction(device_id, code, family, detector, at, eta, evidence)
+        )
 
     async def _confirm_prediction(
-        self, conn: Connection, event: InboxEvent, entry: CatalogEntry, family: str, case: Any
+        self, conn: Connection, trigger: Trigger, entry: CatalogEntry, family: str, case: OpenCase
     ) -> Decision:
         """The hard fault arrived while a predicted case is open in its family: link, do not duplicate."""
-        confirmed = await conn.fetch(_Q["confirm_predictions"], event.device_id, family, event.code, event.ts)
+        confirmed = await store.confirm_predictions(
+            conn, device_id=trigger.device_id, family=family, code=trigger.code, at=trigger.at
+        )
         decision = decide_confirm(entry)
-        if case["ticket_id"] is None:
+        if case.ticket_id is None:
             # An advisory without a ticket (guidance only): it is closed, and the hard code is handled
             # as it would be on its own; the prediction above records that it came true.
-            await _close_case(conn, case["case_id"], "closed", event.ts,
-                              f"{event.code} arrived: the predicted fault's guidance no longer applies")  # fmt: skip
+            await _close_case(conn, case.case_id, "closed", trigger.at,
+                              f"{trigger.code} arrived: the predicted fault's guidance no longer applies")  # fmt: skip
             alone = decide_raise(entry, None, recurred_within_window=False)
-            await self._apply_raise(conn, event, entry, family, None, alone)
+            await self._apply_raise(conn, trigger, entry, family, None, alone)
             return alone
         assert decision.ticket_kind is not None
         assert decision.priority is not None
-        confirmation = {
-            "code": event.code, "at": event.ts.isoformat(),
-            "predictions": [{"prediction_id": r["prediction_id"], "code": r["code"],
-                             "predicted_at": r["predicted_at"].isoformat(),
-                             "lead_hours": round((event.ts - r["predicted_at"]).total_seconds() / 3600, 1)}
-                            for r in confirmed],
+        confirmation: JsonObject = {
+            "code": trigger.code, "at": trigger.at.isoformat(),
+            "predictions": [{"prediction_id": p.prediction_id, "code": p.code,
+                             "predicted_at": p.predicted_at.isoformat(),
+                             "lead_hours": round((trigger.at - p.predicted_at).total_seconds() / 3600, 1)}
+                            for p in confirmed],
         }  # fmt: skip
-        note = f"{event.code} confirmed the predicted fault ({case['code']})"
-        await conn.execute(_Q["confirm_ticket"], case["case_id"], event.code, event.ts, decision.ticket_kind.value,
-                           decision.priority, json.dumps(confirmation), note)  # fmt: skip
+        await store.confirm_ticket(
+            conn, case_id=case.case_id, code=trigger.code, at=trigger.at, kind=decision.ticket_kind.value,
+            priority=decision.priority, confirmation=confirmation,
+            note=f"{trigger.code} confirmed the predicted fault ({case.code})",
+        )  # fmt: skip
         if decision.alert:
-            await self._alert(
-                conn, event, entry, decision, case_id=case["case_id"], ticket_id=case["ticket_id"]
-            )
+            await self._alert(conn, trigger, entry, decision, case_id=case.case_id, ticket_id=case.ticket_id)
         return decision
 
-    async def ticket_overdue_guidance(self, conn: Connection, case: Any) -> None:
+    async def ticket_overdue_guidance(self, conn: Connection, case: GuidedCase) -> None:
         """A guided case reached its earliest deadline with its fault still raised: a ticket, unless the
         customer's window (which starts when the guidance reaches them) is still open; then the case
         is looked at again when it closes."""
-        entry = self.catalog.get(case["code"])
-        row = _found(await conn.fetchrow(_Q["guidance_delivery"], case["case_id"]))
-        delivery = GuidanceDelivery(case["first_raised_at"], row["first_sent_at"], row["pending_until"])
-        decision = decide_guidance_due(entry, case["code"], delivery, now=row["now"], wait=self.config.guidance_wait,
+        entry = self.catalog.get(case.code)
+        progress = await alert_store.guidance_progress(conn, case.case_id)
+        delivery = GuidanceDelivery(case.first_raised_at, progress.first_sent_at, progress.pending_until)
+        decision = decide_guidance_due(entry, case.code, delivery, now=progress.now, wait=self.config.guidance_wait,
                                        hold_limit=self.config.guidance_hold_limit)  # fmt: skip
         if isinstance(decision, WaitUntil):
-            await conn.execute(_Q["postpone_guidance_deadline"], case["case_id"], decision.at)
+            await store.postpone_guidance(conn, case.case_id, decision.at)
             return
-        trigger = InboxEvent(
-            0,
-            case["device_id"],
-            case["guidance_deadline"],
-            0,
-            case["code"],
-            "overdue",
-            case["guidance_deadline"],
+        trigger = Trigger.overdue_guidance(
+            device_id=case.device_id, code=case.code, deadline=case.guidance_deadline
         )
-        await self._open_ticket(conn, trigger, entry, case["family"], case, decision)
+        await self._open_ticket(conn, trigger, entry, case.family, case.case_id, decision)
 
     async def _open_ticket(
-        self,
-        conn: Connection,
-        event: InboxEvent,
-        entry: CatalogEntry | None,
-        family: str,
-        case: Any,
+        self, conn: Connection, trigger: Trigger, entry: CatalogEntry | None, family: str, case_id: int | None,
         decision: Decision,
-    ) -> None:
-        facts = _found(
-            await conn.fetchrow(_Q["device_facts"], event.device_id, self.config.default_warranty_years)
+    ) -> None:  # fmt: skip
+        facts = await store.device_facts(
+            conn, trigger.device_id, default_warranty_years=self.config.default_warranty_years
         )
-        assignment = self.service_points.assign(facts["latitude"], facts["longitude"], facts["region"])
-        warranty = warranty_on(facts["installed_on"], facts["warranty_years"], kst_day(event.ts))
-        evidence = {
+        assignment = self.service_points.assign(facts.latitude, facts.longitude, facts.region)
+        warranty = warranty_on(facts.installed_on, facts.warranty_years, kst_day(trigger.at))
+        evidence: JsonObject = {
             "rule": decision.rule,
             "why": decision.why,
             "policy": entry.dispatch.value if entry else None,
-            "trigger": {"code": event.code, "state": event.state, "ts": event.ts.isoformat(), "seq": event.seq},
-            "telemetry": json.loads(facts["latest"]) if facts["latest"] else None,
-            "service_point": None if assignment is None else {
-                "point_id": assignment.point.point_id, "name": assignment.point.name,
-                "distance_km": assignment.distance_km,
-                "how": "nearest covering point" if assignment.distance_km is not None else "region (no coordinates)",
-            },
-            "warranty": {"years": warranty.years, "installed_on": _iso(facts["installed_on"]),
-                         "ends_on": _iso(warranty.ends_on), "in_warranty": warranty.in_warranty},
-        }  # fmt: skip
-        if event.evidence is not None:
-            evidence["prediction"] = event.evidence
+            "trigger": trigger.evidence(),
+            "telemetry": json.loads(facts.latest) if facts.latest else None,
+            "service_point": _service_point_evidence(assignment),
+            "warranty": _warranty_evidence(warranty, facts.installed_on),
+        }
+        if trigger.prediction is not None:
+            evidence["prediction"] = trigger.prediction
         assert decision.ticket_kind is not None
         assert decision.priority is not None
-        opened = _found(
-            await conn.fetchrow(
-                _Q["open_ticket"], None if case is None else case["case_id"], event.device_id, family, event.code,
-                decision.ticket_kind.value, decision.priority, event.ts, self.config.contact_within,
-                assignment.point.point_id if assignment else None, assignment.distance_km if assignment else None,
-                facts["region"], warranty.in_warranty, warranty.ends_on, decision.rule,
-                json.dumps(evidence, ensure_ascii=False), decision.why, 1 if event.raised else 0,
-            )
-        )  # fmt: skip
+        opened = await store.open_ticket(conn, NewTicket(
+            case_id=case_id, device_id=trigger.device_id, family=family, code=trigger.code,
+            kind=decision.ticket_kind.value, priority=decision.priority, raised_at=trigger.at,
+            contact_within=self.config.contact_within,
+            service_point_id=assignment.point.point_id if assignment else None,
+            service_point_distance_km=assignment.distance_km if assignment else None, region=facts.region,
+            in_warranty=warranty.in_warranty, warranty_ends_on=warranty.ends_on, rule=decision.rule,
+            evidence=evidence, why=decision.why, counts_raise=trigger.raised,
+        ))  # fmt: skip
         if entry is not None and decision.alert:
             await self._alert(
-                conn, event, entry, decision, case_id=opened["case_id"], ticket_id=opened["ticket_id"]
+                conn, trigger, entry, decision, case_id=opened.case_id, ticket_id=opened.ticket_id
             )
 
     async def _apply_clear(
-        self,
-        conn: Connection,
-        event: InboxEvent,
-        entry: CatalogEntry | None,
-        family: str,
-        case: Any,
-        decision: Decision,
+        self, conn: Connection, trigger: Trigger, family: str, case: OpenCase | None, decision: Decision
     ) -> None:
+        if case is None:
+            return  # nothing is open for the fault
         if decision.action is Action.RESOLVED_BY_CUSTOMER:
-            await _close_case(conn, case["case_id"], "resolved_by_customer", event.ts,
-                              f"{event.code} cleared before the guidance went out")  # fmt: skip
+            await _close_case(conn, case.case_id, "resolved_by_customer", trigger.at,
+                              f"{trigger.code} cleared before the guidance went out")  # fmt: skip
         elif decision.action is Action.CLOSE_INFORMED:
-            await _close_case(conn, case["case_id"], "closed", event.ts, f"{event.code} cleared")
+            await _close_case(conn, case.case_id, "closed", trigger.at, f"{trigger.code} cleared")
         elif decision.action is Action.FAULT_CLEARED:
-            await conn.execute(_Q["case_cleared"], case["case_id"], event.ts)
-            if await self._family_still_active(conn, event.device_id, family):
+            await store.case_cleared(conn, case.case_id, trigger.at)
+            if case.ticket_id is None or await self._family_still_active(conn, trigger.device_id, family):
                 return
-            await conn.execute(_Q["ticket_fault_cleared"], case["ticket_id"], event.ts)
+            await store.ticket_fault_cleared(conn, case.ticket_id, trigger.at)
 
     async def _family_still_active(self, conn: Connection, device_id: str, family: str) -> bool:
-        codes = [r["code"] for r in await conn.fetch(_Q["active_codes"], device_id)]
-        for code in codes:
+        for code in await store.active_codes(conn, device_id):
             entry = self.catalog.get(code)
             if (entry.family if entry else UNKNOWN_FAMILY) == family:
                 return True
         return False
 
     async def _alert(
-        self, conn: Connection, event: InboxEvent, entry: CatalogEntry, decision: Decision,
+        self, conn: Connection, trigger: Trigger, entry: CatalogEntry, decision: Decision,
         *, case_id: int, ticket_id: int | None,
     ) -> None:  # fmt: skip
+        """The decision's alert to the device's first contacts (the owners only, unless every contact
+        must hear it or there is no owner)."""
         assert decision.alert is not None
-        point = await conn.fetchrow(_Q["ticket_service_point"], ticket_id) if ticket_id is not None else None
-        names = None if point is None else PointName(point["name"], point["name_en"])
+        names = await store.service_point_names(conn, ticket_id) if ticket_id is not None else None
         message = compose(entry, decision.alert, service_point=names)
-        contacts = await conn.fetch(_Q["contacts"], event.device_id)
-        owners = [c for c in contacts if c["role"] == "owner"]
+        contacts = await store.first_contacts(conn, trigger.device_id)
+        owners = [c for c in contacts if c.role == "owner"]
         audience = contacts if decision.audience is Audience.ALL or not owners else owners
-        await conn.executemany(
-            _Q["insert_alert"],
-            [(event.device_id, c["contact_id"], c["phone"], c["preferred_channel"], decision.alert, event.code,
-              case_id, ticket_id, message.ko, message.en) for c in audience],
-        )  # fmt: skip
+        await alert_store.queue_alerts(conn, [
+            NewAlert(trigger.device_id, c.contact_id, c.phone, c.preferred_channel, decision.alert, trigger.code,
+                     case_id, ticket_id, message.ko, message.en)
+            for c in audience
+        ])  # fmt: skip
 
 
 async def _close_case(conn: Connection, case_id: int, status: str, at: datetime, why: str) -> None:
     """Close a case, and withdraw its alerts that are still waiting to go out (held for quiet hours,
     say): guidance for a fault that already cleared would tell the customer something untrue."""
-    await conn.execute(_Q["close_case"], case_id, status, at)
+    await store.close_case(conn, case_id, status, at)
     await alert_store.withdraw_pending(conn, case_id=case_id, ticket_id=None, reason=why)
 
 
-def _found(row: Any) -> Any:
-    if row is None:
-        raise LookupError("a row the engine relies on is missing (device deleted meanwhile?)")
-    return row
+def _service_point_evidence(assignment: Assignment | None) -> JsonValue:
+    if assignment is None:
+        return None
+    how = "nearest covering point" if assignment.distance_km is not None else "region (no coordinates)"
+    return {"point_id": assignment.point.point_id, "name": assignment.point.name,
+            "distance_km": assignment.distance_km, "how": how}  # fmt: skip
+
+
+def _warranty_evidence(warranty: Warranty, installed_on: date | None) -> JsonValue:
+    return {"years": warranty.years, "installed_on": _iso(installed_on), "ends_on": _iso(warranty.ends_on),
+            "in_warranty": warranty.in_warranty}  # fmt: skip
 
 
 def _iso(day: date | None) -> str | None:

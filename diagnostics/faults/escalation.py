@@ -15,6 +15,8 @@ from datetime import timedelta
 from typing import Final
 
 from diagnostics.catalog import Catalog, CatalogEntry
+from diagnostics.messages import store as alert_store
+from diagnostics.messages.store import NewAlert, UnacknowledgedAlert
 from diagnostics.messages.texts import compose
 from telemetry import named_queries
 from telemetry.database import Connection
@@ -22,27 +24,25 @@ from telemetry.database import Connection
 __all__ = ["escalate_unacknowledged", "escalation_note"]
 
 _Q: Final = named_queries.load("engine", package="diagnostics.faults").require(
-    "escalate_ticket_unacknowledged", "insert_escalation_alert", "mark_case_escalated", "next_contacts", "unacknowledged_safety_alerts",
-)  # fmt: skip
+    "escalate_ticket_unacknowledged", "next_contacts"
+)
 
 
 @dataclass(frozen=True, slots=True)
-class _Overdue:
-    """The first unacknowledged safety alert of a case."""
+class _NextContact:
+    """A contact of the next escalation rank, with the owner's name for the message."""
 
-    alert_id: int
-    case_id: int
-    device_id: str
-    ticket_id: int | None
-    code: str
+    contact_id: int
+    phone: str
+    preferred_channel: str
+    owner_name: str
 
 
 async def escalate_unacknowledged(conn: Connection, catalog: Catalog, *, after: timedelta, batch: int) -> int:
     """Escalate the overdue cases (call inside a transaction); how many were escalated."""
     escalated = 0
-    for row in await conn.fetch(_Q["unacknowledged_safety_alerts"], after, batch):
-        alert = _Overdue(**dict(row))
-        if not await conn.fetch(_Q["mark_case_escalated"], alert.case_id, alert.alert_id):
+    for alert in await alert_store.unacknowledged_safety_alerts(conn, after=after, batch=batch):
+        if not await alert_store.mark_case_escalated(conn, alert):
             continue  # an earlier alert of the same case in this batch escalated it already
         escalated += 1
         entry = catalog.get(alert.code)
@@ -55,15 +55,16 @@ async def escalate_unacknowledged(conn: Connection, catalog: Catalog, *, after: 
     return escalated
 
 
-async def _alert_next_contacts(conn: Connection, alert: _Overdue, entry: CatalogEntry) -> int:
+async def _alert_next_contacts(conn: Connection, alert: UnacknowledgedAlert, entry: CatalogEntry) -> int:
     """Write the escalation message to each contact of the next rank; how many there were."""
-    contacts = await conn.fetch(_Q["next_contacts"], alert.device_id)
+    contacts = [_NextContact(**dict(r)) for r in await conn.fetch(_Q["next_contacts"], alert.device_id)]
+    escalations = []
     for contact in contacts:
-        message = compose(entry, "escalation", owner_name=contact["owner_name"] or None)
-        await conn.execute(
-            _Q["insert_escalation_alert"], alert.device_id, contact["contact_id"], contact["phone"],
-            contact["preferred_channel"], alert.code, alert.case_id, alert.ticket_id, message.ko, message.en,
-        )  # fmt: skip
+        message = compose(entry, "escalation", owner_name=contact.owner_name or None)
+        escalations.append(NewAlert(alert.device_id, contact.contact_id, contact.phone, contact.preferred_channel,
+                                    "escalation", alert.code, alert.case_id, alert.ticket_id, message.ko,
+                                    message.en, wave=1))  # fmt: skip
+    await alert_store.queue_alerts(conn, escalations)
     return len(contacts)
 
 

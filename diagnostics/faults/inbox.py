@@ -1,8 +1,10 @@
 """Drains the event inbox lane by lane: each lane is worked by one worker at a time, in queue order.
 
-An event and its effects commit with its removal from the inbox. An event the engine cannot handle
-is recorded in `diagnostic_failures` (its effects rolled back to a savepoint) rather than blocking
-its lane; a database that goes away rolls the whole lane chunk back for a later retry.
+The inbox is telemetry's table (filled by the ingest); this consumer works it through
+telemetry.event_inbox. An event and its effects commit with its removal from the inbox. An event
+the engine cannot handle is recorded in `diagnostic_failures` (its effects rolled back to a
+savepoint) rather than blocking its lane; a database that goes away rolls the whole lane chunk back
+for a later retry.
 """
 
 from __future__ import annotations
@@ -10,21 +12,16 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from typing import Final
 
-from diagnostics.faults.engine import FaultEngine, InboxEvent
-from telemetry import named_queries
+from diagnostics.faults import store
+from diagnostics.faults.engine import FaultEngine
+from telemetry import event_inbox
 from telemetry.database import STORE_TRANSIENT, Connection, Pool
+from telemetry.event_inbox import LANES, InboxEvent
 
-__all__ = ["LANES", "DrainResult", "InboxConsumer"]
+__all__ = ["DrainResult", "InboxConsumer"]
 
 log = logging.getLogger(__name__)
-
-_Q: Final = named_queries.load("engine", package="diagnostics.faults").require(
-    "claim_lane", "delete_inbox", "record_failure", "try_lane",
-)  # fmt: skip
-LANES: Final = 16
-"""Must match the modulus of `event_inbox.lane` in the migration."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,20 +62,19 @@ class InboxConsumer:
         """The fast path handles a chunk with no savepoints; the careful one gives each event its own,
         so that a failing event is recorded and skipped while the others are applied."""
         async with conn.transaction():
-            if not await conn.fetchval(_Q["try_lane"], lane):
+            if not await event_inbox.try_lane(conn, lane):
                 return 0, 0
-            rows = await conn.fetch(_Q["claim_lane"], lane, self._chunk)
-            if not rows:
+            events = await event_inbox.oldest_in_lane(conn, lane, self._chunk)
+            if not events:
                 return 0, 0
             failed = 0
-            for row in rows:
-                event = InboxEvent(**dict(row))
+            for event in events:
                 if careful:
                     failed += 0 if await self._handle_isolated(conn, event) else 1
                 else:
                     await self._engine.handle(conn, event)
-            await conn.execute(_Q["delete_inbox"], [row["inbox_id"] for row in rows])
-        return len(rows) - failed, failed
+            await event_inbox.delete_handled(conn, [event.inbox_id for event in events])
+        return len(events) - failed, failed
 
     async def _handle_isolated(self, conn: Connection, event: InboxEvent) -> bool:
         try:
@@ -90,9 +86,6 @@ class InboxConsumer:
             log.exception(
                 "event %s/%s %s %s could not be handled", event.device_id, event.seq, event.code, event.state
             )
-            await conn.execute(
-                _Q["record_failure"], event.device_id, event.ts, event.seq, event.code, event.state,
-                f"{type(exc).__name__}: {exc}"[:2000],
-            )  # fmt: skip
+            await store.record_failure(conn, event, f"{type(exc).__name__}: {exc}")
             return False
         return True

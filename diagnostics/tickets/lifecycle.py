@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from diagnostics.catalog import load_catalog
+from diagnostics.faults import store as fault_store
 from diagnostics.messages import store as alert_store
+from diagnostics.tickets.store import Note
 from telemetry import named_queries
 from telemetry.database import Connection
 
@@ -36,7 +38,7 @@ __all__ = [
 ]
 
 _Q: Final = named_queries.load("tickets", package="diagnostics.tickets").require(
-    "assign", "close_case_of_ticket", "insert_note", "insert_transition", "lock_ticket", "service_point_exists", "set_status", "ticket_fault_codes",
+    "assign", "insert_note", "insert_transition", "lock_ticket", "service_point_exists", "set_status", "ticket_fault_codes",
 )  # fmt: skip
 
 
@@ -128,7 +130,7 @@ async def transition(
         _Q["insert_transition"], ticket_id, current.value, to.value, actor, note, reason, details
     )
     if to in TERMINAL:
-        await conn.execute(_Q["close_case_of_ticket"], ticket_id)
+        await fault_store.close_ticketed_case(conn, ticket_id)
         await alert_store.withdraw_pending(
             conn, case_id=None, ticket_id=ticket_id, reason=f"the ticket is {to}"
         )
@@ -141,18 +143,27 @@ async def active_safety_codes(conn: Connection, ticket_id: int) -> list[str]:
     row = await conn.fetchrow(_Q["ticket_fault_codes"], ticket_id)
     if row is None:
         return []
+    fault = _TicketFault(**dict(row))
     catalog = load_catalog()
-    ticket_codes = set(row["codes"])
     active = []
-    for code in row["active_codes"]:
+    for code in fault.active_codes:
         entry = catalog.get(code)
         if (
             entry is not None
             and entry.safety_critical
-            and (entry.family == row["family"] or code in ticket_codes)
+            and (entry.family == fault.family or code in fault.codes)
         ):
             active.append(code)
     return sorted(active)
+
+
+@dataclass(frozen=True, slots=True)
+class _TicketFault:
+    """A ticket's fault beside the codes still active on its device."""
+
+    family: str
+    codes: list[str]
+    active_codes: list[str]
 
 
 class UnknownServicePointError(ValueError):
@@ -171,11 +182,12 @@ async def _lock(conn: Connection, ticket_id: int) -> Status:
     return Status(current)
 
 
-async def add_note(conn: Connection, *, ticket_id: int, author: str, body: str) -> dict[str, Any]:
+async def add_note(conn: Connection, *, ticket_id: int, author: str, body: str) -> Note:
     """Write a note on a ticket (any status: a closed ticket may still need a word); the note."""
     await _lock(conn, ticket_id)
     row = await conn.fetchrow(_Q["insert_note"], ticket_id, author, "note", body)
-    return dict(row) if row is not None else {}
+    assert row is not None  # an INSERT … RETURNING answers its row
+    return Note(**dict(row))
 
 
 async def assign(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Final
 
 from diagnostics.catalog import load_catalog
 from telemetry import named_queries
-from telemetry.database import Connection
+from telemetry.database import Connection, Row
+from telemetry.json_values import JsonObject
 
 __all__ = [
     "QUEUE_CLASSES",
@@ -84,7 +85,7 @@ class Transition:
     note: str | None
     reason: str | None
     """Why the engine (or an override) made the entry: opened, contact_overdue, safety_override, …"""
-    details: dict[str, Any] | None
+    details: JsonObject | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +122,7 @@ class Note:
 @dataclass(frozen=True, slots=True)
 class TicketDetail:
     ticket: TicketView
-    evidence: dict[str, Any]
+    evidence: JsonObject
     transitions: list[Transition]
     events: list[EvidenceEvent]
     alerts: list[AlertView]
@@ -148,11 +149,11 @@ class TicketFilter:
 _VIEW_FIELDS: Final = frozenset(TicketView.__dataclass_fields__)
 
 
-def _view(row: Any) -> TicketView:
+def _view(row: Row) -> TicketView:
     return TicketView(**{k: v for k, v in dict(row).items() if k in _VIEW_FIELDS})
 
 
-def _transition(row: Any) -> Transition:
+def _transition(row: Row) -> Transition:
     fields = dict(row)
     details = fields.pop("details")
     return Transition(**fields, details=json.loads(details) if details is not None else None)

@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from diagnostics.messages import store as alert_store
 from diagnostics.messages.quiet_hours import (
@@ -35,6 +35,7 @@ from diagnostics.messages.quiet_hours import (
     quiet_until,
     reminder_quiet_until,
 )
+from diagnostics.messages.store import ClaimedAlert
 from diagnostics.messages.texts import alimtalk_code
 from outbox.alerts.providers import (
     AlimtalkDealer,
@@ -108,8 +109,8 @@ class AlertDeliverer:
             await asyncio.gather(*(self._handle(row) for row in rows))
         return len(rows)
 
-    async def _handle(self, row: dict[str, Any]) -> None:
-        claim = (int(row["alert_id"]), int(row["attempts"]))
+    async def _handle(self, row: ClaimedAlert) -> None:
+        claim = row.claim
         async with self._pool.acquire() as conn:
             if unsent := self._not_to_send(row):
                 status, reason = unsent
@@ -133,41 +134,42 @@ class AlertDeliverer:
                     conn, claim, at=self._next_attempt(row), error=outcome.error or ""
                 )
 
-    def _quiet_until(self, row: dict[str, Any]) -> datetime | None:
+    def _quiet_until(self, row: ClaimedAlert) -> datetime | None:
         """When the alert may go out, if not now: urgent kinds go at any hour, reminders never at night."""
         now = self._clock()
-        if row["kind"] in URGENT_KINDS:
+        contact = row.contact
+        if row.kind in URGENT_KINDS or contact is None:  # (no contact: never sent, see _not_to_send)
             return None
-        if row["kind"] in REMINDER_KINDS:
-            return reminder_quiet_until(now, row["quiet_start"], row["quiet_end"])
-        return quiet_until(now, row["quiet_start"], row["quiet_end"])
+        if row.kind in REMINDER_KINDS:
+            return reminder_quiet_until(now, contact.quiet_start, contact.quiet_end)
+        return quiet_until(now, contact.quiet_start, contact.quiet_end)
 
-    def _not_to_send(self, row: dict[str, Any]) -> tuple[str, str] | None:
+    def _not_to_send(self, row: ClaimedAlert) -> tuple[str, str] | None:
         """The status and reason with which the alert ends unsent, or None to send it."""
-        if row["stale_reason"]:
-            return "withdrawn", row["stale_reason"]  # its case was resolved or its ticket ended
-        if row["language"] is None:
+        if row.stale_reason:
+            return "withdrawn", row.stale_reason  # its case was resolved or its ticket ended
+        if row.contact is None:
             return "skipped", "contact removed"
-        if not row["consent_alerts"]:
+        if not row.contact.consent_alerts:
             return "skipped", "no consent to alerts"
-        if row["kind"] in ADVERTISING_KINDS and not row["consent_marketing"]:
+        if row.kind in ADVERTISING_KINDS and not row.contact.consent_marketing:
             return "skipped", "no consent to advertising"
         if self._too_old(row):
             return "failed", "too old"  # news of a fault long past (after an outage of the worker, say)
         return None
 
-    async def _send(self, row: dict[str, Any]) -> tuple[SendOutcome, MessageProvider | None]:
+    async def _send(self, row: ClaimedAlert) -> tuple[SendOutcome, MessageProvider | None]:
         """Try the contact's chain in order: the first acceptance; on a refusal (4xx) the next
         provider; on a provider that is down or timed out, stop and retry later (it may have
         delivered, and falling back could send the message twice)."""
-        language = row["language"]
+        language = row.contact.language if row.contact is not None else None
         message = OutboundMessage(
-            alert_id=int(row["alert_id"]), recipient=row["phone"],
-            text=row["message_en"] if language == "en" else row["message_ko"],
-            template_code=alimtalk_code(row["kind"]),
+            alert_id=row.alert_id, recipient=row.phone,
+            text=row.message_en if language == "en" else row.message_ko,
+            template_code=alimtalk_code(row.kind),
         )  # fmt: skip
         errors: list[str] = []
-        for provider in self._chains.get(row["channel"], self._chains["sms"]):
+        for provider in self._chains.get(row.channel, self._chains["sms"]):
             outcome = await provider.send(message)
             if outcome.ok:
                 return outcome, provider
@@ -176,12 +178,12 @@ class AlertDeliverer:
                 return SendOutcome(False, error="; ".join(errors)[:500], permanent=False), None
         return SendOutcome(False, error="; ".join(errors)[:500], permanent=True), None
 
-    def _too_old(self, row: dict[str, Any]) -> bool:
-        age: timedelta = self._clock() - row["created_at"]
+    def _too_old(self, row: ClaimedAlert) -> bool:
+        age: timedelta = self._clock() - row.created_at
         return age > timedelta(seconds=self._config.give_up_after_s)
 
-    def _next_attempt(self, row: dict[str, Any]) -> datetime:
-        delay = self._config.retry(urgent=row["kind"] in URGENT_KINDS).delay(int(row["attempts"]))
+    def _next_attempt(self, row: ClaimedAlert) -> datetime:
+        delay = self._config.retry(urgent=row.kind in URGENT_KINDS).delay(row.attempts)
         return self._clock() + timedelta(seconds=delay)
 
 

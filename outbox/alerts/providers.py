@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from diagnostics.messages import store as alert_store
+from outbox.alerts import sink_store
 from outbox.outbound_guard import BlockedDestinationError, OutboundPolicy, resolve
 from outbox.outbound_http import OutboundClient
 from telemetry.database import Pool
@@ -130,7 +130,7 @@ class SinkProvider:
 
     async def send(self, message: OutboundMessage) -> SendOutcome:
         async with self._pool.acquire() as conn:
-            message_id = await alert_store.record_sink_message(
+            message_id = await sink_store.record_sink_message(
                 conn, alert_id=message.alert_id, channel=self.channel, recipient=message.recipient,
                 template_code=message.template_code if self.channel == "kakao" else None, body=message.text,
             )  # fmt: skip

@@ -1,15 +1,5 @@
--- Named queries of the diagnostics engine: inbox lanes, fault cases, tickets, outboxes.
-
--- name: try_lane
--- A lane is worked by one worker at a time; held until the transaction ends.
-SELECT pg_try_advisory_xact_lock(8201, $1::int);
-
--- name: claim_lane
-SELECT inbox_id, device_id, ts, seq, code, state, received_at
-FROM event_inbox WHERE lane = $1 ORDER BY inbox_id LIMIT $2;
-
--- name: delete_inbox
-DELETE FROM event_inbox WHERE inbox_id = ANY($1::bigint[]);
+-- Named queries of the fault engine: fault cases, predictions, failures, and the ticket side of its
+-- decisions (opened, repeated, cleared, confirmed, escalated) with their call-center events.
 
 -- name: record_failure
 INSERT INTO diagnostic_failures (device_id, ts, seq, code, state, error) VALUES ($1, $2, $3, $4, $5, $6);
@@ -29,6 +19,10 @@ FOR UPDATE;
 -- name: close_case
 UPDATE fault_cases SET status = $2, last_cleared_at = $3, closed_at = clock_timestamp(), guidance_deadline = NULL
 WHERE case_id = $1;
+
+-- name: close_case_of_ticket
+UPDATE fault_cases SET status = 'closed', closed_at = clock_timestamp(), guidance_deadline = NULL
+WHERE ticket_id = $1 AND status = 'ticketed';
 
 -- name: case_cleared
 UPDATE fault_cases SET last_cleared_at = $2 WHERE case_id = $1;
@@ -58,10 +52,6 @@ WHERE t.ticket_id = $1;
 -- name: active_codes
 SELECT code FROM device_faults WHERE device_id = $1 AND active;
 
--- name: insert_alert
-INSERT INTO customer_alerts (device_id, contact_id, phone, channel, kind, code, case_id, ticket_id, message_ko, message_en)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
-
 -- name: overdue_guidance
 -- Guided cases past their deadline (first the raise plus the wait; moved on while the guidance has
 -- not reached the customer); each is taken by one worker.
@@ -70,38 +60,31 @@ WHERE status = 'guidance' AND guidance_deadline < clock_timestamp()
 ORDER BY guidance_deadline LIMIT $1
 FOR UPDATE SKIP LOCKED;
 
--- name: guidance_delivery
--- How far the case's guidance got: when the first message went out, and until when messages still
--- waiting (quiet hours, provider retries) are due. With the database's clock.
-SELECT min(sent_at) FILTER (WHERE status = 'sent') AS first_sent_at,
-       max(not_before) FILTER (WHERE status = 'pending') AS pending_until,
-       clock_timestamp() AS now
-FROM customer_alerts WHERE case_id = $1 AND kind = 'guidance';
-
 -- name: postpone_guidance_deadline
 UPDATE fault_cases SET guidance_deadline = $2 WHERE case_id = $1 AND status = 'guidance';
 
 -- name: insert_case
 INSERT INTO fault_cases (device_id, family, code, status, raises, first_raised_at, last_raised_at,
                          guidance_deadline, rule)
-VALUES ($1, $2, $3, $4, 1, $5, $5, $6, $7)
+VALUES (:device_id, :family, :code, :status, 1, :raised_at, :raised_at, :guidance_deadline, :rule)
 RETURNING case_id;
 
 -- name: open_ticket
--- Everything a new ticket writes, in one statement: its case (a new one when $1 is NULL, else the
--- device's open case promoted, counting the raise when $17 = 1), the ticket, the first audit entry
--- and the ticket.opened call-center event.
+-- Everything a new ticket writes, in one statement: its case (a new one when :case_id is NULL, else
+-- the device's open case promoted, counting the raise when :counts_raise = 1), the ticket, the
+-- first audit entry and the ticket.opened call-center event.
 WITH ids AS (
     SELECT nextval(pg_get_serial_sequence('tickets', 'ticket_id')) AS ticket_id
 ), new_case AS (
     INSERT INTO fault_cases (device_id, family, code, status, raises, first_raised_at, last_raised_at, ticket_id, rule)
-    SELECT $2, $3, $4, 'ticketed', 1, $7, $7, ids.ticket_id, $14 FROM ids WHERE $1::bigint IS NULL
+    SELECT :device_id, :family, :code, 'ticketed', 1, :raised_at, :raised_at, ids.ticket_id, :rule
+    FROM ids WHERE :case_id::bigint IS NULL
     RETURNING case_id, raises, first_raised_at
 ), promoted AS (
-    UPDATE fault_cases SET status = 'ticketed', raises = raises + $17, code = $4,
-                           last_raised_at = greatest(last_raised_at, $7), guidance_deadline = NULL,
-                           closed_at = NULL, rule = $14, ticket_id = (SELECT ticket_id FROM ids)
-    WHERE case_id = $1::bigint
+    UPDATE fault_cases SET status = 'ticketed', raises = raises + :counts_raise, code = :code,
+                           last_raised_at = greatest(last_raised_at, :raised_at), guidance_deadline = NULL,
+                           closed_at = NULL, rule = :rule, ticket_id = (SELECT ticket_id FROM ids)
+    WHERE case_id = :case_id::bigint
     RETURNING case_id, raises, first_raised_at
 ), c AS (
     SELECT * FROM new_case UNION ALL SELECT * FROM promoted
@@ -110,14 +93,15 @@ WITH ids AS (
                          first_raised_at, last_raised_at, contact_due_at, service_point_id,
                          service_point_distance_km, region, in_warranty, warranty_ends_on, rule, evidence)
     OVERRIDING SYSTEM VALUE
-    SELECT ids.ticket_id, c.case_id, $2, $3, $4, ARRAY[$4], $5, 'open', $6, c.raises, c.first_raised_at, $7,
-           clock_timestamp() + $8::interval, $9, $10, $11, $12, $13, $14,
-           $15::jsonb || jsonb_build_object('raises_before_ticket', c.raises - 1)
+    SELECT ids.ticket_id, c.case_id, :device_id, :family, :code, ARRAY[:code], :kind, 'open', :priority, c.raises,
+           c.first_raised_at, :raised_at, clock_timestamp() + :contact_within::interval, :service_point_id,
+           :service_point_distance_km, :region, :in_warranty, :warranty_ends_on, :rule,
+           :evidence::jsonb || jsonb_build_object('raises_before_ticket', c.raises - 1)
     FROM ids, c
     RETURNING *
 ), audit AS (
     INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note, reason, details)
-    SELECT ticket_id, NULL, 'open', 'engine', $16, 'opened', jsonb_build_object('rule', $14::text, 'code', $4::text)
+    SELECT ticket_id, NULL, 'open', 'engine', :why, 'opened', jsonb_build_object('rule', :rule::text, 'code', :code::text)
     FROM t
 ), announced AS (
     INSERT INTO outbox_events (event_type, subject, payload)
@@ -212,25 +196,6 @@ INSERT INTO outbox_events (event_type, subject, payload)
 SELECT 'ticket.updated', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t
 RETURNING 1;
 
--- name: unacknowledged_safety_alerts
--- First-wave safety alerts nobody acknowledged within $1, one per case (its first alert, so that
--- two workers never lock different alerts of one case and then wait on each other); each is
--- taken by one worker.
-SELECT a.alert_id, a.case_id, a.device_id, a.ticket_id, a.code
-FROM customer_alerts AS a
-WHERE a.kind IN ('safety', 'emergency') AND a.wave = 0 AND a.acknowledged_at IS NULL AND a.escalated_at IS NULL
-  AND a.created_at < clock_timestamp() - $1::interval
-  AND NOT EXISTS (SELECT 1 FROM customer_alerts AS b
-                  WHERE b.case_id = a.case_id AND b.wave = 0 AND b.alert_id < a.alert_id)
-ORDER BY a.created_at LIMIT $2
-FOR UPDATE OF a SKIP LOCKED;
-
--- name: mark_case_escalated
--- Marks every first-wave alert of the case; returns none when another worker got there first.
-UPDATE customer_alerts SET escalated_at = clock_timestamp()
-WHERE (case_id = $1 OR alert_id = $2) AND wave = 0 AND escalated_at IS NULL AND acknowledged_at IS NULL
-RETURNING alert_id;
-
 -- name: next_contacts
 -- The contacts of the next escalation rank above the first wave's, and the owner's name for the
 -- message. One step: beyond it the call center (the escalated ticket) takes over.
@@ -242,11 +207,6 @@ WHERE device_id = $1 AND escalation_rank = (
     WHERE device_id = $1
       AND escalation_rank > (SELECT min(escalation_rank) FROM device_contacts WHERE device_id = $1))
 ORDER BY contact_id;
-
--- name: insert_escalation_alert
-INSERT INTO customer_alerts (device_id, contact_id, phone, channel, kind, code, case_id, ticket_id, message_ko,
-                             message_en, wave)
-VALUES ($1, $2, $3, $4, 'escalation', $5, $6, $7, $8, $9, 1);
 
 -- name: escalate_ticket_unacknowledged
 -- The call center hears of it: priority one step up, an audit entry and a ticket.escalated event,
@@ -272,35 +232,6 @@ SELECT 'ticket.escalated', 'ticket/' || t.ticket_id,
            || $3::jsonb
 FROM t;
 
--- name: notify_offline_devices
--- Devices gone offline since they were last told about: a device.offline event each, once per
--- episode. Devices never heard from have no state row and are not "gone".
-WITH gone AS (
-    SELECT s.device_id
-    FROM device_state AS s JOIN devices AS d ON d.device_id = s.device_id
-    WHERE s.offline_notified_at IS NULL AND NOT device_online(s.connected, s.last_seen, d.report_interval_s)
-    ORDER BY s.device_id LIMIT $1
-    FOR UPDATE OF s SKIP LOCKED
-), marked AS (
-    UPDATE device_state AS s SET offline_notified_at = clock_timestamp()
-    FROM gone WHERE s.device_id = gone.device_id
-    RETURNING s.device_id, s.last_seen, s.connected, s.offline_notified_at
-)
-INSERT INTO outbox_events (event_type, subject, payload)
-SELECT 'device.offline', 'device/' || m.device_id,
-       jsonb_build_object('device_id', m.device_id, 'model', d.model, 'region', d.region,
-                          'last_seen', m.last_seen, 'disconnected', m.connected IS FALSE,
-                          'detected_at', m.offline_notified_at)
-FROM marked AS m JOIN devices AS d ON d.device_id = m.device_id
-RETURNING 1;
-
--- name: clear_offline_marks
--- Devices online again: their next disappearance is a new episode.
-UPDATE device_state AS s SET offline_notified_at = NULL
-FROM devices AS d
-WHERE d.device_id = s.device_id AND s.offline_notified_at IS NOT NULL
-  AND device_online(s.connected, s.last_seen, d.report_interval_s);
-
 -- name: open_case_in_family
 SELECT 1 FROM fault_cases WHERE device_id = $1 AND family = $2 AND status IN ('guidance', 'informed', 'ticketed');
 
@@ -308,45 +239,44 @@ SELECT 1 FROM fault_cases WHERE device_id = $1 AND family = $2 AND status IN ('g
 SELECT 1 FROM predictions WHERE device_id = $1 AND family = $2 AND status = 'open';
 
 -- name: insert_prediction
--- $1 device, $2 code, $3 family, $4 detector, $5 predicted_at, $6 eta, $7 evidence; linked to the
--- case (and ticket) the prediction opened in the same transaction.
+-- Linked to the case (and ticket) the prediction opened in the same transaction.
 INSERT INTO predictions (device_id, code, family, detector, predicted_at, eta, evidence, case_id, ticket_id)
-SELECT $1, $2, $3, $4, $5, $6, $7::jsonb, c.case_id, c.ticket_id
+SELECT :device_id, :code, :family, :detector, :predicted_at, :eta, :evidence::jsonb, c.case_id, c.ticket_id
 FROM (SELECT NULL) AS one
-LEFT JOIN fault_cases AS c ON c.device_id = $1 AND c.family = $3 AND c.status IN ('guidance', 'informed', 'ticketed')
+LEFT JOIN fault_cases AS c
+       ON c.device_id = :device_id AND c.family = :family AND c.status IN ('guidance', 'informed', 'ticketed')
 RETURNING prediction_id;
 
 -- name: confirm_predictions
--- The hard fault a prediction foresaw arrived: $1 device, $2 family, $3 code, $4 when.
-UPDATE predictions SET status = 'confirmed', confirmed_code = $3, confirmed_at = $4
-WHERE device_id = $1 AND family = $2 AND status = 'open'
+-- The hard fault a prediction foresaw arrived.
+UPDATE predictions SET status = 'confirmed', confirmed_code = :code, confirmed_at = :at
+WHERE device_id = :device_id AND family = :family AND status = 'open'
 RETURNING prediction_id, code, predicted_at;
 
 -- name: confirm_ticket
 -- A predicted ticket becomes the repair ticket of the hard fault it foresaw: same ticket, the hard
 -- code added, kind and priority raised to what the hard code needs, the confirmation in its evidence,
--- an audit entry and a ticket.updated event. $1 case, $2 code, $3 when, $4 kind, $5 priority,
--- $6 confirmation (json), $7 note.
+-- an audit entry and a ticket.updated event.
 WITH c AS (
-    UPDATE fault_cases SET raises = raises + 1, code = $2, last_raised_at = greatest(last_raised_at, $3)
-    WHERE case_id = $1
+    UPDATE fault_cases SET raises = raises + 1, code = :code, last_raised_at = greatest(last_raised_at, :at)
+    WHERE case_id = :case_id
     RETURNING ticket_id
 ), t AS (
     UPDATE tickets SET
         occurrences = occurrences + 1,
-        code = $2,
-        codes = CASE WHEN $2 = ANY(codes) THEN codes ELSE codes || $2 END,
-        kind = CASE WHEN priority <= $5 THEN kind ELSE $4 END,
-        priority = least(priority, $5),
-        last_raised_at = greatest(last_raised_at, $3),
+        code = :code,
+        codes = CASE WHEN :code = ANY(codes) THEN codes ELSE codes || :code END,
+        kind = CASE WHEN priority <= :priority THEN kind ELSE :kind END,
+        priority = least(priority, :priority),
+        last_raised_at = greatest(last_raised_at, :at),
         fault_cleared_at = NULL,
-        evidence = evidence || jsonb_build_object('confirmed', $6::jsonb),
+        evidence = evidence || jsonb_build_object('confirmed', :confirmation::jsonb),
         updated_at = clock_timestamp()
     WHERE ticket_id = (SELECT ticket_id FROM c)
     RETURNING *
 ), audit AS (
     INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, note, reason, details)
-    SELECT ticket_id, status, status, 'engine', $7, 'prediction_confirmed', jsonb_build_object('code', $2::text)
+    SELECT ticket_id, status, status, 'engine', :note, 'prediction_confirmed', jsonb_build_object('code', :code::text)
     FROM t
 )
 INSERT INTO outbox_events (event_type, subject, payload)

@@ -1,4 +1,38 @@
--- Named queries of customer alerts' delivery (tables: migrations 0003 and 0009).
+-- Named queries of the customer_alerts store (table: migrations 0003, 0009 and 0014).
+
+-- name: insert_alert
+-- An alert to one contact: wave 0 the first alert, 1 the escalation to the next contacts.
+INSERT INTO customer_alerts (device_id, contact_id, phone, channel, kind, code, case_id, ticket_id, message_ko,
+                             message_en, wave)
+VALUES (:device_id, :contact_id, :phone, :channel, :kind, :code, :case_id, :ticket_id, :message_ko, :message_en,
+        :wave);
+
+-- name: guidance_progress
+-- How far the case's guidance got: when the first message went out, and until when messages still
+-- waiting (quiet hours, provider retries) are due. With the database's clock.
+SELECT min(sent_at) FILTER (WHERE status = 'sent') AS first_sent_at,
+       max(not_before) FILTER (WHERE status = 'pending') AS pending_until,
+       clock_timestamp() AS now
+FROM customer_alerts WHERE case_id = $1 AND kind = 'guidance';
+
+-- name: unacknowledged_safety_alerts
+-- First-wave safety alerts nobody acknowledged within $1, one per case (its first alert, so that
+-- two workers never lock different alerts of one case and then wait on each other); each is
+-- taken by one worker.
+SELECT a.alert_id, a.case_id, a.device_id, a.ticket_id, a.code
+FROM customer_alerts AS a
+WHERE a.kind IN ('safety', 'emergency') AND a.wave = 0 AND a.acknowledged_at IS NULL AND a.escalated_at IS NULL
+  AND a.created_at < clock_timestamp() - $1::interval
+  AND NOT EXISTS (SELECT 1 FROM customer_alerts AS b
+                  WHERE b.case_id = a.case_id AND b.wave = 0 AND b.alert_id < a.alert_id)
+ORDER BY a.created_at LIMIT $2
+FOR UPDATE OF a SKIP LOCKED;
+
+-- name: mark_case_escalated
+-- Marks every first-wave alert of the case; returns none when another worker got there first.
+UPDATE customer_alerts SET escalated_at = clock_timestamp()
+WHERE (case_id = $1 OR alert_id = $2) AND wave = 0 AND escalated_at IS NULL AND acknowledged_at IS NULL
+RETURNING alert_id;
 
 -- name: claim_due
 -- Up to $1 due alerts, each moved a lease of $2 seconds ahead and counted as an attempt before it is
@@ -81,17 +115,6 @@ WHERE device_id = $1 AND ($2::text IS NULL OR national_phone(phone) = $2)
 ORDER BY alert_id DESC
 LIMIT $3;
 
--- name: insert_sink_message
-INSERT INTO alert_sink_messages (alert_id, channel, recipient, template_code, body)
-VALUES ($1, $2, $3, $4, $5)
-RETURNING message_id;
-
--- name: list_sink_messages
--- Newest first, keyset on message_id ($1: before, NULL for the first page).
-SELECT message_id, alert_id, channel, recipient, template_code, body, received_at
-FROM alert_sink_messages WHERE ($1::bigint IS NULL OR message_id < $1)
-ORDER BY message_id DESC LIMIT $2;
-
 -- name: withdraw_pending
 -- Alerts still waiting (quiet hours, a provider retry) about a fault case that was resolved or a
 -- ticket that ended: what they say is no longer true. Kept as 'withdrawn' with the reason. $1 case,
@@ -100,3 +123,12 @@ UPDATE customer_alerts SET status = 'withdrawn', last_error = $3
 WHERE status = 'pending'
   AND case_id = coalesce($1::bigint, (SELECT t.case_id FROM tickets AS t WHERE t.ticket_id = $2::bigint))
 RETURNING alert_id;
+
+-- name: erase_recipient
+-- Data protection: the person's alerts lose their number and words; how many.
+WITH erased AS (
+    UPDATE customer_alerts SET phone = 'erased', message_ko = '', message_en = '', contact_id = NULL
+    WHERE national_phone(phone) = $1
+    RETURNING 1
+)
+SELECT count(*) FROM erased;

@@ -31,10 +31,6 @@ LEFT JOIN device_faults AS f ON f.device_id = t.device_id AND f.active
 WHERE t.ticket_id = $1
 GROUP BY t.ticket_id;
 
--- name: close_case_of_ticket
-UPDATE fault_cases SET status = 'closed', closed_at = clock_timestamp(), guidance_deadline = NULL
-WHERE ticket_id = $1 AND status = 'ticketed';
-
 -- name: list_tickets
 -- Newest first (keyset on ticket_id); every filter optional. SLA breached: not contacted within the
 -- contact window (still open past it, or contacted late).
