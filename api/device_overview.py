@@ -131,6 +131,9 @@ async def load_overview(
                                      on=today)  # fmt: skip
     alerts = await alert_store.device_alerts(conn, device_id, phone_national=None, limit=HISTORY)
     upcoming = await campaign_store.next_inspection_of_device(conn, device_id, on=today)
+    next_inspection = (
+        None if upcoming is None else NextInspectionOut.model_validate(upcoming, from_attributes=True)
+    )
     if caller.role is Role.TECHNICIAN:  # other service points' tickets are theirs
         tickets = [t for t in tickets if t.service_point_id == caller.service_point_id]
     detail = DeviceDetail.model_validate(view)
@@ -153,5 +156,5 @@ async def load_overview(
             in_warranty=warranty.in_warranty, ends_on=warranty.ends_on, years=warranty.years
         ),
         alerts=[AlertOut.model_validate(a, from_attributes=True) for a in alerts],
-        next_inspection=NextInspectionOut(**upcoming) if upcoming is not None else None,
+        next_inspection=next_inspection,
     )

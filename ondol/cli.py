@@ -305,8 +305,9 @@ def evaluate(
     Prints progress, a table per fault kind, and last one JSON line with the overall figures."""
     from datetime import date
 
+    from diagnostics.predictive.evaluation import format_report
     from ondol.eval_database import scratch_database
-    from ondol.predictive_eval import EvalConfig, format_report, run_over_mqtt, run_sync
+    from ondol.predictive_eval import EvalConfig, run_over_mqtt, run_sync
     from telemetry.korean_time import kst_day_start
 
     _logging()

@@ -287,6 +287,28 @@ async def test_follow_ups_once_for_customers_who_did_not_answer(fleet: asyncpg.C
     assert waves == follow.alerts
 
 
+async def test_the_device_overview_names_the_next_inspection(
+    fleet_dsn: str, fleet: asyncpg.Connection
+) -> None:
+    await plan_campaign(fleet, SEASON, today=PLAN_DAY, config=CONFIG)
+    row = await fleet.fetchrow(
+        "SELECT inspection_id, device_id, point_id FROM inspections ORDER BY risk_rank LIMIT 1"
+    )
+    day = datetime.now(UTC).astimezone(KST).date() + timedelta(days=3)
+    await fleet.execute("UPDATE inspections SET day = $2 WHERE inspection_id = $1", row["inspection_id"], day)
+    point = await fleet.fetchrow(
+        "SELECT name, name_en FROM service_points WHERE point_id = $1", row["point_id"]
+    )
+    async with ApiClient(fleet_dsn, "agent") as api:
+        overview = await api.get(f"/v1/devices/{row['device_id']}/overview")
+    assert overview.status_code == 200, overview.text
+    assert overview.json()["next_inspection"] == {
+        "inspection_id": row["inspection_id"], "season": SEASON, "day": day.isoformat(), "status": "proposed",
+        "service_point_id": row["point_id"], "service_point_name": point["name"],
+        "service_point_name_en": point["name_en"],
+    }  # fmt: skip
+
+
 async def test_answers_and_visits_through_the_api(fleet_dsn: str, fleet: asyncpg.Connection) -> None:
     await plan_campaign(fleet, SEASON, today=PLAN_DAY, config=CONFIG)
     row = await fleet.fetchrow("SELECT * FROM inspections ORDER BY risk_rank LIMIT 1")

@@ -72,15 +72,13 @@ async def campaign_page(
     """A season's plan (the newest by default): every service point's totals, and the chosen point's
     days (a technician's own point only)."""
     campaigns = await campaign_store.list_campaigns(conn)
-    chosen = next((c for c in campaigns if season is None or c["season"] == season), None)
+    chosen = next((c for c in campaigns if season is None or c.season == season), None)
     if session.principal.role is Role.TECHNICIAN:
         service_point = session.principal.service_point_id
     points: list[PointPlan] = []
     if chosen is not None:
         scope = session.principal.service_point_id if session.principal.role is Role.TECHNICIAN else None
-        points = summarise(
-            await campaign_store.plan_grid(conn, chosen["campaign_id"], service_point_id=scope)
-        )
+        points = summarise(await campaign_store.plan_grid(conn, chosen.campaign_id, service_point_id=scope))
     selected = next((p for p in points if p.point_id == service_point), points[0] if points else None)
     return render(request, "campaign.html", {
         "campaigns": campaigns, "campaign": chosen, "points": points, "selected": selected,

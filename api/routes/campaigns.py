@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
@@ -38,6 +38,7 @@ from diagnostics.campaigns.answers import (
     answer_inspection,
     complete_inspection,
 )
+from diagnostics.campaigns.store import Inspection, InspectionDetail
 from protocol.contract import DEVICE_ID_PATTERN
 from telemetry.database import Connection
 from telemetry.korean_time import KST
@@ -166,16 +167,16 @@ async def post_complete(
     return InspectionDetailOut.model_validate(await _visible(conn, caller, inspection_id))
 
 
-async def _visible(conn: Connection, caller: Principal, inspection_id: int) -> dict[str, Any]:
+async def _visible(conn: Connection, caller: Principal, inspection_id: int) -> InspectionDetail:
     """The inspection with its history; 404 when it does not exist or lies outside the caller's scope."""
     found = await campaign_store.get_inspection(conn, inspection_id)
     if found is None:
         raise _not_found(inspection_id)
-    if caller.role is Role.TECHNICIAN and found["service_point_id"] != caller.service_point_id:
+    if caller.role is Role.TECHNICIAN and found.service_point_id != caller.service_point_id:
         raise _not_found(inspection_id)
     if caller.role is Role.CUSTOMER:
-        await ensure_device_visible(conn, caller, found["device_id"], _not_found(inspection_id))
-    await record(conn, caller, "view", "inspection", [found["device_id"]])
+        await ensure_device_visible(conn, caller, found.device_id, _not_found(inspection_id))
+    await record(conn, caller, "view", "inspection", [found.device_id])
     return found
 
 
@@ -192,8 +193,8 @@ def _as_problems(inspection_id: int) -> Iterator[None]:
         raise ProblemError(409, "inspection-conflict", detail, title="Answer not possible") from exc
 
 
-def _encode(row: dict[str, Any]) -> str:
-    return encode_text_cursor(f"{row['day'].isoformat()}|{row['risk_rank']}|{row['inspection_id']}")
+def _encode(row: Inspection) -> str:
+    return encode_text_cursor(f"{row.day.isoformat()}|{row.risk_rank}|{row.inspection_id}")
 
 
 def _decode(cursor: str) -> tuple[date, int, int]:

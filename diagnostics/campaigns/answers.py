@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 from diagnostics.campaigns.plan import record_changes
 from diagnostics.campaigns.planner import Window
+from diagnostics.campaigns.store import InspectionRecord, campaign_of_inspection, fetch_inspections
 from telemetry import named_queries
 from telemetry.database import Connection
 
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 _Q: Final = named_queries.load("campaigns", package="diagnostics.campaigns").require(
-    "answer_inspection", "booked_days", "booked_on", "complete_inspection", "inspection_for_update", "inspection_season", "lock_campaign", "newest_counters", "point_inspection_slots", "reset_inspection_counters",
+    "answer_inspection", "booked_days", "booked_on", "complete_inspection", "inspection_for_update", "lock_campaign", "newest_counters", "point_inspection_slots", "reset_inspection_counters",
 )  # fmt: skip
 Answer = Literal["accept", "reschedule", "decline"]
 _STATUS: Final[dict[str, str]] = {"accept": "accepted", "reschedule": "rescheduled", "decline": "declined"}
@@ -50,6 +51,19 @@ class InspectionConflictError(Exception):
         return self.reason
 
 
+@dataclass(frozen=True, slots=True)
+class _Locked:
+    """An inspection locked for an answer, with its campaign's window."""
+
+    inspection: InspectionRecord
+    window: Window
+
+    @property
+    def holding(self) -> bool:
+        """Its day is still taken: proposed, accepted or rescheduled."""
+        return self.inspection.status in _HOLDING
+
+
 async def answer_inspection(
     conn: Connection,
     inspection_id: int,
@@ -59,34 +73,34 @@ async def answer_inspection(
     today: date,
     actor: str,
     note: str = "",
-) -> dict[str, Any]:
+) -> InspectionRecord:
     """Record the customer's answer (in a transaction); the inspection as it is now."""
     async with conn.transaction():
-        row = await _locked(conn, inspection_id)
-        status = row["status"]
+        locked = await _locked(conn, inspection_id)
+        status = locked.inspection.status
         if status in ("completed", "withdrawn"):
             raise InspectionConflictError(f"the inspection is {status}; it takes no answer", [])
-        window = Window(row["first_day"], row["last_day"], frozenset(row["weekdays"]))
         if answer == "reschedule":
             if day is None:
                 raise InspectionConflictError(
-                    "a new day is needed to reschedule", await _free_days(conn, row, window, today)
+                    "a new day is needed to reschedule", await _free_days(conn, locked, today)
                 )
-            await _check_day(conn, row, window, day, today)
+            await _check_day(conn, locked, day, today)
         else:
-            if day is not None and day != row["day"]:
+            if day is not None and day != locked.inspection.day:
                 raise InspectionConflictError("only a reschedule changes the day", [])
-            day = row["day"]
+            day = locked.inspection.day
             if answer == "accept" and day <= today:
                 raise InspectionConflictError(f"the proposed day {day} has passed; reschedule instead",
-                                         await _free_days(conn, row, window, today))  # fmt: skip
-            if answer == "accept" and status not in _HOLDING:
+                                         await _free_days(conn, locked, today))  # fmt: skip
+            if answer == "accept" and not locked.holding:
                 # declined or lapsed: its slot may have gone to someone else since
-                await _check_day(conn, row, window, day, today)
-        updated = await conn.fetchrow(_Q["answer_inspection"], inspection_id, _STATUS[answer], day)
+                await _check_day(conn, locked, day, today)
+        (updated,) = await fetch_inspections(
+            conn, InspectionRecord, _Q["answer_inspection"], inspection_id, _STATUS[answer], day
+        )
         await record_changes(conn, [inspection_id], _STATUS[answer], actor, note)
-    assert updated is not None
-    return dict(updated)
+    return updated
 
 
 async def complete_inspection(
@@ -100,18 +114,18 @@ async def complete_inspection(
     burner_hours: float | None = None,
     burner_starts: int | None = None,
     note: str = "",
-) -> dict[str, Any]:
+) -> InspectionRecord:
     """Record the visit (in a transaction) and reset the device's inspection counters: to what the
     technician read off the boiler, or else the newest daily totals stored."""
     if on > today:
         raise InspectionConflictError(f"an inspection cannot be completed on {on}, after today ({today})", [])
     async with conn.transaction():
-        row = await _locked(conn, inspection_id)
-        if row["status"] == "completed":
+        inspection = (await _locked(conn, inspection_id)).inspection
+        if inspection.status == "completed":
             raise InspectionConflictError(
-                f"the inspection was completed already, at {row['completed_at']}", []
+                f"the inspection was completed already, at {inspection.completed_at}", []
             )
-        stored = await conn.fetchrow(_Q["newest_counters"], row["device_id"])
+        stored = await conn.fetchrow(_Q["newest_counters"], inspection.device_id)
         hours = (
             burner_hours
             if burner_hours is not None
@@ -122,40 +136,47 @@ async def complete_inspection(
         starts = (
             burner_starts if burner_starts is not None else int(stored["starts_total"] or 0) if stored else 0
         )
-        done = await conn.fetchrow(_Q["complete_inspection"], inspection_id, now, on)
+        (done,) = await fetch_inspections(
+            conn, InspectionRecord, _Q["complete_inspection"], inspection_id, now, on
+        )
         await record_changes(conn, [inspection_id], "completed", actor, note)
-        await conn.execute(_Q["reset_inspection_counters"], row["device_id"], on, hours, starts)
-    assert done is not None
-    return dict(done)
+        sql, args = _Q.bind("reset_inspection_counters", {
+            "device_id": inspection.device_id, "on": on, "burner_hours": hours, "starts": starts,
+        })  # fmt: skip
+        await conn.execute(sql, *args)
+    return done
 
 
-async def _locked(conn: Connection, inspection_id: int) -> Any:
-    season = await conn.fetchval(_Q["inspection_season"], inspection_id)
-    if season is None:
+async def _locked(conn: Connection, inspection_id: int) -> _Locked:
+    """The inspection, locked, once its season's lock is held (as a re-plan holds it)."""
+    campaign = await campaign_of_inspection(conn, inspection_id)
+    if campaign is None:
         raise InspectionNotFoundError(inspection_id)
-    await conn.execute(_Q["lock_campaign"], season)
-    row = await conn.fetchrow(_Q["inspection_for_update"], inspection_id)
-    if row is None:
+    await conn.execute(_Q["lock_campaign"], campaign.season)
+    found = await fetch_inspections(conn, InspectionRecord, _Q["inspection_for_update"], inspection_id)
+    if not found:
         raise InspectionNotFoundError(inspection_id)
-    return row
+    return _Locked(found[0], campaign.window)
 
 
-async def _check_day(conn: Connection, row: Any, window: Window, day: date, today: date) -> None:
+async def _check_day(conn: Connection, locked: _Locked, day: date, today: date) -> None:
+    window, inspection = locked.window, locked.inspection
     if day <= today:
         raise InspectionConflictError(
-            f"{day} is not after today ({today})", await _free_days(conn, row, window, today)
+            f"{day} is not after today ({today})", await _free_days(conn, locked, today)
         )
     if day not in set(window.days()):
         raise InspectionConflictError(
             f"{day} is not a working day of the campaign ({window.first} to {window.last})",
-            await _free_days(conn, row, window, today),
+            await _free_days(conn, locked, today),
         )
-    taken = await conn.fetchval(
-        _Q["booked_on"], row["campaign_id"], row["point_id"], day, row["inspection_id"]
-    )
-    if taken >= await _slots(conn, row["point_id"]):
+    sql, args = _Q.bind("booked_on", {
+        "campaign_id": inspection.campaign_id, "point_id": inspection.point_id, "day": day,
+        "inspection_id": inspection.inspection_id,
+    })  # fmt: skip
+    if await conn.fetchval(sql, *args) >= await _slots(conn, inspection.point_id):
         raise InspectionConflictError(
-            f"the service point has no free slot on {day}", await _free_days(conn, row, window, today)
+            f"the service point has no free slot on {day}", await _free_days(conn, locked, today)
         )
 
 
@@ -163,13 +184,14 @@ async def _slots(conn: Connection, point_id: str) -> int:
     return int(await conn.fetchval(_Q["point_inspection_slots"], point_id) or 0)
 
 
-async def _free_days(conn: Connection, row: Any, window: Window, today: date) -> list[date]:
+async def _free_days(conn: Connection, locked: _Locked, today: date) -> list[date]:
     """The first days from tomorrow with a free slot at the inspection's service point."""
-    slots = await _slots(conn, row["point_id"])
+    inspection = locked.inspection
+    slots = await _slots(conn, inspection.point_id)
     taken = {
         r["day"]: int(r["taken"])
-        for r in await conn.fetch(_Q["booked_days"], row["campaign_id"], row["point_id"], today)
+        for r in await conn.fetch(_Q["booked_days"], inspection.campaign_id, inspection.point_id, today)
     }
-    own = row["day"] if row["status"] in _HOLDING else None
-    free = [d for d in window.days() if d > today and taken.get(d, 0) - (d == own) < slots]
+    own = inspection.day if locked.holding else None
+    free = [d for d in locked.window.days() if d > today and taken.get(d, 0) - (d == own) < slots]
     return free[:_SUGGESTIONS]

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Final
 
 from diagnostics.campaigns.plan import CampaignConfig, PlanReport, campaign_window, plan_campaign
 from diagnostics.campaigns.reminders import ReminderReport, send_reminders
-from telemetry import named_queries
+from diagnostics.campaigns.store import campaign_of_season
 from telemetry.database import Connection
 from telemetry.korean_time import KST
 
 __all__ = ["CampaignJobs"]
-
-_Q: Final = named_queries.load("campaigns", package="diagnostics.campaigns").require("campaign_by_season")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +31,15 @@ class CampaignJobs:
         window = campaign_window(season, self.config)
         if not window.first - timedelta(days=self.config.plan_lead_days) <= today <= window.last:
             return None
-        if await conn.fetchrow(_Q["campaign_by_season"], season) is not None:
+        if await campaign_of_season(conn, season) is not None:
             return None
         return await plan_campaign(conn, season, today=today, config=self.config, actor="planner")
 
     async def replan(self, conn: Connection, now: datetime) -> PlanReport | None:
         """Re-plan the running season: answers, new risks and passed days taken into account."""
         today = now.astimezone(KST).date()
-        campaign = await conn.fetchrow(_Q["campaign_by_season"], today.year)
-        if campaign is None or today > campaign["last_day"]:
+        campaign = await campaign_of_season(conn, today.year)
+        if campaign is None or today > campaign.last_day:
             return None
         return await plan_campaign(conn, today.year, today=today, config=self.config, actor="re-plan")
 

@@ -18,9 +18,10 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Final
+from typing import Final
 
 from diagnostics.campaigns.planner import BoilerRisk, Placement, Plan, RiskWeights, Window, plan_inspections
+from diagnostics.campaigns.store import campaign_of_season
 from diagnostics.service_points import ServicePointDirectory
 from diagnostics.warranty import warranty_on
 from telemetry import named_queries
@@ -32,7 +33,7 @@ __all__ = [
 ]  # fmt: skip
 
 _Q: Final = named_queries.load("campaigns", package="diagnostics.campaigns").require(
-    "campaign_by_season", "campaign_state", "create_campaign", "finish_plan_run", "insert_inspections", "inspection_slots", "lapse_unanswered", "lock_campaign", "move_inspections", "plan_candidates", "record_changes", "rescore_inspections", "warranty_years", "withdraw_inspections",
+    "campaign_state", "create_campaign", "finish_plan_run", "insert_inspections", "inspection_slots", "lapse_unanswered", "lock_campaign", "move_inspections", "plan_candidates", "record_changes", "rescore_inspections", "warranty_years", "withdraw_inspections",
 )  # fmt: skip
 _KEPT: Final = frozenset({"accepted", "rescheduled"})
 """Statuses whose day is the customer's: kept, and their slot used."""
@@ -170,51 +171,72 @@ async def plan_campaign(
     earliest = today + timedelta(days=config.notice_days)
     async with conn.transaction():
         await conn.execute(_Q["lock_campaign"], season)
-        campaign = await conn.fetchrow(_Q["campaign_by_season"], season)
+        campaign = await campaign_of_season(conn, season)
         if campaign is not None:
-            window = _stored_window(campaign)
+            window = campaign.window
         if today > window.last:  # an ended season: nothing to propose, lapse, move or tell anyone
             return PlanReport(
-                campaign_id=campaign["campaign_id"] if campaign else None, season=season, window=window,
+                campaign_id=campaign.campaign_id if campaign else None, season=season, window=window,
                 today=today, earliest_day=earliest, min_score=config.weights.min_score, considered=0,
                 selected=0, new=0, moved=0, rescored=0, withdrawn=0, lapsed=0, kept=0, over_capacity=0,
                 without_point=0, at_risk=0, finished=0, placements=[], points={},
             )  # fmt: skip
         now = await conn.fetchval("SELECT clock_timestamp()")
-        await conn.execute(_Q["create_campaign"], season, window.first, window.last,
-                           sorted(window.weekdays), now)  # fmt: skip
-        campaign = await conn.fetchrow(_Q["campaign_by_season"], season)
+        sql, args = _Q.bind("create_campaign", {"season": season, "first_day": window.first, "last_day": window.last,
+                                                "weekdays": sorted(window.weekdays), "now": now})  # fmt: skip
+        await conn.execute(sql, *args)
+        campaign = await campaign_of_season(conn, season)
         assert campaign is not None
-        window = _stored_window(campaign)
-        lapsed = await _changed(
-            conn, _Q["lapse_unanswered"], (campaign["campaign_id"], today), "lapsed", actor
-        )
+        window, campaign_id = campaign.window, campaign.campaign_id
+        lapsed = await _changed(conn, _Q["lapse_unanswered"], (campaign_id, today), "lapsed", actor)
         say("loading boilers", 0, 1)
         risks = await load_risks(conn, today, config.default_warranty_years)
         say("loading boilers", 1, 1)
         points = {r["point_id"]: r for r in await conn.fetch(_Q["inspection_slots"])}
         slots = {point_id: int(r["slots"]) for point_id, r in points.items()}
-        state = {r["device_id"]: r for r in await conn.fetch(_Q["campaign_state"], campaign["campaign_id"])}
+        state = {
+            r["device_id"]: _StoredInspection(**dict(r))
+            for r in await conn.fetch(_Q["campaign_state"], campaign_id)
+        }
         plan = _plan(risks, state, slots, window, today, config)
         say("placing", len(plan.placements), len(plan.placements))
-        counts = await _write(conn, campaign["campaign_id"], plan, state, actor, say)
-        changed = bool(lapsed or any(counts.values()))
-        await conn.execute(_Q["finish_plan_run"], campaign["campaign_id"], now, changed, plan.considered,
-                           len(plan.over_capacity), len(plan.without_point))  # fmt: skip
+        counts = await _write(conn, campaign_id, plan, state, actor, say)
+        sql, args = _Q.bind("finish_plan_run", {
+            "campaign_id": campaign_id, "now": now, "changed": bool(lapsed or any(counts.values())),
+            "considered": plan.considered, "over_capacity": len(plan.over_capacity),
+            "without_point": len(plan.without_point),
+        })  # fmt: skip
+        await conn.execute(sql, *args)
     return PlanReport(
-        campaign_id=campaign["campaign_id"], season=season, window=window, today=today, earliest_day=earliest,
+        campaign_id=campaign_id, season=season, window=window, today=today, earliest_day=earliest,
         min_score=config.weights.min_score, considered=plan.considered,
         selected=len(plan.placements), lapsed=lapsed, kept=sum(p.booked for p in plan.placements),
         over_capacity=len(plan.over_capacity), without_point=len(plan.without_point),
         at_risk=len(plan.placements) + len(plan.over_capacity) + len(plan.without_point),
-        finished=sum(row["status"] in _DONE for row in state.values()),
+        finished=sum(row.status in _DONE for row in state.values()),
         placements=plan.placements, points={k: (r["name"], r["region"]) for k, r in points.items()}, **counts,
     )  # fmt: skip
 
 
-def _stored_window(campaign: Any) -> Window:
-    """The window a season was first planned with: it stays, whatever the configuration says now."""
-    return Window(campaign["first_day"], campaign["last_day"], frozenset(campaign["weekdays"]))
+@dataclass(frozen=True, slots=True)
+class _StoredInspection:
+    """An inspection of the campaign as the re-plan weighs it."""
+
+    inspection_id: int
+    device_id: str
+    point_id: str
+    day: date
+    score: float
+    risk_rank: int
+    reasons_json: str
+    """The risk parts as stored (JSON): decoded only to compare a movable proposal's reasons."""
+    status: str
+    reminders: int
+
+    @property
+    def movable(self) -> bool:
+        """A proposal nobody has been told of: the re-plan may move or withdraw it."""
+        return self.status == "proposed" and self.reminders == 0
 
 
 async def load_risks(conn: Connection, today: date, default_warranty_years: int = 3) -> list[BoilerRisk]:
@@ -238,7 +260,7 @@ async def load_risks(conn: Connection, today: date, default_warranty_years: int 
 
 def _plan(
     risks: Sequence[BoilerRisk],
-    state: Mapping[str, Any],
+    state: Mapping[str, _StoredInspection],
     slots: Mapping[str, int],
     window: Window,
     today: date,
@@ -246,9 +268,9 @@ def _plan(
 ) -> Plan:
     booked = {}
     for device_id, row in state.items():
-        if row["status"] in _KEPT or (row["status"] == "proposed" and row["reminders"] > 0):
-            booked[device_id] = (row["point_id"], row["day"])
-    eligible = [r for r in risks if not (r.device_id in state and state[r.device_id]["status"] in _DONE)]
+        if row.status in _KEPT or (row.status == "proposed" and row.reminders > 0):
+            booked[device_id] = (row.point_id, row.day)
+    eligible = [r for r in risks if not (r.device_id in state and state[r.device_id].status in _DONE)]
     return plan_inspections(
         eligible, slots, window, on=today, weights=config.weights,
         booked=booked, from_day=today + timedelta(days=config.notice_days),
@@ -256,7 +278,12 @@ def _plan(
 
 
 async def _write(
-    conn: Connection, campaign_id: int, plan: Plan, state: Mapping[str, Any], actor: str, say: Progress
+    conn: Connection,
+    campaign_id: int,
+    plan: Plan,
+    state: Mapping[str, _StoredInspection],
+    actor: str,
+    say: Progress,
 ) -> dict[str, int]:
     """Store what differs from `state`: new, moved, rescored and withdrawn proposals."""
     new: list[tuple[Placement, int]] = []
@@ -266,40 +293,52 @@ async def _write(
     for rank, p in enumerate(plan.placements, start=1):
         placed.add(p.device_id)
         row = state.get(p.device_id)
-        if row is None or row["status"] == "withdrawn":
+        if row is None or row.status == "withdrawn":
             new.append((p, rank))
-        elif p.booked or row["status"] != "proposed" or row["reminders"] > 0:
-            if (p.score, rank) != (row["score"], row["risk_rank"]):
-                rescored.append((row["inspection_id"], p, rank))
-        elif (p.point_id, p.day) != (row["point_id"], row["day"]):
-            moved.append((row["inspection_id"], p, rank))
-        elif (p.score, rank, p.reasons) != (row["score"], row["risk_rank"], json.loads(row["reasons"])):
-            rescored.append((row["inspection_id"], p, rank))
-    withdrawn = [row["inspection_id"] for device_id, row in state.items()
-                 if device_id not in placed and row["status"] == "proposed" and row["reminders"] == 0]  # fmt: skip
+        elif p.booked or not row.movable:
+            if (p.score, rank) != (row.score, row.risk_rank):
+                rescored.append((row.inspection_id, p, rank))
+        elif (p.point_id, p.day) != (row.point_id, row.day):
+            moved.append((row.inspection_id, p, rank))
+        elif (p.score, rank, p.reasons) != (row.score, row.risk_rank, json.loads(row.reasons_json)):
+            rescored.append((row.inspection_id, p, rank))
+    withdrawn = [
+        row.inspection_id for device_id, row in state.items() if device_id not in placed and row.movable
+    ]
     total = len(new) + len(moved) + len(rescored) + len(withdrawn)
     say("writing", 0, total)
     if new:
-        ps = [p for p, _ in new]
-        inserted: tuple[Any, ...] = (campaign_id, [p.device_id for p in ps], [p.point_id for p in ps],
-                                     [p.day for p in ps], [p.score for p in ps], [rank for _, rank in new],
-                                     [json.dumps(p.reasons) for p in ps])  # fmt: skip
-        await _changed(conn, _Q["insert_inspections"], inserted, "planned", actor)
+        placements = [p for p, _ in new]
+        sql, args = _Q.bind("insert_inspections", {
+            "campaign_id": campaign_id, "device_ids": [p.device_id for p in placements],
+            **_columns(placements, [rank for _, rank in new]),
+        })  # fmt: skip
+        await _changed(conn, sql, args, "planned", actor)
     say("writing", len(new), total)
     if moved:
-        relocated: tuple[Any, ...] = ([i for i, _, _ in moved], [p.point_id for _, p, _ in moved],
-                                      [p.day for _, p, _ in moved], [p.score for _, p, _ in moved],
-                                      [r for _, _, r in moved], [json.dumps(p.reasons) for _, p, _ in moved])  # fmt: skip
-        await _changed(conn, _Q["move_inspections"], relocated, "moved", actor)
+        columns = _columns([p for _, p, _ in moved], [rank for _, _, rank in moved])
+        sql, args = _Q.bind("move_inspections", {"inspection_ids": [i for i, _, _ in moved], **columns})
+        await _changed(conn, sql, args, "moved", actor)
     if rescored:
-        await conn.execute(
-            _Q["rescore_inspections"], [i for i, _, _ in rescored], [p.score for _, p, _ in rescored],
-            [r for _, _, r in rescored], [json.dumps(p.reasons) for _, p, _ in rescored],
-        )  # fmt: skip
+        columns = _columns([p for _, p, _ in rescored], [rank for _, _, rank in rescored])
+        sql, args = _Q.bind("rescore_inspections", {
+            "inspection_ids": [i for i, _, _ in rescored], "scores": columns["scores"], "ranks": columns["ranks"],
+            "reasons": columns["reasons"],
+        })  # fmt: skip
+        await conn.execute(sql, *args)
     if withdrawn:
         await _changed(conn, _Q["withdraw_inspections"], (withdrawn,), "withdrawn", actor)
     say("writing", total, total)
     return {"new": len(new), "moved": len(moved), "rescored": len(rescored), "withdrawn": len(withdrawn)}
+
+
+def _columns(placements: Sequence[Placement], ranks: Sequence[int]) -> dict[str, list[object]]:
+    """The arrays a batch statement takes (one element per inspection), named as the statements name them."""
+    return {
+        "point_ids": [p.point_id for p in placements], "days": [p.day for p in placements],
+        "scores": [p.score for p in placements], "ranks": list(ranks),
+        "reasons": [json.dumps(p.reasons) for p in placements],
+    }  # fmt: skip
 
 
 async def record_changes(
@@ -312,7 +351,7 @@ async def record_changes(
     return int(await conn.fetchval(_Q["record_changes"], list(ids), action, actor, note))
 
 
-async def _changed(conn: Connection, query: str, args: Sequence[Any], action: str, actor: str) -> int:
+async def _changed(conn: Connection, query: str, args: Sequence[object], action: str, actor: str) -> int:
     """Run a statement returning the inspection ids it changed, and record the change."""
     ids = [r["inspection_id"] for r in await conn.fetch(query, *args)]
     return await record_changes(conn, ids, action, actor)

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from diagnostics.campaigns.plan import CampaignConfig, record_changes
+from diagnostics.campaigns.store import campaign_of_season
 from diagnostics.messages.quiet_hours import NIGHT_END, NIGHT_START, quiet_until
 from diagnostics.messages.texts import PointName, compose_inspection
 from telemetry import named_queries
@@ -32,12 +33,15 @@ from telemetry.korean_time import KST
 __all__ = ["FAULT_REASONS", "ReminderReport", "reminder_kind", "send_reminders"]
 
 _Q: Final = named_queries.load("campaigns", package="diagnostics.campaigns").require(
-    "due_reminders", "reminder_contacts", "insert_reminders", "mark_reminded", "campaign_by_season"
+    "due_reminders", "reminder_contacts", "insert_reminders", "mark_reminded"
 )
 FAULT_REASONS: Final = frozenset({"faults", "predictions"})
 """Risk parts that are findings on the boiler itself: a reminder for them is a notice, not an offer."""
 _CODE: Final = "B/S"
 """What an inspection reminder carries in the alert's code column (it answers no error code)."""
+_ALERT_COLUMNS: Final = ("device_ids", "contact_ids", "phones", "channels", "kinds", "codes", "inspection_ids", "waves",
+                         "messages_ko", "messages_en", "not_before")  # fmt: skip
+"""The arrays `insert_reminders` takes, one element per alert, in the order an alert's values are listed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,20 +71,22 @@ async def send_reminders(
         raise ValueError("an inspection has a reminder (wave 0) and one follow-up (wave 1)")
     today = now.astimezone(KST).date()
     async with conn.transaction():
-        campaign = await conn.fetchrow(_Q["campaign_by_season"], season)
+        campaign = await campaign_of_season(conn, season)
         if campaign is None:
             return ReminderReport(0, 0, 0)
-        due = await conn.fetch(
-            _Q["due_reminders"], campaign["campaign_id"], wave, today + timedelta(days=config.remind_ahead_days),
-            config.reminder_batch, now - config.follow_up_after, today + timedelta(days=1),
-        )  # fmt: skip
+        sql, args = _Q.bind("due_reminders", {
+            "campaign_id": campaign.campaign_id, "wave": wave, "day_by": today + timedelta(days=config.remind_ahead_days),
+            "batch": config.reminder_batch, "reminded_by": now - config.follow_up_after,
+            "day_from": today + timedelta(days=1),
+        })  # fmt: skip
+        due = await conn.fetch(sql, *args)
         if not due:
             return ReminderReport(0, 0, 0)
         contacts: dict[str, list[dict[str, object]]] = {}
         for c in await conn.fetch(_Q["reminder_contacts"], [r["device_id"] for r in due]):
             contacts.setdefault(c["device_id"], []).append(dict(c))
         send_at = quiet_until(now, NIGHT_START, NIGHT_END) or now
-        columns: list[list[object]] = [[] for _ in range(11)]
+        columns: dict[str, list[object]] = {name: [] for name in _ALERT_COLUMNS}
         offers = 0
         for row in due:
             kind = reminder_kind(json.loads(row["reasons"]))
@@ -91,13 +97,15 @@ async def send_reminders(
                 channel = "sms" if kind == "inspection_offer" else contact["preferred_channel"]
                 values = (row["device_id"], contact["contact_id"], contact["phone"], channel, kind, _CODE,
                           row["inspection_id"], wave, message.ko, message.en, send_at)  # fmt: skip
-                for column, value in zip(columns, values, strict=True):
+                for column, value in zip(columns.values(), values, strict=True):
                     column.append(value)
                 offers += kind == "inspection_offer"
-        if columns[0]:
-            await conn.execute(_Q["insert_reminders"], *columns)
+        alerts = len(columns["device_ids"])
+        if alerts:
+            sql, args = _Q.bind("insert_reminders", columns)
+            await conn.execute(sql, *args)
         marked = await conn.fetch(_Q["mark_reminded"], [r["inspection_id"] for r in due], wave, now)
         await record_changes(
             conn, [r["inspection_id"] for r in marked], "reminded" if wave == 0 else "follow_up", actor
         )
-    return ReminderReport(len(due), len(columns[0]), offers)
+    return ReminderReport(len(due), alerts, offers)

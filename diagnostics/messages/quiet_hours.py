@@ -15,7 +15,6 @@ from telemetry.korean_time import KST
 
 __all__ = [
     "ADVERTISING_KINDS",
-    "KST",
     "NIGHT_END",
     "NIGHT_START",
     "REMINDER_KINDS",

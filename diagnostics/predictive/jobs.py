@@ -17,12 +17,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from diagnostics.faults.engine import FaultEngine
 from diagnostics.predictive.frost import FrostConfig, condensate_freezing, silent_in_frost
+from diagnostics.predictive.store import recently_faulted_families
 from diagnostics.predictive.trends import Finding, detect_trends
-from telemetry import named_queries
 from telemetry.database import Connection
 from telemetry.health_features import (
     detector_cursor,
@@ -36,13 +35,10 @@ from telemetry.health_features import (
 )  # fmt: skip
 from telemetry.korean_time import kst_day
 
-__all__ = ["PredictiveConfig", "RunResult", "list_predictions", "run_daily", "run_frost"]
+__all__ = ["PredictiveConfig", "RunResult", "run_daily", "run_frost"]
 
 log = logging.getLogger(__name__)
 
-_Q = named_queries.load("engine", package="diagnostics.faults").require(
-    "list_predictions", "recent_hard_faults"
-)
 _DAILY = "daily_trends"
 _FROST = "frost_watch"
 
@@ -76,8 +72,7 @@ async def run_daily(
     if not devices:
         return RunResult(days, 0, 0, 0)
     windows = await health_window(conn, devices, newest - timedelta(days=config.window_days - 1), newest)
-    settled = {(r["device_id"], r["family"])
-               for r in await conn.fetch(_Q["recent_hard_faults"], now - config.quiet_after_fault)}  # fmt: skip
+    settled = await recently_faulted_families(conn, now - config.quiet_after_fault)
     found = opened = 0
     for device_id, rows in windows.items():
         if not rows or rows[-1].day <= (cursor or date.min):
@@ -116,8 +111,3 @@ async def _open(
     prediction = await engine.open_prediction(conn, device_id=device_id, code=finding.code,
                                               detector=finding.detector, at=now, eta=eta, evidence=evidence)  # fmt: skip
     return 0 if prediction is None else 1
-
-
-async def list_predictions(conn: Connection) -> list[dict[str, Any]]:
-    """Every prediction, oldest first (for the evaluation and reports)."""
-    return [dict(r) for r in await conn.fetch(_Q["list_predictions"])]

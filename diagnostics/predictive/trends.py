@@ -16,18 +16,22 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Final
+from typing import Final, TypeAlias
 
 from diagnostics.predictive.robust_stats import mad_sigma, median, poisson_sf, theil_sen
 from telemetry.health_features import HealthDay
 
-__all__ = ["BASELINE_DAYS", "DETECTORS", "Finding", "detect_trends"]
+__all__ = ["BASELINE_DAYS", "DETECTORS", "Evidence", "Finding", "JsonValue", "detect_trends"]
 
 BASELINE_DAYS: Final = (35, 8)
 """The baseline is the days from 35 to 8 before the newest (the last week may already be drifting)."""
 _RECENT: Final = 3
 _TREND: Final = 10
 _MIN_BASELINE: Final = 7
+
+JsonValue: TypeAlias = "str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None"
+Evidence: TypeAlias = dict[str, JsonValue]
+"""What a finding shows an agent (stored with the prediction and its ticket as JSON)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +40,36 @@ class Finding:
     detector: str
     summary: str
     eta_hours: float | None
-    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence: Evidence = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Move:
+    """A feature's move away from where it stood, as a finding cites it (figures rounded as shown)."""
+
+    baseline: float
+    baseline_sigma: float | None
+    """The baseline's robust spread; None for a sparse climb, which has too few days for one."""
+    recent: float
+    change: float
+    threshold: float
+    slope_per_day: float
+    slope_agreement: float
+    values: list[tuple[int, float]]
+    """(day as an ordinal, value) over the days the slope was fitted on."""
+
+    def evidence(self) -> Evidence:
+        evidence: Evidence = {"baseline": self.baseline}
+        if self.baseline_sigma is not None:
+            evidence["baseline_sigma"] = self.baseline_sigma
+        evidence |= {
+            "recent": self.recent, "change": self.change, "threshold": self.threshold,
+            "slope_per_day": self.slope_per_day, "slope_agreement": self.slope_agreement,
+        }  # fmt: skip
+        if self.baseline_sigma is None:
+            evidence["sparse"] = True
+        evidence["values"] = [[date.fromordinal(d).isoformat(), v] for d, v in self.values]
+        return evidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +104,7 @@ def _drift(
     direction: int,
     sigmas: float,
     min_change: Callable[[float], float],
-) -> dict[str, Any] | None:
+) -> _Move | None:
     """A sustained move of the feature in `direction` (+1 up, −1 down) away from its baseline."""
     s = _series(days, value)
     base, recent, trend = s.baseline(), s.recent(), s.trend()
@@ -89,12 +122,11 @@ def _drift(
     slope, agreement = theil_sen(trend)
     if slope * direction <= 0 or agreement < 0.7:
         return None
-    return {
-        "baseline": round(centre, 4), "baseline_sigma": round(scale, 4), "recent": round(level, 4),
-        "change": round(change * direction, 4), "threshold": round(threshold, 4),
-        "slope_per_day": round(slope, 5), "slope_agreement": round(agreement, 3),
-        "values": [[(s.newest.toordinal() + int(x)), round(v, 4)] for x, v in trend],
-    }  # fmt: skip
+    return _Move(
+        baseline=round(centre, 4), baseline_sigma=round(scale, 4), recent=round(level, 4),
+        change=round(change * direction, 4), threshold=round(threshold, 4),
+        slope_per_day=round(slope, 5), slope_agreement=round(agreement, 3), values=_ordinal_values(s, trend),
+    )  # fmt: skip
 
 
 def _climb(
@@ -102,7 +134,7 @@ def _climb(
     value: Callable[[HealthDay], float | None],
     *,
     min_rise: Callable[[float], float],
-) -> dict[str, Any] | None:
+) -> _Move | None:
     """A steady climb across the whole window, for a feature that is measured on few days.
 
     The fan line needs thawed heating hours, which a cold region can lack for weeks: then there are
@@ -123,26 +155,24 @@ def _climb(
     slope, agreement = theil_sen(pts)
     if slope <= 0 or agreement < 0.8 or slope * (pts[-1][0] - pts[0][0]) < rise:
         return None
-    return {
-        "baseline": round(start, 4), "recent": round(median(newest), 4),
-        "change": round(median(newest) - start, 4), "threshold": round(rise, 4),
-        "slope_per_day": round(slope, 5), "slope_agreement": round(agreement, 3), "sparse": True,
-        "values": [[(s.newest.toordinal() + int(x)), round(v, 4)] for x, v in pts],
-    }  # fmt: skip
+    return _Move(
+        baseline=round(start, 4), baseline_sigma=None, recent=round(median(newest), 4),
+        change=round(median(newest) - start, 4), threshold=round(rise, 4),
+        slope_per_day=round(slope, 5), slope_agreement=round(agreement, 3), values=_ordinal_values(s, pts),
+    )  # fmt: skip
 
 
-def _eta_to(limit: float, evidence: dict[str, Any]) -> float | None:
+def _ordinal_values(s: _Series, points: Sequence[tuple[float, float]]) -> list[tuple[int, float]]:
+    return [(s.newest.toordinal() + int(x), round(v, 4)) for x, v in points]
+
+
+def _eta_to(limit: float, move: _Move) -> float | None:
     """Hours until the recent level reaches `limit` at the measured slope (None if moving away)."""
-    slope = float(evidence["slope_per_day"])
-    gap = limit - float(evidence["recent"])
+    slope = move.slope_per_day
+    gap = limit - move.recent
     if slope == 0 or gap / slope < 0:
         return 0.0 if gap * slope <= 0 and abs(gap) < 1e-9 else None
     return round(24 * gap / slope, 1)
-
-
-def _values_as_dates(evidence: dict[str, Any]) -> dict[str, Any]:
-    evidence["values"] = [[date.fromordinal(d).isoformat(), v] for d, v in evidence["values"]]
-    return evidence
 
 
 def flame_signal(days: Sequence[HealthDay]) -> Finding | None:
@@ -151,8 +181,8 @@ def flame_signal(days: Sequence[HealthDay]) -> Finding | None:
     if found is None:
         return None
     return Finding("A01", "flame_current_falling",
-                   f"median flame current {found['baseline']:.1f} → {found['recent']:.1f} µA",
-                   _eta_to(1.0, found), _values_as_dates(found))  # fmt: skip
+                   f"median flame current {found.baseline:.1f} → {found.recent:.1f} µA",
+                   _eta_to(1.0, found), found.evidence())  # fmt: skip
 
 
 def ignition_retries(days: Sequence[HealthDay]) -> Finding | None:
@@ -186,7 +216,7 @@ def ignition_retries(days: Sequence[HealthDay]) -> Finding | None:
     slope, agreement = theil_sen(ratios)
     ratio = failed / trials
     eta = round(24 * (0.5 - ratio) / slope, 1) if slope > 0 and ratio < 0.5 else None
-    evidence = {
+    evidence: Evidence = {
         "baseline_failed_share": round(base_rate, 4), "recent_failed": failed, "recent_trials": trials,
         "recent_failed_share": round(ratio, 4), "poisson_tail": surprise, "slope_per_day": round(slope, 5),
         "slope_agreement": round(agreement, 3),
@@ -203,8 +233,8 @@ def scaling(days: Sequence[HealthDay]) -> Finding | None:
     if found is None:
         return None
     return Finding("A03", "flue_approach_rising",
-                   f"flue − return at 50 % modulation {found['baseline']:.1f} → {found['recent']:.1f} K",
-                   _eta_to(found["baseline"] + 22.0, found), _values_as_dates(found))  # fmt: skip
+                   f"flue − return at 50 % modulation {found.baseline:.1f} → {found.recent:.1f} K",
+                   _eta_to(found.baseline + 22.0, found), found.evidence())  # fmt: skip
 
 
 def water_loss(days: Sequence[HealthDay]) -> Finding | None:
@@ -212,8 +242,8 @@ def water_loss(days: Sequence[HealthDay]) -> Finding | None:
     found = _drift(days, lambda d: d.pressure_at40, direction=-1, sigmas=5, min_change=lambda c: 0.08)
     if found is not None:
         return Finding("A09", "pressure_falling",
-                       f"pressure at 40 °C {found['baseline']:.2f} → {found['recent']:.2f} bar",
-                       _eta_to(0.74, found), _values_as_dates(found))  # fmt: skip
+                       f"pressure at 40 °C {found.baseline:.2f} → {found.recent:.2f} bar",
+                       _eta_to(0.74, found), found.evidence())  # fmt: skip
     return _refills(days)
 
 
@@ -237,7 +267,7 @@ def _refills(days: Sequence[HealthDay]) -> Finding | None:
     trend = [(float((day - newest).days), float(n)) for day, n in daily if (newest - day).days < _TREND]
     slope, agreement = theil_sen(trend)
     eta = round(24 * (4 - per_day) / slope, 1) if slope > 0 and per_day < 4 else None
-    evidence = {
+    evidence: Evidence = {
         "baseline_refills_per_day": round(base_rate, 4), "recent_refills": count, "recent_days": len(recent),
         "poisson_tail": surprise, "slope_per_day": round(slope, 4), "slope_agreement": round(agreement, 3),
         "values": [[day.isoformat(), n] for day, n in daily if (newest - day).days < _TREND],
@@ -253,22 +283,22 @@ def circulation(days: Sequence[HealthDay]) -> Finding | None:
     if found is None:
         return None
     return Finding("A10", "loop_spread_widening",
-                   f"flow − return at 50 % modulation {found['baseline']:.1f} → {found['recent']:.1f} K",
-                   _eta_to(found["baseline"] / 0.35, found), _values_as_dates(found))  # fmt: skip
+                   f"flow − return at 50 % modulation {found.baseline:.1f} → {found.recent:.1f} K",
+                   _eta_to(found.baseline / 0.35, found), found.evidence())  # fmt: skip
 
 
 def air_path(days: Sequence[HealthDay]) -> Finding | None:
     """Fan speed creeping up at the same modulation: the air or flue path is narrowing (A11)."""
     found = _drift(days, lambda d: d.fan_at50, direction=+1, sigmas=5, min_change=lambda c: 0.05 * c)
-    if found is not None and len([v for v in found["values"] if v[1] > found["baseline"]]) < 5:
+    if found is not None and sum(1 for _, v in found.values if v > found.baseline) < 5:
         found = None
     if found is None:  # too few fitted days for a baseline (a cold spell): a steady climb will do
         found = _climb(days, lambda d: d.fan_at50, min_rise=lambda c: 0.08 * c)
     if found is None:
         return None
     return Finding("A11", "fan_speed_creeping",
-                   f"fan speed at 50 % modulation {found['baseline']:.0f} → {found['recent']:.0f} rpm",
-                   _eta_to(found["baseline"] * 1.35, found), _values_as_dates(found))  # fmt: skip
+                   f"fan speed at 50 % modulation {found.baseline:.0f} → {found.recent:.0f} rpm",
+                   _eta_to(found.baseline * 1.35, found), found.evidence())  # fmt: skip
 
 
 DETECTORS: Final[tuple[Callable[[Sequence[HealthDay]], Finding | None], ...]] = (

@@ -7,18 +7,28 @@ SELECT pg_advisory_xact_lock(hashtext('ondol.inspection_campaign'), $1);
 
 -- name: create_campaign
 INSERT INTO campaigns (season, first_day, last_day, weekdays, planned_at, changed_at, plan_runs)
-VALUES ($1, $2, $3, $4, $5, $5, 0)
+VALUES (:season, :first_day, :last_day, :weekdays, :now, :now, 0)
 ON CONFLICT (season) DO NOTHING;
 
 -- name: campaign_by_season
-SELECT * FROM campaigns WHERE season = $1;
+SELECT campaign_id, season, first_day, last_day, weekdays, created_at, planned_at, changed_at, plan_runs,
+       considered, over_capacity, without_point
+FROM campaigns WHERE season = $1;
 
 -- name: campaign_by_id
-SELECT * FROM campaigns WHERE campaign_id = $1;
+SELECT campaign_id, season, first_day, last_day, weekdays, created_at, planned_at, changed_at, plan_runs,
+       considered, over_capacity, without_point
+FROM campaigns WHERE campaign_id = $1;
+
+-- name: campaign_of_inspection
+SELECT campaign_id, season, first_day, last_day, weekdays, created_at, planned_at, changed_at, plan_runs,
+       considered, over_capacity, without_point
+FROM campaigns WHERE campaign_id = (SELECT campaign_id FROM inspections WHERE inspection_id = $1);
 
 -- name: list_campaigns
 -- Every campaign, newest season first, with its inspections counted by status.
-SELECT c.*, coalesce(s.counts, '{}'::jsonb) AS counts
+SELECT c.campaign_id, c.season, c.first_day, c.last_day, c.weekdays, c.created_at, c.planned_at, c.changed_at,
+       c.plan_runs, c.considered, c.over_capacity, c.without_point, coalesce(s.counts, '{}'::jsonb) AS counts
 FROM campaigns AS c
 LEFT JOIN LATERAL (
     SELECT jsonb_object_agg(status, n) AS counts
@@ -61,13 +71,10 @@ SELECT point_id, name, region, daily_inspection_slots(sp) AS slots FROM service_
 -- name: point_inspection_slots
 SELECT daily_inspection_slots(sp) FROM service_points AS sp WHERE point_id = $1;
 
--- name: inspection_season
-SELECT c.season FROM inspections AS i JOIN campaigns AS c ON c.campaign_id = i.campaign_id
-WHERE i.inspection_id = $1;
-
 -- name: campaign_state
--- The inspections of campaign $1 as the planner needs them.
-SELECT inspection_id, device_id, point_id, day, score, risk_rank, reasons, status, reminders
+-- The inspections of campaign $1 as the planner needs them (the reasons as stored: JSON, decoded
+-- only when compared).
+SELECT inspection_id, device_id, point_id, day, score, risk_rank, reasons AS reasons_json, status, reminders
 FROM inspections WHERE campaign_id = $1;
 
 -- name: lapse_unanswered
@@ -78,11 +85,12 @@ WHERE campaign_id = $1 AND status = 'proposed' AND reminders > 0 AND day < $2
 RETURNING inspection_id;
 
 -- name: insert_inspections
--- New placements of campaign $1; a device whose inspection was withdrawn is proposed again on its
--- row.
+-- New placements of a campaign (one array element per inspection); a device whose inspection was
+-- withdrawn is proposed again on its row.
 INSERT INTO inspections AS i (campaign_id, device_id, point_id, day, score, risk_rank, reasons)
-SELECT $1, x.device_id, x.point_id, x.day, x.score, x.risk_rank, x.reasons
-FROM unnest($2::text[], $3::text[], $4::date[], $5::float8[], $6::int[], $7::jsonb[])
+SELECT :campaign_id, x.device_id, x.point_id, x.day, x.score, x.risk_rank, x.reasons
+FROM unnest(:device_ids::text[], :point_ids::text[], :days::date[], :scores::float8[], :ranks::int[],
+            :reasons::jsonb[])
     AS x(device_id, point_id, day, score, risk_rank, reasons)
 ON CONFLICT (campaign_id, device_id) DO UPDATE
     SET point_id = EXCLUDED.point_id, day = EXCLUDED.day, score = EXCLUDED.score,
@@ -96,7 +104,8 @@ RETURNING i.inspection_id;
 UPDATE inspections AS i
 SET point_id = x.point_id, day = x.day, score = x.score, risk_rank = x.risk_rank, reasons = x.reasons,
     updated_at = clock_timestamp()
-FROM unnest($1::bigint[], $2::text[], $3::date[], $4::float8[], $5::int[], $6::jsonb[])
+FROM unnest(:inspection_ids::bigint[], :point_ids::text[], :days::date[], :scores::float8[], :ranks::int[],
+            :reasons::jsonb[])
     AS x(inspection_id, point_id, day, score, risk_rank, reasons)
 WHERE i.inspection_id = x.inspection_id AND i.status = 'proposed' AND i.reminders = 0
 RETURNING i.inspection_id;
@@ -105,7 +114,8 @@ RETURNING i.inspection_id;
 -- Same day and point, new score or rank: nothing to tell anyone.
 UPDATE inspections AS i
 SET score = x.score, risk_rank = x.risk_rank, reasons = x.reasons, updated_at = clock_timestamp()
-FROM unnest($1::bigint[], $2::float8[], $3::int[], $4::jsonb[]) AS x(inspection_id, score, risk_rank, reasons)
+FROM unnest(:inspection_ids::bigint[], :scores::float8[], :ranks::int[], :reasons::jsonb[])
+    AS x(inspection_id, score, risk_rank, reasons)
 WHERE i.inspection_id = x.inspection_id;
 
 -- name: withdraw_inspections
@@ -116,23 +126,23 @@ RETURNING inspection_id;
 
 -- name: finish_plan_run
 UPDATE campaigns
-SET planned_at = $2, plan_runs = plan_runs + 1, changed_at = CASE WHEN $3 THEN $2 ELSE changed_at END,
-    considered = $4, over_capacity = $5, without_point = $6
-WHERE campaign_id = $1
-RETURNING *;
+SET planned_at = :now, plan_runs = plan_runs + 1, changed_at = CASE WHEN :changed THEN :now ELSE changed_at END,
+    considered = :considered, over_capacity = :over_capacity, without_point = :without_point
+WHERE campaign_id = :campaign_id;
 
 -- name: due_reminders
--- Up to $4 inspections of campaign $1 that have had $2 reminders: for the first reminder, proposed
--- ones whose day is on or before $3; for a follow-up, unanswered $5 after the reminder, day still
--- ahead ($6). Locked, so two workers never remind the same inspection.
+-- Up to :batch inspections of the campaign that have had :wave reminders: for the first reminder,
+-- proposed ones whose day is on or before :day_by; for a follow-up, those reminded on or before
+-- :reminded_by and unanswered; either way with the day still ahead (from :day_from). Locked, so two
+-- workers never remind the same inspection.
 SELECT i.inspection_id, i.device_id, i.day, i.reasons, i.point_id, sp.name AS point_name,
        sp.name_en AS point_name_en
 FROM inspections AS i JOIN service_points AS sp ON sp.point_id = i.point_id
-WHERE i.campaign_id = $1 AND i.status = 'proposed' AND i.reminders = $2
-  AND (($2 = 0 AND i.day <= $3) OR ($2 > 0 AND i.reminded_at <= $5))
-  AND i.day >= $6
+WHERE i.campaign_id = :campaign_id AND i.status = 'proposed' AND i.reminders = :wave
+  AND ((:wave = 0 AND i.day <= :day_by) OR (:wave > 0 AND i.reminded_at <= :reminded_by))
+  AND i.day >= :day_from
 ORDER BY i.day, i.risk_rank
-LIMIT $4
+LIMIT :batch
 FOR UPDATE OF i SKIP LOCKED;
 
 -- name: reminder_contacts
@@ -146,8 +156,9 @@ ORDER BY device_id, contact_id;
 -- One alert per inspection, contact and wave, however often this runs.
 INSERT INTO customer_alerts (device_id, contact_id, phone, channel, kind, code, inspection_id, wave,
                              message_ko, message_en, not_before)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
-                     $8::smallint[], $9::text[], $10::text[], $11::timestamptz[])
+SELECT * FROM unnest(:device_ids::text[], :contact_ids::bigint[], :phones::text[], :channels::text[], :kinds::text[],
+                     :codes::text[], :inspection_ids::bigint[], :waves::smallint[], :messages_ko::text[],
+                     :messages_en::text[], :not_before::timestamptz[])
 ON CONFLICT (inspection_id, contact_id, wave) WHERE inspection_id IS NOT NULL DO NOTHING;
 
 -- name: mark_reminded
@@ -159,15 +170,15 @@ WHERE inspection_id = ANY($1::bigint[]) AND reminders = $2
 RETURNING inspection_id;
 
 -- name: inspection_for_update
-SELECT i.*, c.season, c.first_day, c.last_day, c.weekdays
-FROM inspections AS i JOIN campaigns AS c ON c.campaign_id = i.campaign_id
-WHERE i.inspection_id = $1
-FOR UPDATE OF i;
+SELECT inspection_id, campaign_id, device_id, point_id, day, score, risk_rank, reasons, status, reminders,
+       reminded_at, followed_up_at, answered_at, completed_at, created_at, updated_at
+FROM inspections WHERE inspection_id = $1
+FOR UPDATE;
 
 -- name: booked_on
--- Inspections holding a slot at point $2 on day $3 of campaign $1, other than inspection $4.
+-- Inspections holding a slot at the point on the day in the campaign, other than the one moving.
 SELECT count(*) FROM inspections
-WHERE campaign_id = $1 AND point_id = $2 AND day = $3 AND inspection_id <> $4
+WHERE campaign_id = :campaign_id AND point_id = :point_id AND day = :day AND inspection_id <> :inspection_id
   AND status IN ('proposed', 'accepted', 'rescheduled');
 
 -- name: booked_days
@@ -180,12 +191,14 @@ GROUP BY day;
 -- The customer's answer ($2 status, $3 day).
 UPDATE inspections SET status = $2, day = $3, answered_at = clock_timestamp(), updated_at = clock_timestamp()
 WHERE inspection_id = $1
-RETURNING *;
+RETURNING inspection_id, campaign_id, device_id, point_id, day, score, risk_rank, reasons, status, reminders,
+          reminded_at, followed_up_at, answered_at, completed_at, created_at, updated_at;
 
 -- name: complete_inspection
 UPDATE inspections SET status = 'completed', day = $3, completed_at = $2, updated_at = clock_timestamp()
 WHERE inspection_id = $1
-RETURNING *;
+RETURNING inspection_id, campaign_id, device_id, point_id, day, score, risk_rank, reasons, status, reminders,
+          reminded_at, followed_up_at, answered_at, completed_at, created_at, updated_at;
 
 -- name: newest_counters
 -- The device's newest daily counter totals (what an inspection resets "since" to, when the
@@ -196,30 +209,36 @@ ORDER BY day DESC LIMIT 1;
 
 -- name: reset_inspection_counters
 UPDATE devices
-SET last_inspected_on = $2, inspected_burner_hours = $3, inspected_starts = $4, updated_at = clock_timestamp()
-WHERE device_id = $1;
+SET last_inspected_on = :on, inspected_burner_hours = :burner_hours, inspected_starts = :starts,
+    updated_at = clock_timestamp()
+WHERE device_id = :device_id;
 
 -- name: inspection_history
 SELECT action, day, actor, note, at FROM inspection_history WHERE inspection_id = $1 ORDER BY history_id;
 
 -- name: list_inspections
--- Inspections of campaign $1 in day, risk order (keyset after ($7 day, $8 rank, $9 id)); filters optional.
-SELECT i.*, sp.name AS point_name, d.region, d.vulnerable
+-- Inspections of a campaign in day, risk order, after the keyset (:after_day, :after_rank,
+-- :after_id) of the previous page; each filter optional (null: any).
+SELECT i.inspection_id, i.campaign_id, i.device_id, i.point_id, i.day, i.score, i.risk_rank, i.reasons, i.status,
+       i.reminders, i.reminded_at, i.followed_up_at, i.answered_at, i.completed_at, i.created_at, i.updated_at,
+       sp.name AS point_name, d.region, d.vulnerable
 FROM inspections AS i
 JOIN service_points AS sp ON sp.point_id = i.point_id
 JOIN devices AS d ON d.device_id = i.device_id
-WHERE i.campaign_id = $1
-  AND ($2::text IS NULL OR i.point_id = $2)
-  AND ($3::text IS NULL OR i.status = $3)
-  AND ($4::date IS NULL OR i.day >= $4)
-  AND ($5::date IS NULL OR i.day <= $5)
-  AND ($6::text IS NULL OR i.device_id = $6)
-  AND ($7::date IS NULL OR (i.day, i.risk_rank, i.inspection_id) > ($7, $8, $9))
+WHERE i.campaign_id = :campaign_id
+  AND (:point_id::text IS NULL OR i.point_id = :point_id)
+  AND (:status::text IS NULL OR i.status = :status)
+  AND (:first_day::date IS NULL OR i.day >= :first_day)
+  AND (:last_day::date IS NULL OR i.day <= :last_day)
+  AND (:device_id::text IS NULL OR i.device_id = :device_id)
+  AND (:after_day::date IS NULL OR (i.day, i.risk_rank, i.inspection_id) > (:after_day, :after_rank, :after_id))
 ORDER BY i.day, i.risk_rank, i.inspection_id
-LIMIT $10;
+LIMIT :limit;
 
 -- name: inspection_view
-SELECT i.*, sp.name AS point_name, d.region, d.vulnerable
+SELECT i.inspection_id, i.campaign_id, i.device_id, i.point_id, i.day, i.score, i.risk_rank, i.reasons, i.status,
+       i.reminders, i.reminded_at, i.followed_up_at, i.answered_at, i.completed_at, i.created_at, i.updated_at,
+       sp.name AS point_name, d.region, d.vulnerable
 FROM inspections AS i
 JOIN service_points AS sp ON sp.point_id = i.point_id
 JOIN devices AS d ON d.device_id = i.device_id
