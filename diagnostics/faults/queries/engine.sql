@@ -281,12 +281,3 @@ WITH c AS (
 )
 INSERT INTO outbox_events (event_type, subject, payload)
 SELECT 'ticket.updated', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t;
-
--- name: list_predictions
-SELECT prediction_id, device_id, code, family, detector, status, predicted_at, eta, confirmed_code, confirmed_at
-FROM predictions ORDER BY predicted_at, prediction_id;
-
--- name: recent_hard_faults
--- (device, family) pairs where a device-reported code was raised since $1: a repair has probably
--- followed, so a trend spanning it says nothing new.
-SELECT DISTINCT device_id, family FROM fault_cases WHERE last_raised_at >= $1 AND code !~ '^A';
