@@ -41,12 +41,12 @@ from firmware_sim.physics import FaultOutcome, FleetPhysics, SimEvent
 from firmware_sim.weather import simulate_weather
 from gateway.broker_accounts import mosquitto_hash, set_accounts
 from ondol.fleet_seed import sim_device_record
+from ondol.schema import migrate_schema
 from protocol.broker import BrokerAddress
 from protocol.contract import EventPayload, MessageKind, TelemetryPayload, device_topic, encode
 from telemetry.database import Pool, create_pool
 from telemetry.device_registry import register_devices
 from telemetry.health_features import KST, stored_since
-from telemetry.migrations import migrate
 from telemetry.readings import MEASUREMENT_COLUMNS, EventRow, IngestBatch, ReadingRow, write_batch
 
 __all__ = [
@@ -487,7 +487,7 @@ async def run_on_database(config: EvalConfig, dsn: str, progress: Callable[[str]
     pool = await create_pool(dsn, application_name="ondol-eval", max_size=4)
     try:
         async with pool.acquire() as conn:
-            await migrate(conn)
+            await migrate_schema(conn)
         return await evaluate(config, pool, progress=progress)
     finally:
         await pool.close()

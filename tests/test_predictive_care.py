@@ -23,10 +23,10 @@ from diagnostics.service_points import ServicePointDirectory, seed_if_empty
 from firmware_sim.fleet import plan_fleet
 from ondol.fleet_seed import sim_device_record
 from ondol.predictive_eval import EvalConfig, evaluate
+from ondol.schema import migrate_schema
 from protocol.broker import BrokerAddress
 from telemetry.database import create_pool
 from telemetry.device_registry import register_devices
-from telemetry.migrations import migrate
 from testbed.support import gateway_config, running_gateway
 
 AT = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
@@ -213,7 +213,7 @@ async def test_over_mqtt_the_store_gets_the_same_numbers(
     direct_pool = await create_pool(empty_db_dsn, application_name="test", max_size=4)
     try:
         async with direct_pool.acquire() as conn:
-            await migrate(conn)
+            await migrate_schema(conn)
         await evaluate(config, direct_pool)
         async with direct_pool.acquire() as conn:
             direct = [tuple(r) for r in await conn.fetch(query)]
