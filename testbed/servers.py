@@ -13,8 +13,8 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -34,6 +34,7 @@ __all__ = [
     "migrate_database",
     "private_database",
     "private_servers",
+    "scratch_database",
     "temporary_base",
 ]
 
@@ -153,3 +154,15 @@ async def drop_database(server: PostgresServer, name: str) -> None:
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     finally:
         await admin.close()
+
+
+@asynccontextmanager
+async def scratch_database(
+    server: PostgresServer, prefix: str, template: str | None = None
+) -> AsyncIterator[str]:
+    """A new database on `server`, empty or a copy of `template`, dropped after the block; its DSN."""
+    name = database_name(prefix)
+    try:
+        yield await create_database(server, name, template)
+    finally:
+        await drop_database(server, name)

@@ -14,7 +14,14 @@ import pytest
 
 from ondol.local_servers import MosquittoServer, PostgresServer, free_port
 from protocol.broker import BrokerAddress
-from testbed.servers import create_database, database_dsn, database_name, drop_database, migrate_database
+from testbed.servers import (
+    create_database,
+    database_dsn,
+    database_name,
+    drop_database,
+    migrate_database,
+    scratch_database,
+)
 
 TEMPLATE_DB = "ondol_template"
 
@@ -55,9 +62,8 @@ def pg_dsn(pg_server: PostgresServer) -> str:
 @pytest.fixture
 async def db_dsn(pg_server: PostgresServer, pg_dsn: str) -> AsyncIterator[str]:
     """A fresh, migrated, empty database for one test."""
-    name = database_name("test")
-    yield await create_database(pg_server, name, TEMPLATE_DB)
-    await drop_database(pg_server, name)
+    async with scratch_database(pg_server, "test", TEMPLATE_DB) as dsn:
+        yield dsn
 
 
 @pytest.fixture
@@ -84,9 +90,8 @@ def broker(mosquitto: MosquittoServer) -> BrokerAddress:
 @pytest.fixture
 async def empty_db_dsn(pg_server: PostgresServer) -> AsyncIterator[str]:
     """A database with nothing in it, not even the schema."""
-    name = database_name("empty")
-    yield await create_database(pg_server, name)
-    await drop_database(pg_server, name)
+    async with scratch_database(pg_server, "empty") as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ from ondol.schema import SCHEMA_PACKAGES
 from telemetry import migrations
 from telemetry.migrations import Migration, MigrationError, migrate
 
+_AVAILABLE = migrations.available
+
 
 async def test_an_up_to_date_database_applies_nothing(db: asyncpg.Connection) -> None:
     assert await migrate(db, SCHEMA_PACKAGES) == []
@@ -96,26 +98,15 @@ async def test_the_named_functions_0020_and_0021_change_nothing_in_the_database(
     empty_db_dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The webhook fan-out and the ticket event payload, restated where they belong, as they were."""
-    real = migrations.available
     functions = (
         "SELECT p.oid, pg_get_functiondef(p.oid) FROM pg_proc AS p"
         " WHERE p.proname IN ('fan_out_webhooks', 'ticket_event_payload') ORDER BY p.proname"
     )
     conn = await asyncpg.connect(empty_db_dsn)
     try:
-        monkeypatch.setattr(
-            migrations,
-            "available",
-            lambda variant, packages: [m for m in real(variant, packages) if m.version < 20],
-        )
-        await migrate(conn, SCHEMA_PACKAGES)
+        await _migrate_up_to(conn, 19, monkeypatch)
         before = [tuple(r) for r in await conn.fetch(functions)]
-        monkeypatch.setattr(
-            migrations,
-            "available",
-            lambda variant, packages: [m for m in real(variant, packages) if m.version <= 21],
-        )
-        assert [m.version for m in await migrate(conn, SCHEMA_PACKAGES)] == [20, 21]
+        assert [m.version for m in await _migrate_up_to(conn, 21, monkeypatch)] == [20, 21]
         assert [tuple(r) for r in await conn.fetch(functions)] == before
         assert len(before) == 2
     finally:
@@ -126,22 +117,11 @@ async def test_0017_rewrites_phones_merges_duplicate_contacts_and_maps_regions_t
     empty_db_dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Data stored before the one list of regions and E.164 numbers: converted, nothing silently lost."""
-    real = migrations.available
     conn = await asyncpg.connect(empty_db_dsn)
     try:
-        monkeypatch.setattr(
-            migrations,
-            "available",
-            lambda variant, packages: [m for m in real(variant, packages) if m.version < 17],
-        )
-        await migrate(conn, SCHEMA_PACKAGES)
+        await _migrate_up_to(conn, 16, monkeypatch)
         await _store_the_old_way(conn)
-        monkeypatch.setattr(
-            migrations,
-            "available",
-            lambda variant, packages: [m for m in real(variant, packages) if m.version <= 17],
-        )
-        assert [m.version for m in await migrate(conn, SCHEMA_PACKAGES)] == [17]
+        assert [m.version for m in await _migrate_up_to(conn, 17, monkeypatch)] == [17]
 
         regions = dict(await conn.fetch("SELECT device_id, region FROM devices"))
         assert regions == {
@@ -230,6 +210,18 @@ async def _store_the_old_way(conn: asyncpg.Connection) -> None:
             " last_raised_at, contact_due_at, region, rule, evidence) VALUES ($1, $2, 'leak', 'E014', '{E014}',"
             " 'repair', 'open', 1, now(), now(), now(), $3, 'test', '{}')", case_id, device_id, region,
         )  # fmt: skip
+
+
+async def _migrate_up_to(
+    conn: asyncpg.Connection, last: int, monkeypatch: pytest.MonkeyPatch
+) -> list[Migration]:
+    """Apply the pending migrations up to version `last` only, as a database of that time had them."""
+    monkeypatch.setattr(
+        migrations,
+        "available",
+        lambda variant, packages: [m for m in _AVAILABLE(variant, packages) if m.version <= last],
+    )
+    return await migrate(conn, SCHEMA_PACKAGES)
 
 
 def _package(monkeypatch: pytest.MonkeyPatch, parent: Path, name: str, *files: str) -> None:
