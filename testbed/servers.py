@@ -34,8 +34,8 @@ __all__ = [
     "migrate_database",
     "private_database",
     "private_servers",
-    "scratch_database",
     "temporary_base",
+    "temporary_database",
 ]
 
 _numbers: Final = itertools.count(1)
@@ -157,7 +157,7 @@ async def drop_database(server: PostgresServer, name: str) -> None:
 
 
 @asynccontextmanager
-async def scratch_database(
+async def temporary_database(
     server: PostgresServer, prefix: str, template: str | None = None
 ) -> AsyncIterator[str]:
     """A new database on `server`, empty or a copy of `template`, dropped after the block; its DSN."""

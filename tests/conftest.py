@@ -20,7 +20,7 @@ from testbed.servers import (
     database_name,
     drop_database,
     migrate_database,
-    scratch_database,
+    temporary_database,
 )
 
 TEMPLATE_DB = "ondol_template"
@@ -62,7 +62,7 @@ def pg_dsn(pg_server: PostgresServer) -> str:
 @pytest.fixture
 async def db_dsn(pg_server: PostgresServer, pg_dsn: str) -> AsyncIterator[str]:
     """A fresh, migrated, empty database for one test."""
-    async with scratch_database(pg_server, "test", TEMPLATE_DB) as dsn:
+    async with temporary_database(pg_server, "test", TEMPLATE_DB) as dsn:
         yield dsn
 
 
@@ -90,7 +90,7 @@ def broker(mosquitto: MosquittoServer) -> BrokerAddress:
 @pytest.fixture
 async def empty_db_dsn(pg_server: PostgresServer) -> AsyncIterator[str]:
     """A database with nothing in it, not even the schema."""
-    async with scratch_database(pg_server, "empty") as dsn:
+    async with temporary_database(pg_server, "empty") as dsn:
         yield dsn
 
 

@@ -26,7 +26,7 @@ from ondol.local_servers import PostgresServer
 from outbox.alerts.delivery import AlertConfig, AlertDeliverer
 from outbox.alerts.providers import SinkProvider
 from telemetry.database import create_pool
-from testbed.servers import create_database, database_name, drop_database, scratch_database
+from testbed.servers import create_database, database_name, drop_database, temporary_database
 from testbed.support import ApiClient
 from tests.conftest import TEMPLATE_DB
 
@@ -58,7 +58,7 @@ def fleet_template(pg_server: PostgresServer, pg_dsn: str) -> Iterator[str]:
 
 @pytest.fixture
 async def fleet_dsn(pg_server: PostgresServer, fleet_template: str) -> AsyncIterator[str]:
-    async with scratch_database(pg_server, "bs", fleet_template) as dsn:
+    async with temporary_database(pg_server, "bs", fleet_template) as dsn:
         yield dsn
 
 
