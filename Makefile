@@ -3,13 +3,18 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint bench faults predictive system venv clean
+.PHONY: run test test-fast lint bench faults predictive system venv clean
 
 run: system venv
 	$(VENV)/bin/ondol up
 
 test: system venv lint
 	$(PY) -m pytest
+
+# The developer's loop: the linters and every test but the long ones (`@pytest.mark.slow`: fault drills,
+# worker kills, browser walks, whole-stack and multi-process runs, API fuzzing); `make test` runs all.
+test-fast: system venv lint
+	$(PY) -m pytest -m "not slow"
 
 lint: venv
 	$(VENV)/bin/ruff check .

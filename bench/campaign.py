@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -32,8 +30,7 @@ from diagnostics.campaigns.plan import CampaignConfig, campaign_window, load_ris
 from diagnostics.campaigns.planner import plan_inspections  # noqa: E402
 from diagnostics.service_points import load_seed, seed_service_points  # noqa: E402
 from ondol.campaign_fleet import build_campaign_fleet, store_campaign_fleet  # noqa: E402
-from ondol.local_servers import PostgresServer, free_port  # noqa: E402
-from telemetry.migrations import migrate  # noqa: E402
+from testbed.servers import private_database  # noqa: E402
 
 SEASON = 2026
 PLAN_DAY = date(2026, 8, 11)
@@ -45,7 +42,6 @@ async def run(dsn: str, devices: int) -> list[tuple[str, str]]:
     points = load_seed()[:150]
     conn = await asyncpg.connect(dsn)
     try:
-        await migrate(conn)
         async with conn.transaction():
             await seed_service_points(conn, points)
         started = time.monotonic()
@@ -99,15 +95,8 @@ def main() -> int:
     parser.add_argument("--devices", type=int, default=100_000)
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="ondol-bench-"))
-    server = PostgresServer(base / "postgres", free_port(), durable=True)
-    server.initialise()
-    server.start()
-    try:
+    with private_database("ondol-bench-") as server:
         rows = asyncio.run(run(server.dsn, args.devices))
-    finally:
-        server.stop()
-        shutil.rmtree(base, ignore_errors=True)
     table = "\n".join(
         [
             f"Inspection campaign, {args.devices:,} boilers, 150 service points, season {SEASON} planned on {PLAN_DAY}.",

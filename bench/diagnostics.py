@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -29,19 +27,14 @@ import asyncpg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import percentile, report  # noqa: E402
+from bench.harness import log, percentile, product_processes, report  # noqa: E402
 from diagnostics.service_points import seed_service_points  # noqa: E402
 from firmware_sim.mqtt_link import LinkPool  # noqa: E402
-from ondol.local_servers import MosquittoServer, PostgresServer, free_port  # noqa: E402
 from protocol.broker import BrokerAddress  # noqa: E402
 from protocol.contract import MessageKind, device_topic  # noqa: E402
-from telemetry.migrations import migrate  # noqa: E402
+from testbed.servers import private_servers  # noqa: E402
 
 PUBLISHERS = 8
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", flush=True)
 
 
 def publish_paced(
@@ -128,8 +121,8 @@ async def clear_inbox(dsn: str) -> None:
 
 
 async def prepare(dsn: str) -> None:
+    """Seed the service points into the migrated database."""
     conn = await asyncpg.connect(dsn)
-    await migrate(conn)
     async with conn.transaction():
         await seed_service_points(conn)
     await conn.close()
@@ -144,30 +137,17 @@ def main() -> None:
     parser.add_argument("--output", type=Path, help="also write the results as a Markdown table here")
     args = parser.parse_args()
     count = int(args.rate * args.seconds)
-    base = Path(tempfile.mkdtemp(prefix="ondol-bench-diag-"))
-    os.chmod(base, 0o755)
-    pg = PostgresServer(base / "postgres", free_port(), durable=True)
-    mq = MosquittoServer(base / "mosquitto", free_port())
-    pg.initialise()
-    pg.start()
-    mq.start()
-    broker = BrokerAddress(mq.host, mq.port)
-    env = dict(os.environ, ONDOL_DATABASE_URL=pg.dsn, ONDOL_MQTT_URL=f"mqtt://{mq.host}:{mq.port}",
-               ONDOL_GATEWAY_METRICS_PORT="0")  # fmt: skip
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        asyncio.run(prepare(pg.dsn))
-        processes.append(subprocess.Popen([sys.executable, "-m", "ondol", "gateway"], env=env, cwd=ROOT,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+    with private_servers("ondol-bench-diag-") as srv, contextlib.ExitStack() as processes:
+        asyncio.run(prepare(srv.dsn))
+        processes.enter_context(product_processes(srv, ["gateway"]))
         time.sleep(2)
         log(f"baseline: {count} events at {args.rate:.0f}/s through the gateway only (no worker yet)")
-        baseline = asyncio.run(run_phase(pg.dsn, broker, "base", count, args.rate, "events"))
-        asyncio.run(clear_inbox(pg.dsn))  # bench-only: the baseline's events are not part of the measurement
-        processes.append(subprocess.Popen([sys.executable, "-m", "ondol", "diagnostics"], env=env, cwd=ROOT,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+        baseline = asyncio.run(run_phase(srv.dsn, srv.broker, "base", count, args.rate, "events"))
+        asyncio.run(clear_inbox(srv.dsn))  # bench-only: the baseline's events are not part of the measurement
+        processes.enter_context(product_processes(srv, ["diagnostics"]))
         time.sleep(3)
         log(f"diagnostics: {count} events at {args.rate:.0f}/s, each opening a ticket")
-        tickets = asyncio.run(run_phase(pg.dsn, broker, "diag", count, args.rate, "tickets"))
+        tickets = asyncio.run(run_phase(srv.dsn, srv.broker, "diag", count, args.rate, "tickets"))
         rows = [("baseline: publication → event row committed (gateway only)", baseline),
                 ("publication → ticket row committed (gateway and diagnostics worker)", tickets)]  # fmt: skip
         table = "\n".join([
@@ -180,13 +160,6 @@ def main() -> None:
               f"{max(v) * 1000:.0f} ms |" for label, v in rows),
         ])  # fmt: skip
         report(table, args.output)
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-            process.wait(30)
-        mq.stop()
-        pg.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -22,11 +20,10 @@ from pathlib import Path
 
 import asyncpg
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from ondol.local_servers import free_port
+from testbed.servers import PrivateServers, private_servers
 
-from ondol.local_servers import MosquittoServer, PostgresServer, free_port  # noqa: E402
-from telemetry.migrations import migrate  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 CONNECTIONS = 4
 WINDOW = 1000
@@ -37,42 +34,21 @@ def log(message: str) -> None:
 
 
 @dataclass
-class Servers:
+class Servers(PrivateServers):
     """A private PostgreSQL (durable settings, as in production) and Mosquitto, and the load generator."""
 
-    base: Path
-    pg: PostgresServer
-    mq: MosquittoServer
     loadgen_binary: Path
-
-    @property
-    def dsn(self) -> str:
-        return self.pg.dsn
 
 
 @contextmanager
 def servers(pg_settings: dict[str, str] | None = None) -> Iterator[Servers]:
-    base = Path(tempfile.mkdtemp(prefix="ondol-bench-"))
-    os.chmod(base, 0o755)
-    binary = build_loadgen(base)
-    pg = PostgresServer(base / "postgres", free_port(), durable=True, extra_settings=pg_settings or {})
-    mq = MosquittoServer(base / "mosquitto", free_port())
-    pg.initialise()
-    pg.start()
-    try:
-        mq.start()
-        try:
-            asyncio.run(_migrate(pg.dsn))
-            yield Servers(base, pg, mq, binary)
-        finally:
-            mq.stop()
-    finally:
-        pg.stop()
-        shutil.rmtree(base, ignore_errors=True)  # tens of GB after the 50-million-reading run
+    """Removed on the way out: tens of GB after the 50-million-reading run."""
+    with private_servers("ondol-bench-", pg_settings=pg_settings) as srv:
+        yield Servers(srv.base, srv.pg, srv.mq, build_loadgen(srv.base))
 
 
 @contextmanager
-def product_processes(srv: Servers, commands: Sequence[str], **env: str) -> Iterator[None]:
+def product_processes(srv: PrivateServers, commands: Sequence[str], **env: str) -> Iterator[None]:
     """`python -m ondol <command>` for each command, on the servers, with extra ONDOL_* settings;
     all stopped (newest first) on the way out, however the benchmark ends."""
     environment = dict(os.environ, ONDOL_DATABASE_URL=srv.dsn, ONDOL_MQTT_URL=f"mqtt://{srv.mq.host}:{srv.mq.port}",
@@ -87,14 +63,6 @@ def product_processes(srv: Servers, commands: Sequence[str], **env: str) -> Iter
         for process in reversed(processes):
             process.terminate()
             process.wait(30)
-
-
-async def _migrate(dsn: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
 
 
 def build_loadgen(workdir: Path) -> Path:

@@ -86,8 +86,8 @@ def up(
 @app.command()
 def migrate(database_url: DatabaseUrl = None) -> None:
     """Apply pending schema migrations."""
+    from ondol.schema import migrate_schema
     from telemetry.edition import detect
-    from telemetry.migrations import migrate as apply
 
     settings = _settings(database_url=database_url)
     dsn = _database_or_local(settings)
@@ -95,7 +95,9 @@ def migrate(database_url: DatabaseUrl = None) -> None:
     async def run() -> None:
         async with connect(dsn, application_name="ondol-migrate") as conn:
             typer.echo((await detect(conn)).describe())
-            applied = await apply(conn, on_apply=lambda m: typer.echo(f"applying {m.version:04d} {m.name}"))
+            applied = await migrate_schema(
+                conn, on_apply=lambda m: typer.echo(f"applying {m.version:04d} {m.name}")
+            )
             typer.echo(f"schema up to date; {len(applied)} migration(s) applied")
 
     asyncio.run(run())

@@ -32,10 +32,10 @@ from ondol.broker_auth import AuthFiles, sync_auth_files
 from ondol.broker_tls import CertificateAuthority
 from ondol.fleet_seed import register_sim_fleet
 from ondol.local_servers import BrokerSecurity, MosquittoServer, PostgresServer, ServerError
+from ondol.schema import migrate_schema
 from ondol.settings import Settings
 from telemetry.database import Connection, connect
 from telemetry.edition import detect
-from telemetry.migrations import migrate
 
 __all__ = ["LocalStack", "up"]
 
@@ -178,7 +178,9 @@ class LocalStack:
         async with connect(self.database_url, application_name="ondol-up") as conn:
             features = await detect(conn)
             say(f"store: {features.describe()}")
-            applied = await migrate(conn, on_apply=lambda m: say(f"migration {m.version:04d} {m.name}"))
+            applied = await migrate_schema(
+                conn, on_apply=lambda m: say(f"migration {m.version:04d} {m.name}")
+            )
             say(f"schema up to date ({len(applied)} migration(s) applied now)")
             async with conn.transaction():
                 points = await seed_if_empty(conn)

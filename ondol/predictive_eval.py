@@ -43,11 +43,11 @@ from firmware_sim.weather import simulate_weather
 from gateway.broker_accounts import mosquitto_hash, set_accounts
 from ondol.eval_sinks import MqttSink, ReportSink, StoreSink
 from ondol.fleet_seed import sim_device_record
+from ondol.schema import migrate_schema
 from protocol.broker import BrokerAddress
 from telemetry.database import Pool, create_pool
 from telemetry.device_registry import register_devices
 from telemetry.korean_time import KST
-from telemetry.migrations import migrate
 
 __all__ = ["EvalConfig", "eval_prefix", "evaluate", "run_on_database", "run_over_mqtt", "run_sync"]
 
@@ -292,7 +292,7 @@ async def run_on_database(config: EvalConfig, dsn: str, progress: Callable[[str]
     pool = await create_pool(dsn, application_name="ondol-eval", max_size=4)
     try:
         async with pool.acquire() as conn:
-            await migrate(conn)
+            await migrate_schema(conn)
         return await evaluate(config, pool, progress=progress)
     finally:
         await pool.close()

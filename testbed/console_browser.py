@@ -24,7 +24,7 @@ from ondol.local_servers import free_port
 __all__ = ["ARTIFACTS", "AXE", "axe_violations", "chromium", "chromium_path", "serving_api", "sign_in"]
 
 ARTIFACTS: Final = Path(__file__).resolve().parent.parent / "test-artifacts" / "console"
-AXE: Final = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+AXE: Final = Path(__file__).resolve().parent.parent / "tests" / "vendor" / "axe-core" / "axe.min.js"
 CHROMIUM_FLAGS: Final = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",

@@ -11,11 +11,9 @@ import asyncio
 import contextlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -27,59 +25,23 @@ import asyncpg
 
 from firmware_sim.fleet import SimDevice, plan_fleet
 from firmware_sim.runner import FleetRun, FleetStats, run_fleet
-from ondol.local_servers import AUTOSAVE_INTERVAL_S, MosquittoServer, PostgresServer, free_port
-from protocol.broker import BrokerAddress
-from telemetry.migrations import migrate
+from ondol.local_servers import AUTOSAVE_INTERVAL_S, free_port
+from testbed.servers import PrivateServers, private_servers
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@dataclass
-class DrillServers:
-    """A durable PostgreSQL (restarts must recover, as in production) and a persistent Mosquitto."""
-
-    base: Path
-    pg: PostgresServer
-    mq: MosquittoServer
-
-    @property
-    def dsn(self) -> str:
-        return self.pg.dsn
-
-    @property
-    def broker(self) -> BrokerAddress:
-        return BrokerAddress(self.mq.host, self.mq.port)
+DrillServers = PrivateServers
+"""A durable PostgreSQL (restarts must recover, as in production) and a persistent Mosquitto."""
 
 
 @contextlib.contextmanager
 def drill_servers(parent: Path | None = None) -> Iterator[DrillServers]:
-    base = Path(tempfile.mkdtemp(prefix="ondol-drill-", dir=parent))
-    os.chmod(base, 0o755)
-    pg = PostgresServer(base / "postgres", free_port(), durable=True,
-                        extra_settings={"timescaledb.max_background_workers": "0"})  # fmt: skip
-    mq = MosquittoServer(base / "mosquitto", free_port())
-    pg.initialise()
-    pg.start()
-    try:
-        mq.start()
-        try:
-            asyncio.run(_migrate(pg.dsn))
-            yield DrillServers(base, pg, mq)
-        finally:
-            mq.stop()
-    finally:
-        pg.stop()
-        # A long drill leaves hundreds of MB of rows and WAL; the logs stay for a look afterwards.
-        shutil.rmtree(pg.data_dir.parent, ignore_errors=True)
-        shutil.rmtree(mq.persistence_dir, ignore_errors=True)
-
-
-async def _migrate(dsn: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
+    """Fresh servers for one drill; a long drill leaves hundreds of MB of rows and WAL, removed after
+    it, while the logs stay for a look afterwards."""
+    with private_servers("ondol-drill-", parent=parent, keep_logs=True,
+                         pg_settings={"timescaledb.max_background_workers": "0"}) as srv:  # fmt: skip
+        yield srv
 
 
 class Gateway:

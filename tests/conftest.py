@@ -4,7 +4,6 @@ test, cloned from a migrated template), and a private Mosquitto broker per test,
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -15,10 +14,16 @@ import pytest
 
 from ondol.local_servers import MosquittoServer, PostgresServer, free_port
 from protocol.broker import BrokerAddress
-from telemetry.migrations import migrate
+from testbed.servers import (
+    create_database,
+    database_dsn,
+    database_name,
+    drop_database,
+    migrate_database,
+    temporary_database,
+)
 
 TEMPLATE_DB = "ondol_template"
-_db_numbers = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
@@ -43,53 +48,22 @@ def pg_server(servers_dir: Path) -> Iterator[PostgresServer]:
     server.stop()
 
 
-def _dsn_for(server: PostgresServer, database: str) -> str:
-    return server.dsn.rsplit("/", 1)[0] + f"/{database}"
-
-
 @pytest.fixture(scope="session")
 def pg_dsn(pg_server: PostgresServer) -> str:
     """DSN of a migrated template database; tests get their own copy through `db_dsn`."""
 
     async def build() -> None:
-        admin = await asyncpg.connect(pg_server.dsn)
-        try:
-            await admin.execute(f"CREATE DATABASE {TEMPLATE_DB}")
-        finally:
-            await admin.close()
-        conn = await asyncpg.connect(_dsn_for(pg_server, TEMPLATE_DB))
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
+        await migrate_database(await create_database(pg_server, TEMPLATE_DB))
 
     asyncio.run(build())
-    return _dsn_for(pg_server, TEMPLATE_DB)
-
-
-async def _create_database(server: PostgresServer, name: str, template: str | None) -> str:
-    admin = await asyncpg.connect(server.dsn)
-    try:
-        await admin.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
-    finally:
-        await admin.close()
-    return _dsn_for(server, name)
-
-
-async def _drop_database(server: PostgresServer, name: str) -> None:
-    admin = await asyncpg.connect(server.dsn)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await admin.close()
+    return database_dsn(pg_server, TEMPLATE_DB)
 
 
 @pytest.fixture
 async def db_dsn(pg_server: PostgresServer, pg_dsn: str) -> AsyncIterator[str]:
     """A fresh, migrated, empty database for one test."""
-    name = f"test_{os.getpid()}_{next(_db_numbers)}"
-    yield await _create_database(pg_server, name, TEMPLATE_DB)
-    await _drop_database(pg_server, name)
+    async with temporary_database(pg_server, "test", TEMPLATE_DB) as dsn:
+        yield dsn
 
 
 @pytest.fixture
@@ -116,26 +90,22 @@ def broker(mosquitto: MosquittoServer) -> BrokerAddress:
 @pytest.fixture
 async def empty_db_dsn(pg_server: PostgresServer) -> AsyncIterator[str]:
     """A database with nothing in it, not even the schema."""
-    name = f"empty_{os.getpid()}_{next(_db_numbers)}"
-    yield await _create_database(pg_server, name, None)
-    await _drop_database(pg_server, name)
+    async with temporary_database(pg_server, "empty") as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="module")
 def fuzz_dsn(pg_server: PostgresServer, pg_dsn: str) -> Iterator[str]:
     """A migrated database with two devices, for synchronous property tests that run their own loop."""
-    name = f"fuzz_{os.getpid()}_{next(_db_numbers)}"
+    name = database_name("fuzz")
 
     async def create() -> None:
-        conn = await asyncpg.connect(await _create_database(pg_server, name, TEMPLATE_DB))
+        conn = await asyncpg.connect(await create_database(pg_server, name, TEMPLATE_DB))
         await conn.execute(
             "INSERT INTO devices (device_id, model, serial) VALUES ('dev-1', 'M', '1'), ('dev-2', 'M', '2')"
         )
         await conn.close()
 
-    async def drop() -> None:
-        await _drop_database(pg_server, name)
-
     asyncio.run(create())
-    yield _dsn_for(pg_server, name)
-    asyncio.run(drop())
+    yield database_dsn(pg_server, name)
+    asyncio.run(drop_database(pg_server, name))

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
@@ -52,6 +53,7 @@ async def test_docs_load_everything_from_the_api_itself(db_dsn: str) -> None:
         assert (await http.get("/redoc")).status_code == 404, "ReDoc would load from a CDN: not served"
 
 
+@pytest.mark.slow
 async def test_docs_render_in_a_browser_that_can_reach_only_the_api(db_dsn: str) -> None:
     with serving_api(db_dsn) as base:
         ours = urlsplit(base).netloc

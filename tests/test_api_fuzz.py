@@ -21,6 +21,8 @@ from api.app import ApiConfig, create_app
 from ondol.local_servers import free_port
 from testbed.support import issue_api_key
 
+pytestmark = pytest.mark.slow  # fuzzing the whole API
+
 CHECKS = [
     checks.not_a_server_error,
     openapi_checks.status_code_conformance,

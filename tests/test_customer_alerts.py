@@ -224,6 +224,7 @@ async def test_guidance_waits_out_quiet_hours_and_no_consent_means_no_message(
         sink.close()
 
 
+@pytest.mark.slow
 async def test_killing_the_alert_worker_mid_stream_loses_no_alert(
     db: asyncpg.Connection, db_dsn: str
 ) -> None:

@@ -9,6 +9,7 @@ import json
 from datetime import date, timedelta
 
 import asyncpg
+import pytest
 
 from diagnostics.catalog import CatalogEntry, Dispatch, SelfFix, load_catalog
 from diagnostics.service_points import haversine_km, load_seed
@@ -24,6 +25,8 @@ from testbed.support import (
     running_worker,
     seed_points,
 )
+
+pytestmark = pytest.mark.slow  # every catalog code end to end through broker and gateway
 
 GUIDANCE_WAIT_S = 3.0
 # A spread of real places: each device sits near one, and a few far from any point's coverage do not exist in Korea.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
+from ondol.schema import SCHEMA_PACKAGES
 from telemetry.edition import Edition, UnsupportedServerError, detect, features_for_license
 from telemetry.migrations import available
 
@@ -33,8 +34,8 @@ def test_unknown_license_values_are_refused_at_start(value: str) -> None:
 
 
 def test_each_edition_gets_its_own_rollup_migration() -> None:
-    apache = {m.version: m for m in available("apache")}
-    timescale = {m.version: m for m in available("timescale")}
+    apache = {m.version: m for m in available("apache", SCHEMA_PACKAGES)}
+    timescale = {m.version: m for m in available("timescale", SCHEMA_PACKAGES)}
     assert apache.keys() == timescale.keys()
     assert "CREATE TABLE readings_hourly" in apache[2].sql
     assert "timescaledb.continuous" in timescale[2].sql

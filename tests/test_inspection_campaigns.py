@@ -6,7 +6,6 @@ command line."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -28,8 +27,9 @@ from outbox.alerts.delivery import AlertConfig, AlertDeliverer
 from outbox.alerts.providers import SinkProvider
 from telemetry.database import create_pool
 from telemetry.korean_time import KST
+from testbed.servers import create_database, database_name, drop_database, temporary_database
 from testbed.support import ApiClient
-from tests.conftest import TEMPLATE_DB, _create_database, _db_numbers, _drop_database
+from tests.conftest import TEMPLATE_DB
 
 SEASON = 2026
 PLAN_DAY = date(2026, 8, 11)  # three weeks before the window opens
@@ -40,10 +40,10 @@ POINTS = load_seed()[:150]
 @pytest.fixture(scope="module")
 def fleet_template(pg_server: PostgresServer, pg_dsn: str) -> Iterator[str]:
     """A database with 150 service points and 10,000 boilers, cloned for each test."""
-    name = f"bs_fleet_{os.getpid()}_{next(_db_numbers)}"
+    name = database_name("bs_fleet")
 
     async def create() -> None:
-        conn = await asyncpg.connect(await _create_database(pg_server, name, TEMPLATE_DB))
+        conn = await asyncpg.connect(await create_database(pg_server, name, TEMPLATE_DB))
         try:
             async with conn.transaction():
                 await seed_service_points(conn, POINTS)
@@ -54,14 +54,13 @@ def fleet_template(pg_server: PostgresServer, pg_dsn: str) -> Iterator[str]:
 
     asyncio.run(create())
     yield name
-    asyncio.run(_drop_database(pg_server, name))
+    asyncio.run(drop_database(pg_server, name))
 
 
 @pytest.fixture
 async def fleet_dsn(pg_server: PostgresServer, fleet_template: str) -> AsyncIterator[str]:
-    name = f"bs_{os.getpid()}_{next(_db_numbers)}"
-    yield await _create_database(pg_server, name, fleet_template)
-    await _drop_database(pg_server, name)
+    async with temporary_database(pg_server, "bs", fleet_template) as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -14,8 +14,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from ondol.local_servers import free_port
+
+pytestmark = pytest.mark.slow  # `ondol up` from nothing: every process and 200 boilers
 
 DEVICES = 200
 INTERVAL_S = 10

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from diagnostics.catalog import load_catalog
 from diagnostics.faults.engine import EngineConfig, FaultEngine, InboxEvent
@@ -23,10 +24,10 @@ from diagnostics.service_points import ServicePointDirectory, seed_if_empty
 from firmware_sim.fleet import plan_fleet
 from ondol.fleet_seed import sim_device_record
 from ondol.predictive_eval import EvalConfig, evaluate
+from ondol.schema import migrate_schema
 from protocol.broker import BrokerAddress
 from telemetry.database import create_pool
 from telemetry.device_registry import register_devices
-from telemetry.migrations import migrate
 from testbed.support import gateway_config, running_gateway
 
 AT = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
@@ -100,6 +101,7 @@ async def test_a_guidance_only_advisory_is_confirmed_and_the_hard_code_handled(
     assert statuses == ["closed", "informed"]
 
 
+@pytest.mark.slow
 async def test_healthy_boilers_in_a_cold_wave_raise_no_alarm(db_dsn: str) -> None:
     start = datetime(2026, 12, 1, tzinfo=UTC)
     config = EvalConfig(devices=80, days=40, seed=21, start=start, fault_share=0.0)
@@ -125,6 +127,7 @@ async def test_healthy_boilers_in_a_cold_wave_raise_no_alarm(db_dsn: str) -> Non
     assert report.overall()["false_alarms"] == 0
 
 
+@pytest.mark.slow
 async def test_eval_finds_faults_early_and_reruns_open_nothing(db_dsn: str) -> None:
     config = EvalConfig(devices=150, days=50, seed=4, fault_share=0.5)
     pool = await create_pool(db_dsn, application_name="test", max_size=4)
@@ -153,6 +156,7 @@ async def test_eval_finds_faults_early_and_reruns_open_nothing(db_dsn: str) -> N
     assert duplicates == 0
 
 
+@pytest.mark.slow
 def test_eval_command_prints_a_table_and_a_json_line(db_dsn: str) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "ondol", "eval", "--devices", "40", "--days", "20", "--seed", "3",
@@ -194,6 +198,7 @@ def test_an_eval_stopped_by_sigterm_stops_and_removes_its_scratch_database(tmp_p
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "PostgreSQL still listens after the eval stopped"
 
 
+@pytest.mark.slow
 async def test_over_mqtt_the_store_gets_the_same_numbers(
     db_dsn: str, empty_db_dsn: str, broker: BrokerAddress
 ) -> None:
@@ -213,7 +218,7 @@ async def test_over_mqtt_the_store_gets_the_same_numbers(
     direct_pool = await create_pool(empty_db_dsn, application_name="test", max_size=4)
     try:
         async with direct_pool.acquire() as conn:
-            await migrate(conn)
+            await migrate_schema(conn)
         await evaluate(config, direct_pool)
         async with direct_pool.acquire() as conn:
             direct = [tuple(r) for r in await conn.fetch(query)]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from firmware_sim.faults import Injection, inject
 from firmware_sim.fleet import plan_fleet
@@ -20,6 +21,8 @@ from firmware_sim.runner import FleetRun, run_fleet
 from ondol.local_servers import free_port
 from protocol.broker import BrokerAddress
 from testbed.support import eventually, register_full, seed_points
+
+pytestmark = pytest.mark.slow  # three gateway and three worker processes
 
 GATEWAYS = 3
 WORKERS = 3

@@ -150,6 +150,7 @@ async def test_a_receiver_down_for_a_while_gets_every_event_once_in_order_per_ti
     assert all(len(r["response_excerpt"]) == 512 for r in log), "only the start of an answer is kept"
 
 
+@pytest.mark.slow
 async def test_killing_the_delivery_worker_mid_stream_loses_no_event(
     db: asyncpg.Connection, db_dsn: str, receiver: WebhookReceiver, tmp_path: Path
 ) -> None:

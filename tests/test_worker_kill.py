@@ -12,10 +12,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from firmware_sim.faults import Injection, inject
 from protocol.broker import BrokerAddress
 from testbed.support import eventually, gateway_config, register_full, running_gateway, seed_points
+
+pytestmark = pytest.mark.slow  # a kill drill on a 5,000-event burst
 
 DEVICES = 100
 RAISES = 50

@@ -1,0 +1,31 @@
+"""The schema's owners: the feature packages whose `migrations/` folders make up the database.
+
+The runner (`telemetry.migrations`) knows no package above its own; the composition root names them
+here, and every command that migrates (`ondol migrate`, `ondol up`, `ondol eval`) goes through
+`migrate_schema`. Versions are unique across all of them and applied in one order. The history
+0001…0019 stays in `telemetry/migrations/`; a new migration goes to the package that owns its tables.
+A test checks that every package with a `migrations/` folder is listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from telemetry.database import Connection
+from telemetry.migrations import Migration, migrate
+
+__all__ = ["SCHEMA_PACKAGES", "migrate_schema"]
+
+SCHEMA_PACKAGES: Final[tuple[str, ...]] = (
+    "telemetry",  # 0001…0019: the history, whoever owns the tables
+    "diagnostics.tickets",
+    "outbox.webhooks",
+)
+
+
+async def migrate_schema(
+    conn: Connection, on_apply: Callable[[Migration], None] | None = None
+) -> list[Migration]:
+    """Apply every pending migration of every schema package; those applied (none when up to date)."""
+    return await migrate(conn, SCHEMA_PACKAGES, on_apply)
