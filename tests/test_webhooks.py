@@ -41,7 +41,7 @@ async def subscribe(
     row = await create_subscription(
         db, url=receiver.url, secret=receiver.secret, event_types=types, description="call center"
     )
-    return int(row["subscription_id"])
+    return row.subscription_id
 
 
 async def emit(db: asyncpg.Connection, tickets: int, per_ticket: int, *, kind: str = "repair") -> None:

@@ -6,6 +6,7 @@ yet: the roles issue restricts these routes to admins.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -71,8 +72,8 @@ async def subscribe(
         event_types=sorted(set(body.event_types)),
         description=body.description,
     )
-    response.headers["Location"] = f"{router.prefix}/{row['subscription_id']}"
-    return SubscriptionCreated(**row, secret=secret)
+    response.headers["Location"] = f"{router.prefix}/{row.subscription_id}"
+    return SubscriptionCreated(**asdict(row), secret=secret)
 
 
 @router.get("", response_model=SubscriptionPage, responses=problem_responses(400, 422, 503))
@@ -86,8 +87,8 @@ async def subscriptions(
     rows = await list_subscriptions(conn, after=after, limit=limit + 1)
     page, last = split_page(rows, limit)
     return SubscriptionPage(
-        items=[SubscriptionOut(**r) for r in page],
-        next_cursor=encode_id_cursor(last["subscription_id"]) if last else None,
+        items=[SubscriptionOut.model_validate(r, from_attributes=True) for r in page],
+        next_cursor=encode_id_cursor(last.subscription_id) if last else None,
     )
 
 
@@ -96,7 +97,7 @@ async def subscription(conn: DbConnection, subscription_id: SubscriptionId) -> S
     row = await get_subscription(conn, subscription_id)
     if row is None:
         raise _not_found(subscription_id)
-    return SubscriptionOut(**row)
+    return SubscriptionOut.model_validate(row, from_attributes=True)
 
 
 @router.delete("/{subscription_id}", status_code=204, responses=problem_responses(404, 422, 503))
@@ -124,8 +125,8 @@ async def deliveries(
     rows = await list_deliveries(conn, subscription_id, status=status, before=before, limit=limit + 1)
     page, last = split_page(rows, limit)
     return DeliveryPage(
-        items=[DeliveryOut(**r) for r in page],
-        next_cursor=encode_id_cursor(last["delivery_id"]) if last else None,
+        items=[DeliveryOut.model_validate(r, from_attributes=True) for r in page],
+        next_cursor=encode_id_cursor(last.delivery_id) if last else None,
     )
 
 
@@ -136,11 +137,13 @@ async def attempts(
 ) -> list[AttemptOut]:
     """Every attempt of one delivery: when, how long, the answer's status and its first bytes."""
     rows = await list_deliveries(conn, subscription_id, status=None, before=delivery_id + 1, limit=1)
-    if not rows or rows[0]["delivery_id"] != delivery_id:
+    if not rows or rows[0].delivery_id != delivery_id:
         raise ProblemError(
             404, "delivery-not-found", f"No delivery {delivery_id} of subscription {subscription_id}."
         )
-    return [AttemptOut(**r) for r in await list_attempts(conn, delivery_id)]
+    return [
+        AttemptOut.model_validate(r, from_attributes=True) for r in await list_attempts(conn, delivery_id)
+    ]
 
 
 @router.post("/{subscription_id}/deliveries/{delivery_id}/replay", response_model=DeliveryOut,
@@ -154,7 +157,7 @@ async def replay(conn: DbConnection, subscription_id: SubscriptionId, delivery_i
             "delivery-not-found",
             f"No delivery {delivery_id} of an active subscription {subscription_id}.",
         )
-    return DeliveryOut(**row)
+    return DeliveryOut.model_validate(row, from_attributes=True)
 
 
 @router.post(

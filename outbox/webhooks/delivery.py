@@ -16,12 +16,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from outbox.outbound_guard import BlockedDestinationError, OutboundPolicy, resolve
 from outbox.outbound_http import Answer, OutboundClient
 from outbox.webhooks import store as webhook_store
 from outbox.webhooks.signing import signature_header
+from outbox.webhooks.store import DueDelivery
 from protocol.backoff import Backoff
 from telemetry.database import Pool, create_pool_when_ready, poll_until_stopped
 
@@ -59,19 +59,19 @@ class DeliveryConfig:
         return Backoff(self.backoff_base_s, self.safety_backoff_cap_s if safety else self.backoff_cap_s)
 
 
-def cloud_event(row: Any, source: str) -> tuple[str, bytes]:
+def cloud_event(row: DueDelivery, source: str) -> tuple[str, bytes]:
     """(webhook-id, body): the outbox event as a CloudEvents 1.0 structured JSON body. The id is
     the outbox event's, so it is the same on every retry and replay."""
-    msg_id = f"evt_{row['event_id']}"
+    msg_id = f"evt_{row.event_id}"
     event = {
         "specversion": "1.0",
         "id": msg_id,
         "source": source,
-        "type": row["event_type"],
-        "subject": row["subject"],
-        "time": row["event_time"].astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "type": row.event_type,
+        "subject": row.subject,
+        "time": row.event_time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "datacontenttype": "application/json",
-        "data": json.loads(row["payload_json"]),
+        "data": json.loads(row.payload_json),
     }
     return msg_id, json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -101,11 +101,11 @@ class WebhookDeliverer:
             await asyncio.gather(*(self._deliver(row) for row in rows))
         return len(rows)
 
-    async def _deliver(self, row: Any) -> None:
+    async def _deliver(self, row: DueDelivery) -> None:
         msg_id, body = cloud_event(row, self._config.source)
         attempted_at = datetime.now(UTC)
         try:
-            target = await resolve(row["url"], self._config.policy)
+            target = await resolve(row.url, self._config.policy)
         except BlockedDestinationError as exc:
             answer = Answer(None, "", f"blocked: {exc}", 0.0)
         else:
@@ -115,12 +115,12 @@ class WebhookDeliverer:
                 "user-agent": "ondol-webhooks/1",
                 "webhook-id": msg_id,
                 "webhook-timestamp": str(stamp),
-                "webhook-signature": signature_header(row["secret"], msg_id, stamp, body),
+                "webhook-signature": signature_header(row.secret, msg_id, stamp, body),
             }
             answer = await self._client.post(target, body, headers)
         await self._record(row, attempted_at, answer)
 
-    async def _record(self, row: Any, attempted_at: datetime, answer: Answer) -> None:
+    async def _record(self, row: DueDelivery, attempted_at: datetime, answer: Answer) -> None:
         ok = answer.status_code is not None and 200 <= answer.status_code < 300
         async with self._pool.acquire() as conn, conn.transaction():
             await webhook_store.record_outcome(
@@ -132,15 +132,15 @@ class WebhookDeliverer:
             self.delivered += 1
             return
         self.failed_attempts += 1
-        log.info("webhook %s to subscription %s failed (attempt %d): %s", row["delivery_id"],
-                 row["subscription_id"], row["attempts"], answer.error or f"HTTP {answer.status_code}")  # fmt: skip
+        log.info("webhook %s to subscription %s failed (attempt %d): %s", row.delivery_id,
+                 row.subscription_id, row.attempts, answer.error or f"HTTP {answer.status_code}")  # fmt: skip
 
-    def _next_attempt(self, row: Any) -> datetime | None:
+    def _next_attempt(self, row: DueDelivery) -> datetime | None:
         """When to try again; None once the delivery is older than the give-up age."""
         now = datetime.now(UTC)
-        if now - row["created_at"] > timedelta(seconds=self._config.give_up_after_s):
+        if now - row.created_at > timedelta(seconds=self._config.give_up_after_s):
             return None
-        delay = self._config.retry(safety=row["safety"]).delay(row["attempts"])
+        delay = self._config.retry(safety=row.safety).delay(row.attempts)
         return now + timedelta(seconds=delay)
 
 
