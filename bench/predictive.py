@@ -45,13 +45,18 @@ def main() -> int:
     ]
     for seed, wall, f in rows:
         out.append(
-            f"| {seed} | {wall:.0f} s | {f['recall']} | {f['precision']} | {f['slow_lead_h_median']:.0f} h / "
-            f"{f['slow_lead_h_p10']:.0f} h | {f['lead_h_median']:.0f} h / {f['lead_h_p10']:.0f} h | "
+            f"| {seed} | {wall:.0f} s | {f['recall']} | {f['precision']} | {_hours(f['slow_lead_h_median'])} / "
+            f"{_hours(f['slow_lead_h_p10'])} | {_hours(f['lead_h_median'])} / {_hours(f['lead_h_p10'])} | "
             f"{f['false_alarms_per_1000_device_days']} | {f['failed']} | {f['predictions']} |"
         )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(out) + "\n\n" + "\n".join(tables))
     return 0
+
+
+def _hours(value: float | None) -> str:
+    """A lead time in whole hours; a dash when no fault of that kind was caught (a small season)."""
+    return "—" if value is None else f"{value:.0f} h"
 
 
 if __name__ == "__main__":
