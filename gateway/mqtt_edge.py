@@ -2,14 +2,23 @@
 
 It keeps a persistent session (fixed client id, clean start off, session expiry) so the broker
 holds what arrives while the gateway is away, subscribes at QoS 1 with manual acknowledgement, and
-hands each message to asyncio as our own frozen `RawMessage`. A message is acknowledged only when the
-ingest side says its row is committed (`ack`), so a crash before commit means redelivery, not loss.
+hands each message to the ingest loop as our own frozen `RawMessage`. A message is acknowledged only
+when the ingest side says its row is committed (`ack`), so a crash before commit means redelivery,
+not loss.
+
+paho runs on the gateway's asyncio loop, with no network thread: the loop watches the socket
+(`add_reader`, and `add_writer` while paho has bytes to send), and a timer drives keepalive. Receiving,
+storing and acknowledging therefore happen on one thread: no lock per message, no socketpair write per
+acknowledgement to wake another thread, no two threads taking turns with the GIL. Connecting (a TCP
+and maybe TLS handshake, which block) runs in the loop's executor; its socket callbacks come back to
+the loop thread-safely. Reads go through `BufferedReadClient`, the one place that reaches into paho.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import threading
 import time
 from collections import deque
@@ -23,10 +32,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from protocol.backoff import Backoff
 from protocol.broker import BrokerAddress
 from protocol.contract import QOS, subscription_filter
 
-__all__ = ["EdgeConfig", "MqttEdge", "RawMessage"]
+__all__ = ["PAHO_SURFACE", "BufferedReadClient", "EdgeConfig", "MqttEdge", "RawMessage"]
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +44,73 @@ _RECEIVE_MAXIMUM: Final = 65535
 """Unacknowledged QoS-1 messages the broker may have in flight to us (the MQTT 5 maximum); the
 batch writer needs thousands in flight to fill a batch while the previous one commits."""
 
-
 _SESSION_TAKEN_OVER: Final = 142
 """MQTT 5 DISCONNECT reason code: another connection with the same client id took the session."""
+
+_MISC_EVERY_S: Final = 1.0
+"""How often keepalive is looked after (paho's own loop does it about once a second too)."""
+
+RECONNECT: Final = Backoff(base_s=1.0, cap_s=30.0)
+"""Reconnecting to a broker that went away: as paho's own loop did (1 s doubling to 30 s), with jitter
+so that gateways restarted together do not come back in step."""
+
+PAHO_SURFACE: Final = ("_sock_recv", "_sock", "loop_read", "_packet_read")
+"""The parts of paho's Client below its public API that `BufferedReadClient` relies on; a test checks
+that the installed paho still has them and reads through them as this module expects."""
+
+
+class BufferedReadClient(paho.Client):
+    """A paho Client whose socket reads come from a buffer filled by one large `recv`.
+
+    paho 2.x reads every packet with three or four `recv` calls (one byte of command, the remaining
+    length a byte at a time, then the rest), and handles one packet per call of `loop_read`. Here each
+    `recv` paho asks for is served from `_inbox`, refilled by a single `recv` of up to READ_SIZE when it
+    runs dry; `read_available` then handles every complete packet that is buffered. The protocol work
+    is paho's, unchanged.
+
+    It overrides one private method, `_sock_recv`, and calls the original for the real read, so that
+    errors (a TLS record not complete yet: `SSLWantReadError`, turned into `BlockingIOError` by paho;
+    a closed connection: empty bytes) behave exactly as before. `PAHO_SURFACE` lists what this relies
+    on; pyproject.toml pins paho to the releases tests/test_mqtt_edge.py checked.
+    """
+
+    READ_SIZE: Final = 256 * 1024
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._inbox = b""
+        self._inbox_at = 0
+
+    def buffered(self) -> int:
+        """Bytes read from the socket and not yet handed to paho."""
+        return len(self._inbox) - self._inbox_at
+
+    def forget_buffered(self) -> None:
+        """Drop what is buffered: bytes of a connection that is gone must not reach the next one."""
+        self._inbox, self._inbox_at = b"", 0
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._inbox_at >= len(self._inbox):
+            data = super()._sock_recv(self.READ_SIZE)
+            if len(data) <= bufsize:
+                return data  # all of it (or b"": the connection closed)
+            self._inbox, self._inbox_at = data, 0
+        start = self._inbox_at
+        self._inbox_at = min(start + bufsize, len(self._inbox))
+        return self._inbox[start : self._inbox_at]
+
+    def read_available(self) -> MQTTErrorCode:
+        """Handle every packet the socket has ready, with as few `recv` calls as its size allows.
+        A TLS socket can hold decrypted bytes the kernel no longer signals (`pending`): read them too."""
+        while True:
+            rc = self.loop_read()
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or self._sock is None:
+                return rc
+            if self.buffered():
+                continue
+            pending = getattr(self._sock, "pending", None)
+            if not (isinstance(self._sock, ssl.SSLSocket) and pending is not None and pending() > 0):
+                return rc
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +127,7 @@ class RawMessage:
     connection: int
     """Which connection of the session delivered it; acks go back only on that same connection."""
     received_at: float
-    """time.time() when paho handed the message over."""
+    """time.time() of the read that brought it in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +145,8 @@ class EdgeConfig:
 
 
 class MqttEdge:
-    """Owns the paho client and its network thread; thread-safe `ack` for the asyncio side."""
+    """Owns the paho client and drives it from the running asyncio loop. Every method, and every
+    callback it passes on, runs on that loop's thread."""
 
     def __init__(
         self,
@@ -84,21 +159,29 @@ class MqttEdge:
         self._on_id_reuse = on_id_reuse
         self._notify = on_batch_ready
         self._on_subscribed_change = on_subscribed
-        self._lock = threading.Lock()
         self._pending: list[RawMessage] = []
-        # mid -> its deliveries not yet acknowledged, oldest first (current connection only). Mosquitto
-        # numbers a message when it queues it, so with more than 65,535 queued an id can be delivered
-        # again while its older delivery is still unacknowledged: two messages, one id.
-        self._inflight: dict[int, deque[int]] = {}
+        # mid -> its delivery not yet acknowledged, or, when an id was delivered again while its older
+        # delivery was still unacknowledged, their deliveries oldest first (current connection only).
+        # Mosquitto numbers a message when it queues it, so with more than 65,535 queued an id can
+        # come again: two messages, one id. One int per message in the common case.
+        self._inflight: dict[int, int | deque[int]] = {}
         self._committed: set[int] = set()  # deliveries committed while an older one of their id was not
         self._deliveries = 0
-        self.connected = threading.Event()
         self.connect_count = 0
+        self._read_at = time.time()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: int | None = None
+        self._sock: Any = None
+        self._misc: asyncio.TimerHandle | None = None
+        self._connecting: asyncio.Task[None] | None = None
+        self._failures = 0
+        self._stopping = False
+        self._closed = asyncio.Event()
         self._client = self._build_client()
 
-    def _build_client(self) -> paho.Client:
+    def _build_client(self) -> BufferedReadClient:
         if self._config.mqtt5:
-            client = paho.Client(
+            client = BufferedReadClient(
                 CallbackAPIVersion.VERSION2,
                 client_id=self._config.client_id,
                 protocol=MQTTProtocolVersion.MQTTv5,
@@ -107,7 +190,7 @@ class MqttEdge:
         else:
             # MQTT 3.1.1: a persistent session is clean_session=False; it lasts as long as the broker
             # keeps sessions (persistent_client_expiration), in flight as many as it allows.
-            client = paho.Client(
+            client = BufferedReadClient(
                 CallbackAPIVersion.VERSION2,
                 client_id=self._config.client_id,
                 clean_session=False,
@@ -119,45 +202,98 @@ class MqttEdge:
             client.username_pw_set(broker.username, broker.password)
         if broker.tls:
             client.tls_set_context(broker.tls_context())
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        client.on_socket_open = self._on_socket_open
+        client.on_socket_close = self._on_socket_close
+        client.on_socket_register_write = self._on_socket_register_write
+        client.on_socket_unregister_write = self._on_socket_unregister_write
         return client
 
+    # ------------------------------------------------------------------ lifecycle
+
     def start(self) -> None:
-        """Connect (retrying in the background until the broker answers) and start the network thread."""
+        """Connect in the background (retrying with backoff until the broker answers); call from the
+        loop that will drive the client."""
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
         broker = self._config.broker
         if self._config.mqtt5:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = self._config.session_expiry_s
             properties.ReceiveMaximum = _RECEIVE_MAXIMUM
-            self._client.connect_async(
-                broker.host,
-                broker.port,
-                keepalive=self._config.keepalive_s,
-                clean_start=False,
-                properties=properties,
-            )
+            self._client.connect_async(broker.host, broker.port, keepalive=self._config.keepalive_s,
+                                       clean_start=False, properties=properties)  # fmt: skip
         else:
             self._client.connect_async(broker.host, broker.port, keepalive=self._config.keepalive_s)
-        self._client.loop_start()
+        self._connect_soon(0.0)
+        self._misc = self._loop.call_later(_MISC_EVERY_S, self._look_after)
 
-    def stop(self) -> None:
+    async def stop(self, timeout_s: float = 5.0) -> None:
         """Disconnect without losing anything: unacknowledged messages stay with the broker's session."""
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._stopping = True
+        if self._misc is not None:
+            self._misc.cancel()
+        if self._connecting is not None and not self._connecting.done():
+            await asyncio.wait({self._connecting}, timeout=timeout_s)
+        if self._sock is not None:
+            self._client.disconnect()  # DISCONNECT is written by the writer callback, then the socket closes
+            try:
+                await asyncio.wait_for(self._closed.wait(), timeout_s)
+            except TimeoutError:
+                log.warning("the broker did not see the gateway's DISCONNECT within %.0f s", timeout_s)
+                self._client.loop_misc()
+        if self._sock is not None:  # still open: close it ourselves
+            self._unwatch(self._sock)
+            self._sock.close()
+            self._sock = None
+
+    def _connect_soon(self, delay_s: float) -> None:
+        """Start a connection attempt after `delay_s`, unless one is under way or the edge is stopping."""
+        assert self._loop is not None
+        if self._stopping or (self._connecting is not None and not self._connecting.done()):
+            return
+        self._connecting = self._loop.create_task(self._connect(delay_s), name="mqtt-connect")
+
+    async def _connect(self, delay_s: float) -> None:
+        assert self._loop is not None
+        if delay_s:
+            await asyncio.sleep(delay_s)
+        if self._stopping:
+            return
+        try:
+            rc = await self._loop.run_in_executor(None, self._client.reconnect)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            self._retry(f"cannot reach the broker: {exc}")
+            return
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._retry(f"connection failed: {rc}")
+
+    def _retry(self, why: str) -> None:
+        self._failures += 1
+        delay = RECONNECT.delay(self._failures)
+        log.warning("%s; trying again in %.1f s", why, delay)
+        self._connect_soon(delay)
+
+    def _look_after(self) -> None:
+        """Keepalive (PINGREQ, and closing a connection whose PINGRESP never came), once a second."""
+        assert self._loop is not None
+        if self._sock is not None and (self._connecting is None or self._connecting.done()):
+            self._client.loop_misc()
+        if not self._stopping:
+            self._misc = self._loop.call_later(_MISC_EVERY_S, self._look_after)
+
+    # ------------------------------------------------------------------ the asyncio side
 
     def take(self, limit: int) -> list[RawMessage]:
         """Remove and return up to `limit` received messages, oldest first."""
-        with self._lock:
-            taken, self._pending = self._pending[:limit], self._pending[limit:]
+        taken, self._pending = self._pending[:limit], self._pending[limit:]
         return taken
 
     def backlog(self) -> int:
-        with self._lock:
-            return len(self._pending)
+        return len(self._pending)
 
     def ack(self, messages: list[RawMessage]) -> int:
         """Acknowledge committed messages; return how many acks were sent.
@@ -173,23 +309,99 @@ class MqttEdge:
         committed before an older one waits for it, and nothing uncommitted is ever released.
         """
         sent = 0
-        with self._lock:
-            for message in messages:
-                if message.qos == 0 or message.connection != self.connect_count:
+        inflight, ack, current = self._inflight, self._client.ack, self.connect_count
+        for message in messages:
+            if message.qos == 0 or message.connection != current:
+                continue
+            waiting = inflight.get(message.mid)
+            if waiting is None:
+                continue  # acknowledged already
+            if type(waiting) is int:
+                if waiting != message.delivery:
                     continue
-                waiting = self._inflight.get(message.mid)
-                if waiting is None or message.delivery not in waiting:
-                    continue  # acknowledged already
-                self._committed.add(message.delivery)
-                while waiting and waiting[0] in self._committed:
-                    self._committed.discard(waiting.popleft())
-                    if self._client.ack(message.mid, message.qos) == MQTTErrorCode.MQTT_ERR_SUCCESS:
-                        sent += 1
-                if not waiting:
-                    del self._inflight[message.mid]
+                del inflight[message.mid]
+                sent += ack(message.mid, message.qos) == MQTTErrorCode.MQTT_ERR_SUCCESS
+                continue
+            assert isinstance(waiting, deque)
+            sent += self._ack_shared_id(message, waiting)
         return sent
 
-    # paho callbacks: run on paho's network thread; kept thin and free of I/O.
+    def _ack_shared_id(self, message: RawMessage, waiting: deque[int]) -> int:
+        """Acknowledge, oldest first, the committed deliveries of an id delivered more than once."""
+        if message.delivery not in waiting:
+            return 0
+        sent = 0
+        self._committed.add(message.delivery)
+        while waiting and waiting[0] in self._committed:
+            self._committed.discard(waiting.popleft())
+            sent += self._client.ack(message.mid, message.qos) == MQTTErrorCode.MQTT_ERR_SUCCESS
+        if not waiting:
+            del self._inflight[message.mid]
+        return sent
+
+    # ------------------------------------------------------------------ socket callbacks
+
+    def _on_loop(self, action: Callable[[], None]) -> None:
+        """Run `action` on the loop's thread: now when called there, else as soon as it can (paho calls
+        the socket callbacks from the executor while connecting)."""
+        if threading.get_ident() == self._thread:
+            action()
+        else:
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(action)
+
+    def _on_socket_open(self, client: paho.Client, _userdata: Any, sock: Any) -> None:
+        def watch() -> None:
+            assert self._loop is not None
+            self._client.forget_buffered()
+            self._sock = sock
+            self._closed.clear()
+            self._loop.add_reader(sock, self._readable)
+
+        self._on_loop(watch)
+
+    def _on_socket_close(self, _client: paho.Client, _userdata: Any, sock: Any) -> None:
+        def unwatch() -> None:
+            self._unwatch(sock)
+            if self._sock is sock:
+                self._sock = None
+                self._client.forget_buffered()
+            self._closed.set()
+
+        self._on_loop(unwatch)
+
+    def _on_socket_register_write(self, _client: paho.Client, _userdata: Any, sock: Any) -> None:
+        def want_write() -> None:
+            assert self._loop is not None
+            if sock.fileno() >= 0:
+                self._loop.add_writer(sock, self._writable)
+
+        self._on_loop(want_write)
+
+    def _on_socket_unregister_write(self, _client: paho.Client, _userdata: Any, sock: Any) -> None:
+        def done_writing() -> None:
+            assert self._loop is not None
+            if sock.fileno() >= 0:
+                self._loop.remove_writer(sock)
+
+        self._on_loop(done_writing)
+
+    def _unwatch(self, sock: Any) -> None:
+        assert self._loop is not None
+        if sock.fileno() >= 0:
+            self._loop.remove_reader(sock)
+            self._loop.remove_writer(sock)
+
+    def _readable(self) -> None:
+        self._read_at = time.time()
+        rc = self._client.read_available()
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            log.debug("read ended the connection: %s", rc)
+
+    def _writable(self) -> None:
+        self._client.loop_write()
+
+    # ------------------------------------------------------------------ MQTT callbacks (loop thread)
 
     def _on_connect(
         self, client: paho.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
@@ -197,12 +409,11 @@ class MqttEdge:
         if reason.is_failure:
             log.error("broker refused the gateway's connection: %s", reason)
             return
-        with self._lock:
-            self.connect_count += 1
-            self._inflight.clear()  # ids of the previous connection mean nothing on this one
-            self._committed.clear()
+        self._failures = 0
+        self.connect_count += 1
+        self._inflight.clear()  # ids of the previous connection mean nothing on this one
+        self._committed.clear()
         client.subscribe(subscription_filter(self._config.share_group), qos=QOS)
-        self.connected.set()
         log.info(
             "gateway connected to %s:%s as %s",
             self._config.broker.host,
@@ -222,8 +433,9 @@ class MqttEdge:
     def _on_disconnect(
         self, _client: paho.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
     ) -> None:
-        self.connected.clear()
         self._on_subscribed_change(False)
+        if self._stopping:
+            return
         if reason.value == _SESSION_TAKEN_OVER:
             log.error(
                 "another client connected with this gateway's client id %r and took over its session: "
@@ -231,42 +443,30 @@ class MqttEdge:
             )  # fmt: skip
         else:
             log.warning("gateway disconnected from the broker: %s", reason)
+        self._on_loop(lambda: self._retry("the broker connection was lost"))
 
     def _on_message(self, _client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
         try:
             topic = message.topic
         except UnicodeDecodeError:
             topic = "<topic is not valid UTF-8>"
-        with self._lock:
-            self._deliveries += 1
-            raw = RawMessage(
-                topic=topic,
-                payload=bytes(message.payload),
-                qos=message.qos,
-                retain=bool(message.retain),
-                dup=bool(message.dup),
-                mid=message.mid,
-                delivery=self._deliveries,
-                connection=self.connect_count,
-                received_at=time.time(),
-            )
-            reused = False
-            if raw.qos > 0:
-                waiting = self._inflight.setdefault(raw.mid, deque())
-                reused = bool(waiting)
-                waiting.append(raw.delivery)
-            self._pending.append(raw)
-            first = len(self._pending) == 1
-        if reused:
+        self._deliveries += 1
+        delivery, mid, qos = self._deliveries, message.mid, message.qos
+        pending = self._pending
+        pending.append(
+            RawMessage(topic, bytes(message.payload), qos, bool(message.retain), bool(message.dup), mid, delivery,
+                       self.connect_count, self._read_at)
+        )  # fmt: skip
+        if len(pending) == 1:
+            self._notify()  # the ingest loop waits for the backlog to go from empty to not
+        if qos > 0:
+            waiting = self._inflight.get(mid)
+            if waiting is None:
+                self._inflight[mid] = delivery
+                return
+            if type(waiting) is int:
+                self._inflight[mid] = deque((waiting, delivery))
+            else:
+                assert isinstance(waiting, deque)
+                waiting.append(delivery)
             self._on_id_reuse()
-        if first:
-            self._notify()
-
-
-def threadsafe_notifier(loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> Callable[[], None]:
-    """A callback that sets `event` on `loop` from any thread."""
-
-    def notify() -> None:
-        loop.call_soon_threadsafe(event.set)
-
-    return notify

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from gateway.decoder import DecodeLimits
 from gateway.ingest import BatchPolicy, Ingestor
 from gateway.metrics import GatewayMetrics
-from gateway.mqtt_edge import EdgeConfig, MqttEdge, threadsafe_notifier
+from gateway.mqtt_edge import EdgeConfig, MqttEdge
 from telemetry.database import create_pool_when_ready
 from telemetry.edition import detect
 
@@ -53,7 +53,7 @@ async def run_gateway(
         gauge = metrics.subscribed
         edge = MqttEdge(
             config.edge,
-            threadsafe_notifier(asyncio.get_running_loop(), wakeup),
+            wakeup.set,
             lambda on: gauge.set(int(on)),
             metrics.packet_id_reuses.inc,
         )
@@ -64,6 +64,6 @@ async def run_gateway(
         try:
             await ingestor.run(stop)
         finally:
-            edge.stop()
+            await edge.stop()
     finally:
         await pool.close()

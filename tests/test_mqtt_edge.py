@@ -4,11 +4,11 @@ connection that delivered it (the real-broker tests cover the rest of the path).
 from __future__ import annotations
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
-from gateway.mqtt_edge import EdgeConfig, MqttEdge
+from gateway.mqtt_edge import PAHO_SURFACE, BufferedReadClient, EdgeConfig, MqttEdge
 from protocol.broker import BrokerAddress
 
 
@@ -97,3 +97,66 @@ def test_in_order_commits_of_a_shared_id_are_acknowledged_as_they_come() -> None
     assert e.edge.ack([first]) == 1
     assert e.edge.ack([third, second]) == 2
     assert e.acked == [7, 8, 7]
+
+
+# ---------------------------------------------------------------- the paho surface the edge relies on
+
+
+def test_paho_still_has_the_private_surface_the_buffered_reader_relies_on() -> None:
+    """Fails at once when a paho release renames or reshapes what BufferedReadClient reaches into;
+    pyproject.toml pins paho to the releases this was checked with."""
+    import inspect
+
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="surface")
+    for name in PAHO_SURFACE:
+        assert hasattr(client, name), f"paho.Client has no {name} any more"
+    assert list(inspect.signature(paho.Client._sock_recv).parameters) == ["self", "bufsize"]
+    assert "self._sock_recv(1)" in inspect.getsource(paho.Client._packet_read), "paho reads a byte at a time"
+    assert "_sock_recv" in BufferedReadClient.__dict__, "the override is ours alone"
+    assert paho.__name__ == "paho.mqtt.client"
+
+
+def test_buffered_reads_hand_paho_every_packet_from_few_recv_calls(broker: BrokerAddress) -> None:
+    """Against a real broker: 2,000 QoS-1 messages arrive whole and in order, read with far fewer
+    socket reads than paho's three or four per packet."""
+    import time
+
+    reads = 0
+
+    original = paho.Client._sock_recv
+
+    def counted(self: paho.Client, bufsize: int) -> bytes:
+        nonlocal reads
+        reads += 1
+        return original(self, bufsize)
+
+    received: list[bytes] = []
+    sub = BufferedReadClient(CallbackAPIVersion.VERSION2, client_id="buffered-sub", protocol=MQTTProtocolVersion.MQTTv311,
+                   manual_ack=True)  # fmt: skip
+    sub.on_message = lambda c, _u, m: (received.append(m.payload), c.ack(m.mid, m.qos))
+    sub.connect(broker.host, broker.port)
+    sub.subscribe("edge/test", qos=1)
+    pub = paho.Client(CallbackAPIVersion.VERSION2, client_id="buffered-pub")
+    pub.connect(broker.host, broker.port)
+    pub.loop_start()
+    try:
+        while not sub._sock or sub._sock.fileno() < 0:
+            sub.loop(0.1)
+        for _ in range(5):
+            sub.loop(0.05)  # CONNACK, SUBACK
+        infos = [pub.publish("edge/test", f"{i:06d}".encode() * 20, qos=1) for i in range(2000)]
+        for info in infos:
+            info.wait_for_publish(10)
+        paho.Client._sock_recv = counted  # type: ignore[method-assign]
+        deadline = time.monotonic() + 20
+        while len(received) < 2000 and time.monotonic() < deadline:
+            sub.loop(0.05)
+            while sub.buffered():
+                sub.read_available()
+    finally:
+        paho.Client._sock_recv = original  # type: ignore[method-assign]
+        pub.loop_stop()
+        pub.disconnect()
+        sub.disconnect()
+    assert [int(p[:6]) for p in received] == list(range(2000)), "every message, whole and in order"
+    assert reads < 2000 / 10, f"{reads} socket reads for 2,000 messages"
