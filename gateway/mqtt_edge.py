@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
@@ -47,6 +47,9 @@ batch writer needs thousands in flight to fill a batch while the previous one co
 _SESSION_TAKEN_OVER: Final = 142
 """MQTT 5 DISCONNECT reason code: another connection with the same client id took the session."""
 
+_BAD_TOPIC: Final = "<topic is not valid UTF-8>"
+"""What a message whose topic bytes are not UTF-8 is filed under (the decoder quarantines it)."""
+
 _MISC_EVERY_S: Final = 1.0
 """How often keepalive is looked after (paho's own loop does it about once a second too)."""
 
@@ -54,7 +57,10 @@ RECONNECT: Final = Backoff(base_s=1.0, cap_s=30.0)
 """Reconnecting to a broker that went away: as paho's own loop did (1 s doubling to 30 s), with jitter
 so that gateways restarted together do not come back in step."""
 
-PAHO_SURFACE: Final = ("_sock_recv", "_sock", "loop_read", "_packet_read")
+PAHO_SURFACE: Final = (
+    "_sock_recv", "_sock", "loop_read", "_packet_read", "_handle_on_message", "_userdata", "_in_packet",
+    "_last_bytes_received", "_protocol",
+)  # fmt: skip
 """The parts of paho's Client below its public API that `BufferedReadClient` relies on; a test checks
 that the installed paho still has them and reads through them as this module expects."""
 
@@ -68,9 +74,10 @@ class BufferedReadClient(paho.Client):
     runs dry; `read_available` then handles every complete packet that is buffered. The protocol work
     is paho's, unchanged.
 
-    It overrides one private method, `_sock_recv`, and calls the original for the real read, so that
-    errors (a TLS record not complete yet: `SSLWantReadError`, turned into `BlockingIOError` by paho;
-    a closed connection: empty bytes) behave exactly as before. `PAHO_SURFACE` lists what this relies
+    It overrides two private methods. `_sock_recv` calls the original for the real read, so that errors
+    (a TLS record not complete yet: `SSLWantReadError`, turned into `BlockingIOError` by paho; a
+    closed connection: empty bytes) behave exactly as before. `_handle_on_message` skips matching the
+    topic against per-topic callbacks, which this client never has. `PAHO_SURFACE` lists what this relies
     on; pyproject.toml pins paho to the releases tests/test_mqtt_edge.py checked.
     """
 
@@ -80,6 +87,7 @@ class BufferedReadClient(paho.Client):
         super().__init__(*args, **kwargs)
         self._inbox = b""
         self._inbox_at = 0
+        self._qos1_handler: Callable[[bytes, bytes, int, bool, bool], None] | None = None
 
     def buffered(self) -> int:
         """Bytes read from the socket and not yet handed to paho."""
@@ -99,23 +107,83 @@ class BufferedReadClient(paho.Client):
         self._inbox_at = min(start + bufsize, len(self._inbox))
         return self._inbox[start : self._inbox_at]
 
+    def _handle_on_message(self, message: paho.MQTTMessage) -> None:
+        """Hand a message to `on_message` without matching its topic against per-topic callbacks,
+        which the edge never registers (`message_callback_add` is refused): paho walks its empty
+        filter tree for every message otherwise, measured at about 3 µs each."""
+        on_message = self.on_message
+        if on_message is not None:
+            on_message(self, self._userdata, message)
+
+    def message_callback_add(self, sub: str, callback: Any) -> None:
+        raise NotImplementedError("the gateway's edge takes every message through on_message")
+
+    def on_qos1_publish(self, handler: Callable[[bytes, bytes, int, bool, bool], None]) -> None:
+        """Take MQTT 3.1.1 QoS-1 PUBLISH packets straight from the buffer: `handler(topic, payload,
+        packet id, dup, retain)` instead of paho's parser and `on_message`. Everything else (CONNACK,
+        SUBACK, PINGRESP, QoS-0 messages, a packet split across two reads, a malformed one) still goes
+        through paho. MQTT 5 packets carry properties and are always left to paho."""
+        if self._protocol != MQTTProtocolVersion.MQTTv311:
+            raise ValueError("the QoS-1 fast path reads MQTT 3.1.1 packets only")
+        self._qos1_handler = handler
+
     def read_available(self) -> MQTTErrorCode:
         """Handle every packet the socket has ready, with as few `recv` calls as its size allows.
         A TLS socket can hold decrypted bytes the kernel no longer signals (`pending`): read them too."""
         while True:
-            rc = self.loop_read()
+            if self._qos1_handler is not None and self._in_packet["command"] == 0 and self.buffered():
+                self._take_qos1_publishes(self._qos1_handler)
+                if not (self.buffered() or self._tls_pending()):
+                    return MQTTErrorCode.MQTT_ERR_SUCCESS
+            rc = self.loop_read()  # the packet at the head is not a QoS-1 PUBLISH, or the buffer is dry
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or self._sock is None:
                 return rc
-            if self.buffered():
-                continue
-            pending = getattr(self._sock, "pending", None)
-            if not (isinstance(self._sock, ssl.SSLSocket) and pending is not None and pending() > 0):
+            if not (self.buffered() or self._tls_pending()):
                 return rc
 
+    def _tls_pending(self) -> bool:
+        pending = getattr(self._sock, "pending", None)
+        return isinstance(self._sock, ssl.SSLSocket) and pending is not None and pending() > 0
 
-@dataclass(frozen=True, slots=True)
-class RawMessage:
-    """A message as received, before any validation. `delivery` tells deliveries of one id apart."""
+    def _take_qos1_publishes(self, handler: Callable[[bytes, bytes, int, bool, bool], None]) -> None:
+        """Hand `handler` every complete QoS-1 PUBLISH at the head of the buffer, in order; stop at the
+        first packet that is anything else, incomplete or odd, and leave it to paho."""
+        inbox, at, end = self._inbox, self._inbox_at, len(self._inbox)
+        taken = 0
+        while at < end:
+            command = inbox[at]
+            if command & 0xF6 != 0x32:  # not PUBLISH with QoS 1 (the dup and retain bits may be either)
+                break
+            length, multiplier, i = 0, 1, at + 1
+            while i < end and i - at <= 4:
+                byte = inbox[i]
+                i += 1
+                length += (byte & 127) * multiplier
+                multiplier *= 128
+                if byte < 128:
+                    break
+            else:
+                break  # the remaining length is cut off (or longer than four bytes: paho says malformed)
+            packet_end = i + length
+            if packet_end > end or length < 4:
+                break
+            topic_end = i + 2 + (inbox[i] << 8 | inbox[i + 1])
+            if topic_end + 2 > packet_end:
+                break
+            handler(inbox[i + 2 : topic_end], inbox[topic_end + 2 : packet_end],
+                    inbox[topic_end] << 8 | inbox[topic_end + 1], bool(command & 8), bool(command & 1))  # fmt: skip
+            at = packet_end
+            taken += 1
+        self._inbox_at = at
+        if taken:
+            self._last_bytes_received = paho.time_func()  # what paho's keepalive reads, on paho's clock
+
+
+class RawMessage(NamedTuple):
+    """A message as received, before any validation. `delivery` tells deliveries of one id apart.
+
+    A named tuple, not a frozen dataclass: one is made per message, and a tuple is built in one step
+    where a frozen dataclass sets each of its nine fields in turn."""
 
     topic: str
     payload: bytes
@@ -153,7 +221,7 @@ class MqttEdge:
         config: EdgeConfig,
         on_batch_ready: Callable[[], None],
         on_subscribed: Callable[[bool], None] = lambda _: None,
-        on_id_reuse: Callable[[], None] = lambda: None,
+        on_id_reuse: Callable[[int], None] = lambda _n: None,
     ) -> None:
         self._config = config
         self._on_id_reuse = on_id_reuse
@@ -167,6 +235,9 @@ class MqttEdge:
         self._inflight: dict[int, int | deque[int]] = {}
         self._committed: set[int] = set()  # deliveries committed while an older one of their id was not
         self._deliveries = 0
+        self._reuses = 0
+        """Deliveries of an id still in flight since the last read pass (told per pass, not per message:
+        at full speed most ids come again while the broker queues more than 65,535 messages for us)."""
         self.connect_count = 0
         self._read_at = time.time()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -210,6 +281,8 @@ class MqttEdge:
         client.on_socket_close = self._on_socket_close
         client.on_socket_register_write = self._on_socket_register_write
         client.on_socket_unregister_write = self._on_socket_unregister_write
+        if not self._config.mqtt5:
+            client.on_qos1_publish(self._on_qos1_publish)
         return client
 
     # ------------------------------------------------------------------ lifecycle
@@ -395,8 +468,15 @@ class MqttEdge:
     def _readable(self) -> None:
         self._read_at = time.time()
         rc = self._client.read_available()
+        self.report_reuses()
         if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             log.debug("read ended the connection: %s", rc)
+
+    def report_reuses(self) -> None:
+        """Tell `on_id_reuse` how many deliveries came with an id still in flight, since it was last told."""
+        if self._reuses:
+            reuses, self._reuses = self._reuses, 0
+            self._on_id_reuse(reuses)
 
     def _writable(self) -> None:
         self._client.loop_write()
@@ -449,14 +529,25 @@ class MqttEdge:
         try:
             topic = message.topic
         except UnicodeDecodeError:
-            topic = "<topic is not valid UTF-8>"
+            topic = _BAD_TOPIC
+        self._receive(topic, bytes(message.payload), message.qos, bool(message.retain), bool(message.dup),
+                      message.mid)  # fmt: skip
+
+    def _on_qos1_publish(self, topic: bytes, payload: bytes, mid: int, dup: bool, retain: bool) -> None:
+        try:
+            text = topic.decode()
+        except UnicodeDecodeError:
+            text = _BAD_TOPIC
+        self._receive(text, payload, 1, retain, dup, mid)
+
+    def _receive(self, topic: str, payload: bytes, qos: int, retain: bool, dup: bool, mid: int) -> None:
+        """Queue a delivery for the ingest loop and note its packet id as in flight."""
         self._deliveries += 1
-        delivery, mid, qos = self._deliveries, message.mid, message.qos
+        delivery = self._deliveries
         pending = self._pending
         pending.append(
-            RawMessage(topic, bytes(message.payload), qos, bool(message.retain), bool(message.dup), mid, delivery,
-                       self.connect_count, self._read_at)
-        )  # fmt: skip
+            RawMessage(topic, payload, qos, retain, dup, mid, delivery, self.connect_count, self._read_at)
+        )
         if len(pending) == 1:
             self._notify()  # the ingest loop waits for the backlog to go from empty to not
         if qos > 0:
@@ -469,4 +560,4 @@ class MqttEdge:
             else:
                 assert isinstance(waiting, deque)
                 waiting.append(delivery)
-            self._on_id_reuse()
+            self._reuses += 1

@@ -4,6 +4,7 @@ connection that delivered it (the real-broker tests cover the rest of the path).
 from __future__ import annotations
 
 import paho.mqtt.client as paho
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
@@ -30,8 +31,8 @@ class Edge:
     def _notify(self) -> None:
         self.notified += 1
 
-    def _reused(self) -> None:
-        self.reuses += 1
+    def _reused(self, count: int) -> None:
+        self.reuses += count
 
     def connect(self) -> None:
         self.edge._on_connect(self.edge._client, None, None, ReasonCode(PacketTypes.CONNACK, "Success"), None)
@@ -42,6 +43,7 @@ class Edge:
         message.dup = dup
         message.payload = b"{}"
         self.edge._on_message(self.edge._client, None, message)
+        self.edge.report_reuses()  # as the read pass that brought the message does
 
 
 def test_committed_messages_are_acknowledged_once() -> None:
@@ -106,6 +108,7 @@ def test_paho_still_has_the_private_surface_the_buffered_reader_relies_on() -> N
     """Fails at once when a paho release renames or reshapes what BufferedReadClient reaches into;
     pyproject.toml pins paho to the releases this was checked with."""
     import inspect
+    import time
 
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id="surface")
     for name in PAHO_SURFACE:
@@ -113,7 +116,8 @@ def test_paho_still_has_the_private_surface_the_buffered_reader_relies_on() -> N
     assert list(inspect.signature(paho.Client._sock_recv).parameters) == ["self", "bufsize"]
     assert "self._sock_recv(1)" in inspect.getsource(paho.Client._packet_read), "paho reads a byte at a time"
     assert "_sock_recv" in BufferedReadClient.__dict__, "the override is ours alone"
-    assert paho.__name__ == "paho.mqtt.client"
+    assert paho.time_func is time.monotonic, "keepalive times are paho's monotonic clock"
+    assert '"command": 0' in inspect.getsource(paho.Client._packet_read), "an idle reader has command 0"
 
 
 def test_buffered_reads_hand_paho_every_packet_from_few_recv_calls(broker: BrokerAddress) -> None:
@@ -160,3 +164,82 @@ def test_buffered_reads_hand_paho_every_packet_from_few_recv_calls(broker: Broke
         sub.disconnect()
     assert [int(p[:6]) for p in received] == list(range(2000)), "every message, whole and in order"
     assert reads < 2000 / 10, f"{reads} socket reads for 2,000 messages"
+
+
+def _publish_packet(
+    topic: bytes, payload: bytes, qos: int, mid: int, *, dup: bool = False, retain: bool = False
+) -> bytes:
+    body = len(topic).to_bytes(2, "big") + topic + (mid.to_bytes(2, "big") if qos else b"") + payload
+    length, encoded = len(body), bytearray()
+    while True:
+        byte, length = length % 128, length // 128
+        encoded.append(byte | (128 if length else 0))
+        if not length:
+            break
+    return bytes([0x30 | dup << 3 | qos << 1 | retain]) + bytes(encoded) + body
+
+
+def _stream(seed: int) -> tuple[bytes, list[tuple[bytes, bytes, int, int, bool, bool]]]:
+    """MQTT 3.1.1 packets as a broker sends a subscriber (QoS-1 and QoS-0 messages, retained and
+    redelivered ones, payloads whose length takes one to three bytes, a topic that is not UTF-8,
+    PINGRESPs), with the messages they carry."""
+    import random
+
+    rng = random.Random(seed)
+    data, expected = bytearray(), []
+    for _ in range(400):
+        if rng.random() < 0.05:
+            data += b"\xd0\x00"  # PINGRESP
+            continue
+        topic = b"ondol/v1/dev-%d/telemetry" % rng.randrange(1000) if rng.random() > 0.02 else b"ondol/\xff/x"
+        payload = bytes(rng.randrange(256) for _ in range(rng.choice((0, 5, 120, 300, 20_000))))
+        qos = 1 if rng.random() < 0.9 else 0
+        mid = rng.randrange(1, 65536) if qos else 0
+        dup, retain = rng.random() < 0.1, rng.random() < 0.05
+        data += _publish_packet(topic, payload, qos, mid, dup=dup, retain=retain)
+        expected.append((topic, payload, qos, mid, dup, retain))
+    return bytes(data), expected
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_qos1_fast_path_reads_what_paho_reads_whatever_the_packets_and_their_splits(seed: int) -> None:
+    """A byte stream cut into random pieces, as TCP may deliver it: every message it carries comes out
+    once, in order, with its flags, whether the fast path read it or paho did (QoS 0, a packet split
+    across reads, the first packet after a refill)."""
+    import random
+    import socket
+
+    data, expected = _stream(seed)
+    got: list[tuple[bytes, bytes, int, int, bool, bool]] = []
+    client = BufferedReadClient(CallbackAPIVersion.VERSION2, client_id="fast", protocol=MQTTProtocolVersion.MQTTv311,
+                                manual_ack=True)  # fmt: skip
+    client.on_message = lambda _c, _u, m: got.append(
+        (m._topic, m.payload, m.qos, m.mid, bool(m.dup), bool(m.retain))
+    )
+    fast = 0
+
+    def on_qos1(topic: bytes, payload: bytes, mid: int, dup: bool, retain: bool) -> None:
+        nonlocal fast
+        fast += 1
+        got.append((topic, payload, 1, mid, dup, retain))
+
+    client.on_qos1_publish(on_qos1)
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    client._sock = ours
+    rng = random.Random(seed)
+    at = 0
+    try:
+        while at < len(data):
+            piece = rng.choice((1, 3, 17, 500, 4096, 70_000))
+            theirs.sendall(data[at : at + piece])
+            at += piece
+            assert client.read_available() == MQTTErrorCode.MQTT_ERR_SUCCESS
+        for _ in range(10):
+            client.read_available()
+    finally:
+        ours.close()
+        theirs.close()
+    assert got == expected
+    assert client.buffered() == 0
+    assert fast > len(expected) / 3, f"the fast path read {fast} of {len(expected)}"

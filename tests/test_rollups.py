@@ -3,7 +3,6 @@ data through invalidations, one worker at a time) and retention by whole chunks.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -102,7 +101,7 @@ async def test_late_readings_are_picked_up_through_invalidations(db: asyncpg.Con
     assert (await hourly(db))[hour] == (1, 20.0, 1)
 
     # Received now, stamped three hours ago: the ingest path itself records the invalidation.
-    late = replace(reading("b1", hour + timedelta(minutes=30), 2, room_c=22.0), received_at=datetime.now(UTC))
+    late = reading("b1", hour + timedelta(minutes=30), 2, room_c=22.0)._replace(received_at=datetime.now(UTC))
     await store(db, late)
     assert await db.fetchval("SELECT count(*) FROM rollup_invalidation") == 1
 
