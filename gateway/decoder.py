@@ -98,13 +98,13 @@ def decode(message: RawMessage, limits: DecodeLimits) -> Decoded:
         return quarantine(
             message, Reason.INVALID_PAYLOAD, "NUL characters (\\u0000) are not accepted", device_id
         )
-    received_at = datetime.fromtimestamp(message.received_at, UTC)
+    window = _window(message.received_at, limits)
     try:
         if topic.kind is MessageKind.TELEMETRY:
-            return _reading(message, device_id, received_at, limits)
+            return _reading(message, device_id, window)
         if topic.kind is MessageKind.EVENTS:
-            return _event(message, device_id, received_at, limits)
-        return _status(message, device_id, received_at)
+            return _event(message, device_id, window)
+        return _status(message, device_id, window.received_at)
     except ValidationError as exc:
         reason, detail = _classify(exc)
         if reason is Reason.BAD_JSON and (not_utf8 := _utf8_problem(message.payload)) is not None:
@@ -124,9 +124,9 @@ def _utf8_problem(payload: bytes) -> str | None:
     return None
 
 
-def _reading(message: RawMessage, device_id: str, received_at: datetime, limits: DecodeLimits) -> Decoded:
+def _reading(message: RawMessage, device_id: str, window: _Window) -> Decoded:
     report = TelemetryPayload.model_validate_json(message.payload)
-    skew = _clock_problem(report.ts, received_at, limits)
+    skew = _clock_problem(report.ts, window)
     if skew:
         return quarantine(message, Reason.CLOCK_SKEW, skew, device_id)
     extra = report.model_extra
@@ -142,7 +142,7 @@ def _reading(message: RawMessage, device_id: str, received_at: datetime, limits:
         device_id=device_id,
         ts=report.ts,
         seq=report.seq,
-        received_at=received_at,
+        received_at=window.received_at,
         values=_measurements(report),
         extra_json=extra_json,
     )
@@ -163,16 +163,16 @@ def _extra_json(extra: dict[str, Any]) -> str:
     return text.decode()
 
 
-def _event(message: RawMessage, device_id: str, received_at: datetime, limits: DecodeLimits) -> Decoded:
+def _event(message: RawMessage, device_id: str, window: _Window) -> Decoded:
     event = EventPayload.model_validate_json(message.payload)
-    skew = _clock_problem(event.ts, received_at, limits)
+    skew = _clock_problem(event.ts, window)
     if skew:
         return quarantine(message, Reason.CLOCK_SKEW, skew, device_id)
     return EventRow(
         device_id=device_id,
         ts=event.ts,
         seq=event.seq,
-        received_at=received_at,
+        received_at=window.received_at,
         code=event.code,
         raised=event.state == "raised",
     )
@@ -190,7 +190,39 @@ def _status(message: RawMessage, device_id: str, received_at: datetime) -> Decod
     )
 
 
-def _clock_problem(ts: datetime, received_at: datetime, limits: DecodeLimits) -> str | None:
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """A read's time, and the report times it accepts (no older than max_age, no further ahead than
+    max_future_skew)."""
+
+    at: float
+    limits: DecodeLimits
+    received_at: datetime
+    earliest: datetime
+    latest: datetime
+
+
+_last_window = _Window(0.0, DecodeLimits(), datetime.fromtimestamp(0, UTC), datetime.min.replace(tzinfo=UTC),
+                       datetime.max.replace(tzinfo=UTC))  # fmt: skip
+
+
+def _window(received_at: float, limits: DecodeLimits) -> _Window:
+    """The window of a read. The messages of one read of the socket share their time, so the last one
+    is kept: a datetime and its bounds per message cost about 1.5 µs in the gateway's profile."""
+    global _last_window
+    window = _last_window
+    if window.at != received_at or window.limits is not limits:
+        at = datetime.fromtimestamp(received_at, UTC)
+        window = _last_window = _Window(
+            received_at, limits, at, at - limits.max_age, at + limits.max_future_skew
+        )
+    return window
+
+
+def _clock_problem(ts: datetime, window: _Window) -> str | None:
+    if window.earliest <= ts <= window.latest:
+        return None
+    received_at, limits = window.received_at, window.limits
     if ts - received_at > limits.max_future_skew:
         return f"ts {ts.isoformat()} is {ts - received_at} ahead of the gateway's clock"
     if received_at - ts > limits.max_age:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -74,8 +74,9 @@ def subscription_filter(share_group: str | None) -> str:
     return f"$share/{share_group}/{base}" if share_group else base
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedTopic:
+class ParsedTopic(NamedTuple):
+    """A contract topic's parts (a named tuple: one is made per message the gateway decodes)."""
+
     device_id: str
     kind: MessageKind
 
