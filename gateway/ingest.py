@@ -50,7 +50,11 @@ Shorter than the other services' waits: the gateway holds the batch, and the bro
 
 @dataclass(frozen=True, slots=True)
 class BatchPolicy:
-    max_rows: int = 5000
+    max_rows: int = 20_000
+    """A batch takes at most this many messages. At full speed each batch costs a few database round
+    trips and a commit whatever its size, so large batches drain a backlog faster (bench/ingest.py:
+    about 15 % more messages per second with 20,000 than with 5,000); at ordinary rates batches stay
+    small, bounded by max_delay_s."""
     max_delay_s: float = 0.05
     retry: Backoff = BATCH_RETRY
 
@@ -99,11 +103,23 @@ class Ingestor:
         self._directory = directory or DeviceDirectory()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Ingest until `stop` is set; the batch in hand when it is set is finished first."""
+        """Ingest until `stop` is set; the batch in hand when it is set is finished first.
+
+        Two batches overlap: while one is written and committed (mostly waiting on the database), the
+        next is collected and decoded (CPU). Writes stay one after another, in the order the messages
+        came, so a device's events reach the store, and the diagnostics inbox, in order."""
+        writing: asyncio.Task[bool] | None = None
         while not stop.is_set():
             messages = await self._collect(stop)
-            if messages:
-                await self.ingest(messages, stop)
+            if not messages:
+                continue
+            started = time.perf_counter()
+            decoded = self._decode(messages)
+            if writing is not None and not await writing:
+                return  # stopped before the previous batch committed: the broker keeps both
+            writing = asyncio.create_task(self._store(messages, decoded, started, stop))
+        if writing is not None:
+            await writing
 
     async def _collect(self, stop: asyncio.Event) -> list[RawMessage]:
         if not self._source.backlog():
@@ -122,8 +138,17 @@ class Ingestor:
     async def ingest(self, messages: list[RawMessage], stop: asyncio.Event | None = None) -> bool:
         """Decode, store and acknowledge one batch. False when stopped before it could be committed."""
         started = time.perf_counter()
+        return await self._store(messages, self._decode(messages), started, stop)
+
+    def _decode(self, messages: list[RawMessage]) -> list[Decoded]:
         self._metrics.received.inc(len(messages))
-        decoded = [decode(m, self._limits) for m in messages]
+        limits = self._limits
+        return [decode(m, limits) for m in messages]
+
+    async def _store(
+        self, messages: list[RawMessage], decoded: list[Decoded], started: float, stop: asyncio.Event | None
+    ) -> bool:
+        """Store and acknowledge one decoded batch. False when stopped before it could be committed."""
         failures = 0
         while True:
             try:

@@ -69,7 +69,12 @@ class Settings(BaseSettings):
     gateway_mqtt5: bool = Field(
         False, description="MQTT 5 for the gateway (3.1.1 costs less CPU per message)"
     )
-    batch_max_rows: int = Field(5000, ge=1, le=100_000)
+    batch_max_rows: int = Field(
+        20_000,
+        ge=1,
+        le=100_000,
+        description="the most messages one transaction stores (a backlog drains in large batches)",
+    )
     batch_max_delay_ms: int = Field(50, ge=1, le=10_000)
     max_payload_bytes: int = Field(16 * 1024, ge=256, le=1024 * 1024)
     max_clock_skew_s: int = Field(300, ge=0)

@@ -39,7 +39,7 @@ MEASUREMENT_COLUMNS: Final = (
 READING_COLUMNS: Final = ("device_id", "ts", "seq", "received_at", *MEASUREMENT_COLUMNS, "extra")
 
 _HOUR_END_MARGIN: Final = timedelta(minutes=5)
-"""Matches the margin in the `invalidate_rollup` query: a refresh may close an hour this soon."""
+"""Matches the margin in the `store_readings` query: a refresh may close an hour this soon."""
 
 MAX_QUARANTINED_TOPIC: Final = 1024
 """Characters of a rejected message's topic that are kept; the hash covers the whole."""
@@ -48,8 +48,8 @@ MAX_QUARANTINED_PAYLOAD: Final = 64 * 1024
 """Bytes of a rejected payload kept for inspection; the size and hash always cover the whole."""
 
 _Q: Final = named_queries.load("ingest").require(
-    "create_reading_stage", "insert_readings", "insert_events", "upsert_state_from_readings", "touch_last_seen",
-    "upsert_faults", "upsert_status", "insert_quarantine", "known_devices", "invalidate_rollup", "notify_events",
+    "create_reading_stage", "store_readings", "insert_events", "touch_last_seen",
+    "upsert_faults", "upsert_status", "insert_quarantine", "known_devices", "notify_events",
 )  # fmt: skip
 
 
@@ -149,7 +149,6 @@ async def _write_readings(conn: Connection, rows: list[ReadingRow]) -> int:
         records=[(r.device_id, r.ts, r.seq, r.received_at, *r.values, r.extra_json) for r in rows],
         columns=READING_COLUMNS,
     )
-    inserted = int(await conn.fetchval(_Q["insert_readings"]))
     newest: dict[str, ReadingRow] = {}
     heard: dict[str, datetime] = {}
     for r in rows:
@@ -158,29 +157,25 @@ async def _write_readings(conn: Connection, rows: list[ReadingRow]) -> int:
             newest[r.device_id] = r
         heard[r.device_id] = max(r.received_at, heard.get(r.device_id, r.received_at))
     latest = [newest[d] for d in sorted(newest)]  # a stable order: concurrent gateways lock rows alike
-    await conn.execute(
-        _Q["upsert_state_from_readings"],
-        [r.device_id for r in latest],
-        [heard[r.device_id] for r in latest],
-        [r.ts for r in latest],
-        [r.seq for r in latest],
-    )
-    await _invalidate_late(conn, rows)
-    return inserted
+    low, high = _late_span(rows)
+    sql, args = _Q.bind("store_readings", {
+        "device_ids": [r.device_id for r in latest], "heard": [heard[r.device_id] for r in latest],
+        "newest_ts": [r.ts for r in latest], "newest_seq": [r.seq for r in latest], "low": low, "high": high,
+    })  # fmt: skip
+    return int(await conn.fetchval(sql, *args))
 
 
-async def _invalidate_late(conn: Connection, rows: list[ReadingRow]) -> None:
-    """Record the time span of readings that may fall into hours the rollup has already covered.
-
-    Most batches hold only readings of the current hour, well before its end: those cannot be in a
-    finished hour yet and skip the statement. The rest let the database decide against the watermark.
-    """
+def _late_span(rows: list[ReadingRow]) -> tuple[datetime | None, datetime | None]:
+    """The time span of readings that may fall into hours the rollup has already covered, or (None,
+    None). Most batches hold only readings of the current hour, well before its end: those cannot be in
+    a finished hour yet and are not looked at again. The rest let the database decide against the
+    watermark."""
     low = min(r.ts for r in rows)
     clock = datetime.now(UTC)  # not the receive time: a batch may have waited out a database outage
     hour_start = clock.replace(minute=0, second=0, microsecond=0)
     if low >= hour_start and clock + _HOUR_END_MARGIN < hour_start + timedelta(hours=1):
-        return
-    await conn.execute(_Q["invalidate_rollup"], low, max(r.ts for r in rows))
+        return None, None
+    return low, max(r.ts for r in rows)
 
 
 async def _write_events(conn: Connection, rows: list[EventRow]) -> int:

@@ -5,12 +5,33 @@
 -- array parameter per column), then move to the hypertable in one statement.
 CREATE TEMP TABLE IF NOT EXISTS reading_stage (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
 
--- name: insert_readings
--- Duplicates (redeliveries) are skipped.
+-- name: store_readings
+-- One round trip for what the staged readings change: they go into the hypertable (redeliveries
+-- skipped), each device's newest reading key into device_state (the values stay in readings; see
+-- reading_json_by_key() in migration 0004; a late, older reading never replaces a newer one), and,
+-- when :low is given, their time span into the rollup's invalidations: late readings in [:low, :high]
+-- that an hourly refresh has covered, or may cover before this transaction commits (the last minutes
+-- of an hour). (No "already covered by a pending range" shortcut: a running refresh may be about to
+-- delete that range.) Answers how many readings were new.
 WITH inserted AS (
     INSERT INTO readings SELECT * FROM reading_stage
     ON CONFLICT DO NOTHING
     RETURNING 1
+), state AS (
+    INSERT INTO device_state AS s (device_id, last_seen, last_reading_at, last_seq)
+    SELECT * FROM unnest(:device_ids::text[], :heard::timestamptz[], :newest_ts::timestamptz[], :newest_seq::bigint[])
+    ON CONFLICT (device_id) DO UPDATE SET
+        last_seen = GREATEST(s.last_seen, EXCLUDED.last_seen),
+        last_reading_at = GREATEST(s.last_reading_at, EXCLUDED.last_reading_at),
+        last_seq = CASE WHEN s.last_reading_at IS NULL OR (EXCLUDED.last_reading_at, EXCLUDED.last_seq)
+                                                           >= (s.last_reading_at, s.last_seq)
+                        THEN EXCLUDED.last_seq ELSE s.last_seq END
+), late AS (
+    INSERT INTO rollup_invalidation (rollup, low, high)
+    SELECT 'readings_hourly', :low::timestamptz, :high::timestamptz
+    WHERE :low::timestamptz IS NOT NULL
+      AND (:low::timestamptz < (SELECT watermark FROM rollup_watermark WHERE rollup = 'readings_hourly')
+           OR :low::timestamptz < date_trunc('hour', clock_timestamp() + INTERVAL '5 minutes'))
 )
 SELECT count(*) FROM inserted;
 
@@ -31,18 +52,6 @@ SELECT count(*) FROM queued;
 -- name: notify_events
 -- Delivered at commit: wakes diagnostics workers waiting on the inbox.
 SELECT pg_notify('ondol_event_inbox', '');
-
--- name: upsert_state_from_readings
--- One row per device: the key of its newest reading in the batch (the values stay in readings; see
--- reading_json_by_key() in migration 0004). A late (older) reading never replaces a newer one.
-INSERT INTO device_state AS s (device_id, last_seen, last_reading_at, last_seq)
-SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::bigint[])
-ON CONFLICT (device_id) DO UPDATE SET
-    last_seen = GREATEST(s.last_seen, EXCLUDED.last_seen),
-    last_reading_at = GREATEST(s.last_reading_at, EXCLUDED.last_reading_at),
-    last_seq = CASE WHEN s.last_reading_at IS NULL OR (EXCLUDED.last_reading_at, EXCLUDED.last_seq)
-                                                       >= (s.last_reading_at, s.last_seq)
-                    THEN EXCLUDED.last_seq ELSE s.last_seq END;
 
 -- name: touch_last_seen
 INSERT INTO device_state AS s (device_id, last_seen)
@@ -98,12 +107,3 @@ ON CONFLICT (topic_sha256, payload_sha256) DO UPDATE SET
 
 -- name: known_devices
 SELECT device_id FROM devices WHERE device_id = ANY($1::text[]);
-
--- name: invalidate_rollup
--- Late readings in [$1, $2] that an hourly refresh has covered, or may cover before this transaction
--- commits (the last minutes of an hour), are recorded for recomputation. (No "already covered by a
--- pending range" shortcut: a running refresh may be about to delete that range.)
-INSERT INTO rollup_invalidation (rollup, low, high)
-SELECT 'readings_hourly', $1, $2
-WHERE $1 < (SELECT watermark FROM rollup_watermark WHERE rollup = 'readings_hourly')
-   OR $1 < date_trunc('hour', clock_timestamp() + INTERVAL '5 minutes');
