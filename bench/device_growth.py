@@ -15,24 +15,13 @@ Usage: python bench/device_growth.py [--messages 200000] [--sizes 1000,20000,200
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Gateway, gateway_run, log, register, report, servers
-
-
-@dataclass(frozen=True)
-class Growth:
-    devices: int
-    warm_cpu_us: float  # first sight of every device (registry look-up) per message
-    rate: float
-    cpu_us: float
-    resident_mb: float
+from bench.harness import Gateway, measure_growth, report, servers
 
 
 def main() -> None:
@@ -44,19 +33,10 @@ def main() -> None:
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    results: list[Growth] = []
     with servers() as srv:
         gateway = Gateway(srv.dsn, srv.mq.port, 1)
         try:
-            for devices in sizes:
-                prefix = f"g{devices}"
-                per_device = max(1, args.messages // devices)
-                asyncio.run(register(srv.dsn, prefix, devices))
-                warm = gateway_run(srv, [gateway], devices, 1, prefix)
-                run = gateway_run(srv, [gateway], devices, per_device, prefix)
-                results.append(Growth(devices, warm.cpu_us, run.rate, run.cpu_us, gateway.resident_mb()))
-                log(f"{devices:,} devices: {run.rate:,.0f} msg/s, {run.cpu_us:.1f} µs CPU/message "
-                    f"(first sight {warm.cpu_us:.1f} µs), gateway RSS {results[-1].resident_mb:.0f} MB")  # fmt: skip
+            results = measure_growth(srv, gateway, sizes, args.messages)
         finally:
             gateway.stop()
     base = results[0]

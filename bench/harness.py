@@ -242,6 +242,31 @@ def gateway_run(servers: Servers, gateways: list[Gateway], devices: int, per_dev
     return Run(published / elapsed, cpu / published * 1e6, sent["rate"], handled)
 
 
+@dataclass(frozen=True)
+class Growth:
+    devices: int
+    warm_cpu_us: float
+    """First sight of every device (its registry look-up), CPU per message."""
+    rate: float
+    cpu_us: float
+    resident_mb: float
+
+
+def measure_growth(servers: Servers, gateway: Gateway, sizes: list[int], messages: int) -> list[Growth]:
+    """The gateway's rate and CPU per message with fleets of `sizes` devices, `messages` each, after a
+    warm-up round of one message per device (so first-sight look-ups are measured apart)."""
+    results = []
+    for devices in sizes:
+        prefix = f"g{devices}"
+        asyncio.run(register(servers.dsn, prefix, devices))
+        warm = gateway_run(servers, [gateway], devices, 1, prefix)
+        run = gateway_run(servers, [gateway], devices, max(1, messages // devices), prefix)
+        results.append(Growth(devices, warm.cpu_us, run.rate, run.cpu_us, gateway.resident_mb()))
+        log(f"{devices:,} devices: {run.rate:,.0f} msg/s, {run.cpu_us:.1f} µs CPU/message "
+            f"(first sight {warm.cpu_us:.1f} µs), gateway RSS {results[-1].resident_mb:.0f} MB")  # fmt: skip
+    return results
+
+
 def report(table: str, output: Path | None) -> None:
     """Print a benchmark's Markdown table, and write it to `output` when given."""
     print()
