@@ -6,8 +6,9 @@
 CREATE TEMP TABLE IF NOT EXISTS reading_stage (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
 
 -- name: store_readings
--- One round trip for what the staged readings change: they go into the hypertable (redeliveries
--- skipped), each device's newest reading key into device_state (the values stay in readings; see
+-- One round trip for what the staged readings change, computed from the stage itself: they go into the
+-- hypertable (redeliveries skipped), each device's newest reading key into device_state (the values
+-- stay in readings; see
 -- reading_json_by_key() in migration 0004; a late, older reading never replaces a newer one), and,
 -- when :low is given, their time span into the rollup's invalidations: late readings in [:low, :high]
 -- that an hourly refresh has covered, or may cover before this transaction commits (the last minutes
@@ -18,8 +19,12 @@ WITH inserted AS (
     ON CONFLICT DO NOTHING
     RETURNING 1
 ), state AS (
+    -- Each device's newest staged reading, and when it was last heard; in device order, so that
+    -- concurrent gateways lock state rows alike.
     INSERT INTO device_state AS s (device_id, last_seen, last_reading_at, last_seq)
-    SELECT * FROM unnest(:device_ids::text[], :heard::timestamptz[], :newest_ts::timestamptz[], :newest_seq::bigint[])
+    SELECT DISTINCT ON (device_id) device_id, max(received_at) OVER (PARTITION BY device_id), ts, seq
+    FROM reading_stage
+    ORDER BY device_id, ts DESC, seq DESC
     ON CONFLICT (device_id) DO UPDATE SET
         last_seen = GREATEST(s.last_seen, EXCLUDED.last_seen),
         last_reading_at = GREATEST(s.last_reading_at, EXCLUDED.last_reading_at),
