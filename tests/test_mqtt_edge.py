@@ -243,3 +243,52 @@ def test_the_qos1_fast_path_reads_what_paho_reads_whatever_the_packets_and_their
     assert got == expected
     assert client.buffered() == 0
     assert fast > len(expected) / 3, f"the fast path read {fast} of {len(expected)}"
+
+
+class _TlsRecordsInPieces:
+    """A socket whose reads follow a script, as a TLS socket's do: `None` is a record not complete
+    yet (`ssl.SSLWantReadError`), bytes are what the record decrypts to."""
+
+    def __init__(self, script: list[bytes | None]) -> None:
+        self.script = list(script)
+
+    def recv(self, bufsize: int) -> bytes:
+        import ssl
+
+        step = self.script.pop(0)
+        if step is None:
+            raise ssl.SSLWantReadError("the TLS record is not complete")
+        head, rest = step[:bufsize], step[bufsize:]
+        if rest:
+            self.script.insert(0, rest)
+        return head
+
+    def pending(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        self.script.clear()
+
+
+def _read_tls_script(client: paho.Client, script: list[bytes | None]) -> tuple[list[MQTTErrorCode], list[tuple[bytes, bytes, int]]]:  # fmt: skip
+    got: list[tuple[bytes, bytes, int]] = []
+    client.on_message = lambda _c, _u, m: got.append((m._topic, m.payload, m.mid))
+    client._sock = _TlsRecordsInPieces(script)  # type: ignore[assignment]
+    reads = script.count(None) + 1
+    read = client.read_available if isinstance(client, BufferedReadClient) else client.loop_read
+    return [read() for _ in range(reads)], got
+
+
+@pytest.mark.parametrize("cut", [1, 2, 9, 30])
+def test_a_tls_record_not_complete_inside_a_buffered_read_behaves_as_with_stock_paho(cut: int) -> None:
+    """`SSLWantReadError` in the middle of a packet, buffered or not: each read returns success, what
+    was read so far is kept, and the packet comes out whole, once, when the rest of the record comes."""
+    packet = _publish_packet(b"ondol/v1/dev-1/telemetry", b'{"t": 1}', 1, 77)
+    script: list[bytes | None] = [None, packet[:cut], None, packet[cut:]]
+    stock = paho.Client(CallbackAPIVersion.VERSION2, client_id="stock", manual_ack=True)
+    ours = BufferedReadClient(CallbackAPIVersion.VERSION2, client_id="ours", manual_ack=True)
+    stock_rcs, stock_got = _read_tls_script(stock, script)
+    our_rcs, our_got = _read_tls_script(ours, script)
+    assert stock_got == our_got == [(b"ondol/v1/dev-1/telemetry", b'{"t": 1}', 77)]
+    assert our_rcs == stock_rcs == [MQTTErrorCode.MQTT_ERR_SUCCESS] * 3
+    assert ours.buffered() == 0
