@@ -76,11 +76,23 @@ def build_loadgen(workdir: Path) -> Path:
     return binary
 
 
+CONTRACT_ROOT = "ondol/v1"
+BASELINE_ROOT = "bench/v1"
+"""Where baselines publish: outside the contract's root, so that no gateway subscribed to it takes
+their messages too (it would quarantine them, competing for the cores the baseline measures)."""
+
+
 def loadgen_command(
-    binary: Path, port: int, devices: int, per_device: int, prefix: str, rate: float = 0
+    binary: Path,
+    port: int,
+    devices: int,
+    per_device: int,
+    prefix: str,
+    rate: float = 0,
+    root: str = CONTRACT_ROOT,
 ) -> list[str]:
     return [str(binary), "127.0.0.1", str(port), str(CONNECTIONS), str(devices), str(per_device), str(WINDOW),
-            prefix, str(rate)]  # fmt: skip
+            prefix, str(rate), root]  # fmt: skip
 
 
 def parse_loadgen(output: str) -> dict[str, float]:
@@ -89,10 +101,17 @@ def parse_loadgen(output: str) -> dict[str, float]:
 
 
 def loadgen(
-    binary: Path, port: int, devices: int, per_device: int, prefix: str, rate: float = 0
+    binary: Path,
+    port: int,
+    devices: int,
+    per_device: int,
+    prefix: str,
+    rate: float = 0,
+    root: str = CONTRACT_ROOT,
 ) -> dict[str, float]:
-    """Publish `devices` × `per_device` telemetry messages (paced at `rate`/s if given); its report."""
-    command = loadgen_command(binary, port, devices, per_device, prefix, rate)
+    """Publish `devices` × `per_device` telemetry messages under `root` (paced at `rate`/s if given);
+    its report."""
+    command = loadgen_command(binary, port, devices, per_device, prefix, rate, root)
     return parse_loadgen(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
@@ -265,6 +284,64 @@ def measure_growth(servers: Servers, gateway: Gateway, sizes: list[int], message
         log(f"{devices:,} devices: {run.rate:,.0f} msg/s, {run.cpu_us:.1f} µs CPU/message "
             f"(first sight {warm.cpu_us:.1f} µs), gateway RSS {results[-1].resident_mb:.0f} MB")  # fmt: skip
     return results
+
+
+@dataclass(frozen=True)
+class CpuSplit:
+    """Where the machine's CPU went over a stretch of time, in cores: by process kind."""
+
+    cores: dict[str, float]
+    seconds: float
+
+
+def _process_cpu() -> dict[int, tuple[str, float]]:
+    """Every live process's name and CPU seconds so far (its own; reaped children are counted apart)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        found[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+    return found
+
+
+def _machine_busy() -> tuple[float, float, float]:
+    """CPU seconds busy, waiting for the disk (iowait) and in all, every core together, since boot
+    (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle, iowait = values[3], values[4]
+    return (sum(values) - idle - iowait) / tick, iowait / tick, sum(values) / tick
+
+
+@contextmanager
+def cpu_split(gateway_pids: Sequence[int], result: list[CpuSplit]) -> Iterator[None]:
+    """Measure where the CPU goes while the block runs: gateways, broker, database, the load
+    generator (this process's reaped children), the kernel and the rest; appends to `result`."""
+    before, busy0, started = _process_cpu(), _machine_busy(), time.monotonic()
+    children0 = os.times().children_user + os.times().children_system
+    yield
+    after, busy1 = _process_cpu(), _machine_busy()
+    seconds = time.monotonic() - started
+    children = os.times().children_user + os.times().children_system - children0
+    spent: dict[str, float] = {"gateways": 0.0, "broker": 0.0, "database": 0.0, "load generator": children}
+    for pid, (name, cpu) in after.items():
+        used = cpu - before[pid][1] if pid in before and before[pid][0] == name else cpu
+        kind = ("gateways" if pid in gateway_pids else "broker" if name == "mosquitto"
+                else "database" if name == "postgres" else None)  # fmt: skip
+        if kind is not None:
+            spent[kind] += used
+    busy = busy1[0] - busy0[0]
+    spent["kernel and the rest"] = max(0.0, busy - sum(spent.values()))
+    spent["idle, waiting for the disk"] = busy1[1] - busy0[1]
+    spent["idle"] = max(0.0, (busy1[2] - busy0[2]) - busy - spent["idle, waiting for the disk"])
+    result.append(CpuSplit({k: v / seconds for k, v in spent.items()}, seconds))
 
 
 def report(table: str, output: Path | None) -> None:

@@ -35,7 +35,7 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid) {
 
 int main(int argc, char **argv) {
     if (argc < 8) {
-        fprintf(stderr, "usage: %s HOST PORT CONNECTIONS DEVICES MESSAGES_PER_DEVICE WINDOW PREFIX [RATE]\n", argv[0]);
+        fprintf(stderr, "usage: %s HOST PORT CONNECTIONS DEVICES MESSAGES_PER_DEVICE WINDOW PREFIX [RATE [TOPIC_ROOT]]\n", argv[0]);
         return 2;
     }
     const char *host = argv[1];
@@ -44,6 +44,8 @@ int main(int argc, char **argv) {
     int window = atoi(argv[6]);
     const char *prefix = argv[7];
     double rate = argc > 8 ? atof(argv[8]) : 0.0;
+    /* Baselines publish outside the contract's root so that no gateway subscribed to it takes them too. */
+    const char *root = argc > 9 ? argv[9] : "ondol/v1";
     if (nconn < 1 || devices < 1 || per_device < 1 || window < 1) {
         fprintf(stderr, "connections, devices, messages and window must be positive\n");
         return 2;
@@ -81,7 +83,7 @@ int main(int argc, char **argv) {
         struct tm tm;
         gmtime_r(&ts, &tm);
         double sent_at = now_s();
-        snprintf(topic, sizeof topic, "ondol/v1/%s-%06d/telemetry", prefix, device);
+        snprintf(topic, sizeof topic, "%s/%s-%06d/telemetry", root, prefix, device);
         int n = snprintf(payload, sizeof payload,
             "{\"seq\":%ld,\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02dZ\",\"ch_flow_c\":%.1f,\"ch_return_c\":%.1f,"
             "\"ch_setpoint_c\":60.0,\"dhw_c\":44.5,\"dhw_setpoint_c\":45.0,\"outdoor_c\":%.1f,\"room_c\":%.2f,"

@@ -9,7 +9,7 @@ Two subscribers:
   drained before waiting again (the gateway's `BufferedReadClient.read_available`, without its QoS-1
   fast path), on one thread: the floor of paho's own parser.
 
-Usage: python bench/paho_floor.py HOST PORT COUNT [stock|buffered]
+Usage: python bench/paho_floor.py HOST PORT COUNT [stock|buffered [TOPIC_FILTER]]
 """
 
 from __future__ import annotations
@@ -47,8 +47,11 @@ class Counter:
             self.done.set()
 
 
+TOPIC_FILTER = sys.argv[5] if len(sys.argv) > 5 else "ondol/v1/+/telemetry"
+
+
 def _subscribe(client: paho.Client, *_: Any) -> None:
-    client.subscribe("ondol/v1/+/telemetry", qos=1)
+    client.subscribe(TOPIC_FILTER, qos=1)
 
 
 def stock(host: str, port: int, counter: Counter) -> float:

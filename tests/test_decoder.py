@@ -114,3 +114,41 @@ def test_nan_and_infinity_are_described_as_not_numbers_not_as_out_of_range() -> 
         Reason.OUT_OF_RANGE,
         "ch_flow_c: Input should be less than or equal to 130",
     )
+
+
+async def test_decoding_a_large_batch_lets_the_event_loop_run_between_slices() -> None:
+    """The previous batch's COPY streams from the same loop as decoding: a batch decoded in one go
+    would hold that data back (and leave the socket unread) until the whole batch is done."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from gateway.ingest import DECODE_SLICE, BatchPolicy, Ingestor
+    from gateway.metrics import GatewayMetrics
+
+    ingestor = Ingestor(
+        None,  # type: ignore[arg-type]  # decoding touches no database
+        None,  # type: ignore[arg-type]
+        policy=BatchPolicy(), limits=LIMITS, metrics=GatewayMetrics(), wakeup=asyncio.Event(),
+    )  # fmt: skip
+    ts = datetime.fromtimestamp(NOW, UTC).isoformat()
+    batch = [
+        message("ondol/v1/dev-1/telemetry", json.dumps({"seq": n + 1, "ts": ts, "room_c": 21.5}).encode())
+        for n in range(4 * DECODE_SLICE + 1)
+    ]
+    turns = 0
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    counter = asyncio.create_task(count_turns())
+    await asyncio.sleep(0)
+    before = turns
+    decoded = await ingestor._decode(batch)
+    during = turns - before
+    counter.cancel()
+    assert [type(d) for d in decoded] == [ReadingRow] * len(batch)
+    assert [d.seq for d in decoded if isinstance(d, ReadingRow)] == list(range(1, len(batch) + 1))
+    assert during >= 4, f"the loop ran {during} times while {len(batch)} messages were decoded"
