@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from fastapi import APIRouter, FastAPI
@@ -28,6 +28,7 @@ from api.routes import (
     broker_accounts,
     campaigns,
     catalog,
+    commands,
     customers,
     device_overview,
     devices,
@@ -37,6 +38,7 @@ from api.routes import (
     webhooks,
 )
 from api.routes.broker_accounts import DeviceBroker
+from diagnostics.commands.policy import PolicySettings
 from outbox.outbound_guard import OutboundPolicy
 from telemetry.database import create_pool
 
@@ -56,6 +58,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     broker_accounts.router,
     campaigns.campaigns,
     campaigns.inspections,
+    commands.router,
 )
 
 
@@ -79,6 +82,8 @@ class ApiConfig:
     """Requests per API key and process: this many a second on average, bursts up to the burst."""
     device_broker: DeviceBroker | None = None
     """Where devices connect and the CA they trust, told with their MQTT credentials (None: not told)."""
+    command_policy: PolicySettings = field(default_factory=PolicySettings)
+    command_default_ttl_s: int = 600
 
 
 def create_app(config: ApiConfig) -> FastAPI:
@@ -111,6 +116,8 @@ def create_app(config: ApiConfig) -> FastAPI:
     app.state.webhook_policy = webhook_policy
     app.state.default_warranty_years = config.default_warranty_years
     app.state.device_broker = config.device_broker
+    app.state.command_policy = config.command_policy
+    app.state.command_default_ttl_s = config.command_default_ttl_s
     app.state.rate_limiter = RateLimiter(config.rate_per_key_s, config.rate_burst_per_key)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_request_bytes)
     app.state.request_metrics = RequestMetrics()

@@ -22,6 +22,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from protocol.backoff import Backoff
 from protocol.broker import BrokerAddress
+from protocol.commands import command_topic
 from protocol.contract import QOS, StatusPayload, encode, status_topic
 
 __all__ = ["DeviceLink", "LinkPool"]
@@ -64,8 +65,12 @@ class LinkPool:
         keepalive_s: int = 60,
         inflight_window: int = 100,
         device_password: Callable[[str], str] | None = None,
+        on_command: Callable[[str, bytes], None] | None = None,
     ) -> None:
+        """`on_command(device_id, payload)`: each link subscribes to its device's command topic and
+        hands every command delivered to it here (on the thread that calls `service`)."""
         self._broker = broker
+        self._on_command = on_command
         self._device_password = device_password
         self._tls = broker.tls_context() if broker.tls else None
         self._keepalive_s = keepalive_s
@@ -105,6 +110,7 @@ class LinkPool:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_message = self._on_message
         client.on_socket_open = self._on_socket_open
         client.on_socket_close = self._on_socket_close
         client.on_socket_register_write = self._on_register_write
@@ -203,9 +209,17 @@ class LinkPool:
         link.connected = True
         link.failures = 0
         link.refused = None
+        if self._on_command is not None and link.birth:
+            # Before the birth: the platform sends commands once it hears the device is online, and the
+            # broker takes the SUBSCRIBE before the PUBLISH that follows it on this connection.
+            client.subscribe(command_topic(link.device_id), qos=QOS)
         if link.birth:
             link.published += 1
             client.publish(status_topic(link.device_id), link.birth, qos=QOS, retain=True)
+
+    def _on_message(self, _c: paho.Client, link: DeviceLink, message: paho.MQTTMessage) -> None:
+        if self._on_command is not None:
+            self._on_command(link.device_id, bytes(message.payload))
 
     def _on_disconnect(
         self, _c: paho.Client, link: DeviceLink, _f: Any, _reason: ReasonCode, _p: Any

@@ -45,6 +45,10 @@ __all__ = ["CODES", "FaultOutcome", "FleetPhysics", "SimEvent"]
 CODES: Final = ("", "E002", "E003", "E012", "E016", "E022", "E025", "E110", "E201", "E228")
 """Codes the physics can raise; index 0 means no lockout."""
 _CODE: Final = {code: i for i, code in enumerate(CODES)}
+MODES: Final = ("heating", "away", "frost_protection", "off")
+"""The thermostat modes a command sets (protocol.commands.DeviceMode), in the order of `mode`'s values."""
+REPORTED_MODES: Final = ("heat", "away", "frost", "off")
+"""How the thermostat reports each of MODES in telemetry's `mode`."""
 _KINDS: Final = tuple(FaultKind)
 _KIND: Final = {kind: i for i, kind in enumerate(_KINDS)}
 
@@ -189,6 +193,11 @@ class FleetPhysics:
         self.dhw_lpm = np.zeros(n)
         self.dhw_c = np.full(n, 25.0)
         self.flow_set = np.full(n, 50.0)
+        self.flow_override = np.full(n, np.nan)
+        """A flow setpoint set by a command (NaN: weather compensation decides)."""
+        self.dhw_set = np.full(n, 45.0)
+        self.mode = np.zeros(n, dtype=int)
+        """Index into MODES: what the room thermostat was told to do."""
         self.locked = np.zeros(n, dtype=int)
         self._locked_h = np.full(n, np.inf)
         self._repair_h = np.full(n, np.inf)
@@ -204,6 +213,7 @@ class FleetPhysics:
         self.burner_hours = starts * np.array([r.uniform(0.3, 0.6) for r in seeds])
         self.gas_m3 = self.burner_hours * 1.6
         self.refills = np.floor(starts / 8000) * self._p.open_tank
+        self._pending: list[SimEvent] = []
         self._draws: Any = np.zeros((0, _DRAWS, n))
         self._noise: Any = np.zeros((0, _NOISE, n))
 
@@ -268,10 +278,11 @@ class FleetPhysics:
 
         # Thermostat: hysteresis around the setpoint, set back at night in some homes.
         night = (hour_kst >= 23) | (hour_kst < 6)
-        room_set = p.room_set - np.where(night, p.setback, 0.0)
+        room_set = self._room_target(p.room_set - np.where(night, p.setback, 0.0))
         self.demand = np.where(self.t_room < room_set - 0.3, True, np.where(self.t_room > room_set + 0.3, False,
                                                                            self.demand))  # fmt: skip
-        self.flow_set = np.clip(30 + 1.3 * (room_set - t_out), 35.0, 70.0)
+        self.flow_set = np.where(np.isnan(self.flow_override), np.clip(30 + 1.3 * (room_set - t_out), 35.0, 70.0),
+                                 self.flow_override)  # fmt: skip
 
         # Hot-water draws: mornings and evenings mostly.
         busy = ((hour_kst >= 6.5) & (hour_kst < 8.5)) | ((hour_kst >= 19) & (hour_kst < 22.5))
@@ -397,6 +408,52 @@ class FleetPhysics:
         start = (self._wifi_until_h < h) & (u[7] < self.wifi_outages_per_day * _MINUTES / (24 * 60))
         self._wifi_until_h = np.where(start, h + (5 + 85 * u[8]) / 60, self._wifi_until_h)
 
+    def _room_target(self, scheduled: Any) -> Any:
+        """The room temperature the thermostat aims at in each mode: the schedule when heating, 4 °C
+        less when away, 7 °C in frost protection (the loop itself is kept above freezing by the
+        boiler's own freeze protection in every mode), nothing when off."""
+        return np.select(
+            [self.mode == 0, self.mode == 1, self.mode == 2],
+            [scheduled, scheduled - 4.0, np.full_like(scheduled, 7.0)],
+            default=np.full_like(scheduled, -50.0),
+        )
+
+    # ------------------------------------------------------------------ what commands do
+
+    def reset_lockout(self, i: int) -> tuple[bool, str]:
+        """A remote lockout reset (OpenTherm ID 4, request 1): clears the lockout. The cause is not
+        touched: a boiler whose cause is still there (a worn electrode) locks out again on its own."""
+        if not self.locked[i]:
+            return True, "no lockout was active"
+        code = CODES[self.locked[i]]
+        self.locked[i] = 0
+        self._locked_h[i] = np.inf
+        self._pending.append(SimEvent(i, code, False, self.now))
+        return True, f"{code} reset"
+
+    def set_room_setpoint(self, i: int, celsius: float) -> None:
+        self._p.room_set[i] = celsius
+
+    def set_flow_setpoint(self, i: int, celsius: float) -> None:
+        self.flow_override[i] = celsius
+
+    def set_dhw_setpoint(self, i: int, celsius: float) -> None:
+        self.dhw_set[i] = celsius
+
+    def set_mode(self, i: int, mode: str) -> None:
+        self.mode[i] = MODES.index(mode)
+
+    def fill_water(self, i: int) -> None:
+        """Automatic filling (OpenTherm ID 4, request 2): back to the fill pressure and a full tank."""
+        self.pressure[i] = self._p.p_fill[i]
+        self.level[i] = 1.0
+        self.level_low[i] = False
+
+    def take_events(self) -> list[SimEvent]:
+        """Events caused by commands since the last call (a reset clears its code)."""
+        events, self._pending = self._pending, []
+        return events
+
     # ------------------------------------------------------------------ lockouts and repairs
 
     def _lock(self, mask: Any, code: str, events: list[SimEvent]) -> None:
@@ -479,7 +536,7 @@ class FleetPhysics:
             "ch_return_c": _temp(self.ret[idx] + 0.2 * z[1], 1).tolist(),
             "ch_setpoint_c": np.round(self.flow_set[idx], 1).tolist(),
             "dhw_c": _temp(self.dhw_c[idx], 1).tolist(),
-            "dhw_setpoint_c": [45.0] * len(idx),
+            "dhw_setpoint_c": np.round(self.dhw_set[idx], 1).tolist(),
             "outdoor_c": _temp(self.t_out[idx] + p.outdoor_bias[idx] + 0.3 * z[2], 1).tolist(),
             "room_c": _temp(self.t_room[idx] + 0.1 * z[3], 2).tolist(),
             "room_setpoint_c": p.room_set[idx].tolist(),
@@ -494,7 +551,7 @@ class FleetPhysics:
             "burner_hours": np.round(self.burner_hours[idx], 3).tolist(),
             "dhw_flow_lpm": np.round(np.where(self.dhw_left[idx] > 0, self.dhw_lpm[idx], 0.0), 1).tolist(),
             "gas_total_m3": np.round(self.gas_m3[idx], 3).tolist(),
-            "mode": ["heat"] * len(idx),
+            "mode": [REPORTED_MODES[m] for m in self.mode[idx].tolist()],
             "ch_pressure_bar": [None if t else v for t, v in
                                 zip(open_tank.tolist(), np.round(self.pressure[idx] + 0.008 * z[6], 3).tolist(),
                                     strict=True)],

@@ -17,12 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from firmware_sim.commands import CommandDevice, Outcome
 from firmware_sim.fleet import REGIONS, SimDevice
 from firmware_sim.mqtt_link import LinkPool
 from firmware_sim.physics import FleetPhysics
 from firmware_sim.weather import simulate_weather
 from protocol.broker import BrokerAddress
-from protocol.contract import MessageKind, TelemetryPayload, device_topic
+from protocol.commands import DeviceMode
+from protocol.contract import EventPayload, MessageKind, TelemetryPayload, device_topic, encode
 
 __all__ = ["FleetRun", "FleetStats", "run_fleet"]
 
@@ -68,9 +70,11 @@ def run_fleet(
     """Publish telemetry for `devices` per `run`; return when done or `should_stop()`.
 
     With `device_password`, each device logs in as itself (username = device id)."""
-    links = LinkPool(broker, inflight_window=run.inflight_window, device_password=device_password)
+    inbox: list[tuple[str, bytes]] = []
+    links = LinkPool(broker, inflight_window=run.inflight_window, device_password=device_password,
+                     on_command=lambda device_id, payload: inbox.append((device_id, payload)))  # fmt: skip
     try:
-        stats = _publish(devices, links, run, should_stop, progress)
+        stats = _publish(devices, links, run, should_stop, progress, inbox)
         _drain(links, should_stop)
     finally:
         links.disconnect_all()  # also when publishing fails: no socket outlives the run
@@ -83,6 +87,7 @@ def _publish(
     run: FleetRun,
     should_stop: Callable[[], bool],
     progress: Callable[[FleetStats], None] | None,
+    inbox: list[tuple[str, bytes]],
 ) -> FleetStats:
     index = {d.device_id: i for i, d in enumerate(devices)}
     for device in devices:
@@ -108,10 +113,17 @@ def _publish(
         heapq.heappush(due, (real_start + offset, 0, device.device_id))
     stats = FleetStats(started=real_start)
     last_progress = real_start
+    boiler = PhysicsBoiler(physics, index, links)
+    commands = CommandDevice(
+        boiler, publish=lambda device_id, topic, payload: links.publish(device_id, topic, payload)
+    )
 
     while due and not should_stop():
         if run.duration_s is not None and time.monotonic() - real_start >= run.duration_s:
             break
+        while inbox:
+            commands.handle(*inbox.pop(0))
+            boiler.publish_events()
         at, k, device_id = due[0]
         wait = at - time.monotonic()
         if wait > 0 or not links.can_publish(device_id):
@@ -127,6 +139,7 @@ def _publish(
         values = physics.report_values(index[device_id])
         if run.stamp_sent_at:
             values["sent_at"] = time.time()
+        boiler.last_seq[device_id] = k + 1
         payload = TelemetryPayload.model_validate({"seq": k + 1, "ts": sim_ts, **values}, strict=False)
         links.publish(device_id, device_topic(device_id, MessageKind.TELEMETRY),
                       payload.model_dump_json(exclude_none=True).encode())  # fmt: skip
@@ -136,6 +149,60 @@ def _publish(
             last_progress = time.monotonic()
             progress(_stats(links, stats))
     return stats
+
+
+class PhysicsBoiler:
+    """What commands do to the simulated boilers: the physics' controls, plus the messages a boiler
+    sends when a command changes something (a code cleared by a reset, a diagnostics snapshot)."""
+
+    def __init__(self, physics: FleetPhysics, index: dict[str, int], links: LinkPool) -> None:
+        self._physics = physics
+        self._index = index
+        self._links = links
+        self.last_seq: dict[str, int] = {}
+        self._event_seq = 0
+
+    def reset_lockout(self, device_id: str) -> Outcome:
+        ok, detail = self._physics.reset_lockout(self._index[device_id])
+        return Outcome(ok, detail)
+
+    def set_room_setpoint(self, device_id: str, celsius: float) -> Outcome:
+        self._physics.set_room_setpoint(self._index[device_id], celsius)
+        return Outcome(True, f"room setpoint {celsius:g} °C")
+
+    def set_flow_setpoint(self, device_id: str, celsius: float) -> Outcome:
+        self._physics.set_flow_setpoint(self._index[device_id], celsius)
+        return Outcome(True, f"flow setpoint {celsius:g} °C")
+
+    def set_dhw_setpoint(self, device_id: str, celsius: float) -> Outcome:
+        self._physics.set_dhw_setpoint(self._index[device_id], celsius)
+        return Outcome(True, f"hot-water setpoint {celsius:g} °C")
+
+    def set_mode(self, device_id: str, mode: DeviceMode) -> Outcome:
+        self._physics.set_mode(self._index[device_id], mode.value)
+        return Outcome(True, f"mode {mode.value}")
+
+    def fill_water(self, device_id: str) -> Outcome:
+        self._physics.fill_water(self._index[device_id])
+        return Outcome(True, "filled to the fill pressure")
+
+    def publish_snapshot(self, device_id: str) -> Outcome:
+        """A full report at once, stamped now (under the last report's sequence number)."""
+        values = self._physics.report_values(self._index[device_id])
+        now = datetime.now(UTC).replace(microsecond=0)
+        payload = TelemetryPayload.model_validate({"seq": self.last_seq.get(device_id, 0), "ts": now, **values},
+                                                  strict=False)  # fmt: skip
+        self._links.publish(device_id, device_topic(device_id, MessageKind.TELEMETRY), encode(payload))
+        return Outcome(True, "snapshot published")
+
+    def publish_events(self) -> None:
+        """Publish the codes commands cleared, as the boiler reports a lockout ending."""
+        for event in self._physics.take_events():
+            device_id = self._physics.devices[event.device_index].device_id
+            self._event_seq += 1
+            report = EventPayload(seq=self._event_seq, ts=datetime.now(UTC), code=event.code,
+                                  state="raised" if event.raised else "cleared")  # fmt: skip
+            self._links.publish(device_id, device_topic(device_id, MessageKind.EVENTS), encode(report))
 
 
 def _drain(links: LinkPool, should_stop: Callable[[], bool], timeout_s: float = 60.0) -> None:

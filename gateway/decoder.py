@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from pydantic_core import to_json
 
 from gateway.mqtt_edge import RawMessage
+from protocol.commands import CommandAnswer
 from protocol.contract import (
     EventPayload,
     MessageKind,
@@ -25,7 +26,15 @@ from protocol.contract import (
     TopicError,
     parse_topic,
 )
-from telemetry.readings import MEASUREMENT_COLUMNS, EventRow, QuarantineRow, ReadingRow, StatusRow
+from telemetry.readings import (
+    MEASUREMENT_COLUMNS,
+    CommandAnswerRow,
+    EventRow,
+    QuarantineRow,
+    ReadingRow,
+    SkippedRow,
+    StatusRow,
+)
 
 __all__ = ["DecodeLimits", "Decoded", "Reason", "decode"]
 
@@ -59,7 +68,7 @@ class DecodeLimits:
     max_age: timedelta = timedelta(days=30)
 
 
-Decoded = ReadingRow | EventRow | StatusRow | QuarantineRow
+Decoded = ReadingRow | EventRow | StatusRow | QuarantineRow | CommandAnswerRow | SkippedRow
 
 
 def quarantine(
@@ -104,7 +113,11 @@ def decode(message: RawMessage, limits: DecodeLimits) -> Decoded:
             return _reading(message, device_id, window)
         if topic.kind is MessageKind.EVENTS:
             return _event(message, device_id, window)
-        return _status(message, device_id, window.received_at)
+        if topic.kind is MessageKind.STATUS:
+            return _status(message, device_id, window.received_at)
+        if topic.kind is MessageKind.COMMAND_RESULTS:
+            return _answer(message, device_id, window.received_at)
+        return SkippedRow(device_id)  # a command the platform published: the dispatcher's, not ours
     except ValidationError as exc:
         reason, detail = _classify(exc)
         if reason is Reason.BAD_JSON and (not_utf8 := _utf8_problem(message.payload)) is not None:
@@ -188,6 +201,14 @@ def _status(message: RawMessage, device_id: str, received_at: datetime) -> Decod
         firmware=status.fw,
         retained=message.retain,
     )
+
+
+def _answer(message: RawMessage, device_id: str, received_at: datetime) -> Decoded:
+    answer = CommandAnswer.parse(message.payload)
+    return CommandAnswerRow(
+        device_id=device_id, command_id=answer.id, stage=answer.stage, ac=answer.ac, ad=answer.ad, av=answer.av,
+        device_ts=answer.ts, received_at=received_at,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from gateway.mqtt_edge import RawMessage
 from protocol.backoff import Backoff, sleep_unless_stopped
 from telemetry.database import STORE_REJECTED, STORE_UNAVAILABLE, Connection, Pool
 from telemetry.readings import (
+    CommandAnswerRow,
     EventRow,
     IngestBatch,
     QuarantineRow,
@@ -275,6 +276,8 @@ def _batch_of(decoded: Sequence[Decoded]) -> IngestBatch:
             batch.events.append(row)
         elif isinstance(row, StatusRow):
             batch.statuses.append(row)
-        else:
+        elif isinstance(row, CommandAnswerRow):
+            batch.answers.append(row)
+        elif isinstance(row, QuarantineRow):
             batch.quarantined.append(row)
     return batch

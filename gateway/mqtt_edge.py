@@ -36,7 +36,15 @@ from protocol.backoff import Backoff
 from protocol.broker import BrokerAddress
 from protocol.contract import QOS, subscription_filter
 
-__all__ = ["PAHO_SURFACE", "BufferedReadClient", "EdgeConfig", "MqttEdge", "RawMessage"]
+__all__ = [
+    "PAHO_SURFACE",
+    "BufferedReadClient",
+    "CommandPublisher",
+    "EdgeConfig",
+    "MqttEdge",
+    "Outgoing",
+    "RawMessage",
+]
 
 log = logging.getLogger(__name__)
 
@@ -561,3 +569,74 @@ class MqttEdge:
                 assert isinstance(waiting, deque)
                 waiting.append(delivery)
             self._reuses += 1
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A QoS-1 message to a device, with its MQTT 5 request/response properties."""
+
+    topic: str
+    payload: bytes
+    expiry_s: int
+    """Message Expiry Interval: the broker drops it if the device has not taken it by then."""
+    response_topic: str
+    correlation: bytes
+
+
+class CommandPublisher:
+    """Publishes commands to devices at QoS 1 over MQTT 5 (for the Message Expiry Interval, Response
+    Topic and Correlation Data), and says when the broker has each one (PUBACK). Low volume, so paho
+    runs its own network thread here; `publish` blocks until the broker answers (call it from a
+    worker thread: `asyncio.to_thread`)."""
+
+    def __init__(self, broker: BrokerAddress, client_id: str) -> None:
+        self._broker = broker
+        self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                   protocol=MQTTProtocolVersion.MQTTv5)  # fmt: skip
+        if broker.username is not None:
+            self._client.username_pw_set(broker.username, broker.password)
+        if broker.tls:
+            self._client.tls_set_context(broker.tls_context())
+        self._connected = threading.Event()
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.reconnect_delay_set(1, 30)
+
+    def start(self) -> None:
+        self._client.connect_async(self._broker.host, self._broker.port, keepalive=30)
+        self._client.loop_start()
+
+    def wait_connected(self, timeout_s: float) -> bool:
+        return self._connected.wait(timeout_s)
+
+    def publish(self, message: Outgoing, timeout_s: float = 10.0) -> bool:
+        """True once the broker has acknowledged the message; False when not connected or no answer
+        came in time (the caller tries again later; the device recognises a repeated id)."""
+        if not self._connected.is_set():
+            return False
+        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        properties.MessageExpiryInterval = max(1, message.expiry_s)
+        properties.ResponseTopic = message.response_topic
+        properties.CorrelationData = message.correlation
+        info = self._client.publish(message.topic, message.payload, qos=QOS, properties=properties)
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return False
+        try:
+            info.wait_for_publish(timeout_s)
+        except (RuntimeError, ValueError):
+            return False
+        return info.is_published()
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _on_connect(self, _c: paho.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
+        if reason.is_failure:
+            log.warning("the broker refused the command publisher: %s", reason)
+            return
+        self._connected.set()
+
+    def _on_disconnect(self, _c: paho.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
+        self._connected.clear()
+        log.info("command publisher disconnected: %s", reason)

@@ -15,9 +15,10 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from gateway.broker_accounts import BrokerAccount, accounts_revision, accounts_snapshot
-from protocol.contract import TOPIC_ROOT
+from protocol.contract import TOPIC_ROOT, MessageKind
 from telemetry.database import STORE_TRANSIENT, Connection, connect
 
 __all__ = ["AuthFiles", "render_acl", "render_passwords", "run_broker_auth", "sync_auth_files"]
@@ -29,17 +30,26 @@ def render_passwords(accounts: list[BrokerAccount]) -> str:
     return "".join(f"{a.username}:{a.password_hash}\n" for a in accounts)
 
 
+DEVICE_PUBLISHES: Final = tuple(
+    k.value
+    for k in (MessageKind.TELEMETRY, MessageKind.EVENTS, MessageKind.STATUS, MessageKind.COMMAND_RESULTS)
+)
+
+
 def render_acl(accounts: list[BrokerAccount]) -> str:
-    """Devices: only their own subtree (`%u` is the username, which is the device id). Gateways: read
-    the whole tree, which also covers their shared subscription."""
+    """Devices: only their own topics (`%u` is the username, which is the device id): publish reports
+    and command answers, read commands. Gateway accounts: read the whole tree (which also covers a
+    shared subscription) and publish commands (the command dispatcher logs in with one)."""
     lines = [
         "# Rendered from broker_accounts; edits here are overwritten.",
-        "# A device publishes and subscribes only under its own topic subtree.",
-        f"pattern readwrite {TOPIC_ROOT}/%u/#",
+        "# A device publishes its own reports and answers, and reads its own commands; nothing else.",
+        *(f"pattern write {TOPIC_ROOT}/%u/{kind}" for kind in DEVICE_PUBLISHES),
+        f"pattern read {TOPIC_ROOT}/%u/{MessageKind.COMMANDS.value}",
     ]
     for account in accounts:
         if account.role == "gateway":
-            lines += ["", f"user {account.username}", f"topic read {TOPIC_ROOT}/#"]
+            lines += ["", f"user {account.username}", f"topic read {TOPIC_ROOT}/#",
+                      f"topic write {TOPIC_ROOT}/+/{MessageKind.COMMANDS.value}"]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -139,6 +139,15 @@ def diagnostics(database_url: DatabaseUrl = None) -> None:
 
 
 @app.command()
+def commands(database_url: DatabaseUrl = None, mqtt_url: MqttUrl = None) -> None:
+    """Run the command dispatcher (queued commands to the boilers, over MQTT, never after they expire)."""
+    from ondol.processes import run_commands
+
+    _logging()
+    run_commands(_settings(database_url=database_url, mqtt_url=mqtt_url))
+
+
+@app.command()
 def webhooks(database_url: DatabaseUrl = None) -> None:
     """Run the webhook delivery worker (signed events to the call center's systems)."""
     from ondol.processes import run_webhooks

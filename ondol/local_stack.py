@@ -39,7 +39,7 @@ from telemetry.edition import detect
 
 __all__ = ["LocalStack", "up"]
 
-_CHILDREN = ("broker-auth", "diagnostics", "gateway", "webhooks", "alerts", "api", "sim")
+_CHILDREN = ("broker-auth", "diagnostics", "gateway", "commands", "webhooks", "alerts", "api", "sim")
 
 
 def write_secret(path: Path, make: Callable[[], str]) -> None:
@@ -228,7 +228,8 @@ class LocalStack:
         return env
 
     def gateway_env(self) -> dict[str, str]:
-        """The gateway alone gets the gateway account's password."""
+        """The gateway and the command dispatcher alone get the gateway account's password (the
+        dispatcher publishes on devices' command topics, which only gateway accounts may)."""
         env = self.child_env()
         if self.mosquitto is not None:
             s = self.settings
@@ -258,7 +259,7 @@ class LocalStack:
     def _spawn(self, child: Child) -> None:
         if child.log is None:
             child.log = child.log_path.open("ab")
-        env = self.gateway_env() if child.name == "gateway" else self.child_env()
+        env = self.gateway_env() if child.name in ("gateway", "commands") else self.child_env()
         child.process = subprocess.Popen(
             child.argv, env=env, stdout=child.log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,

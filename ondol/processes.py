@@ -31,6 +31,7 @@ __all__ = [
     "gateway_config",
     "run_api",
     "run_broker_auth_process",
+    "run_commands",
     "run_diagnostics",
     "run_gateway_process",
     "run_simulator",
@@ -158,6 +159,7 @@ def run_api(settings: Settings) -> None:
 
     from api.app import ApiConfig, create_app
     from api.metrics import create_metrics_app
+    from diagnostics.commands.policy import PolicySettings
 
     config = ApiConfig(
         database_url=require_database(settings),
@@ -167,6 +169,10 @@ def run_api(settings: Settings) -> None:
         rate_per_key_s=settings.api_rate_per_key_s,
         rate_burst_per_key=settings.api_rate_burst_per_key,
         device_broker=device_broker(settings),
+        command_policy=PolicySettings(
+            safety_quiet_hours=settings.commands_safety_quiet_hours, rate_limit=settings.commands_rate_limit
+        ),
+        command_default_ttl_s=settings.commands_default_ttl_s,
     )
     app = create_app(config)
 
@@ -195,6 +201,17 @@ def run_api(settings: Settings) -> None:
         await asyncio.gather(*running)
 
     _run_until_signalled(serve)
+
+
+def run_commands(settings: Settings) -> None:
+    from outbox.commands.dispatch import DispatchConfig, run_dispatcher
+
+    config = DispatchConfig(
+        broker=settings.broker(), client_id=settings.commands_client_id,
+        resend_after_s=settings.commands_resend_after_s,
+    )  # fmt: skip
+    database_url = require_database(settings)
+    _run_until_signalled(lambda stop: run_dispatcher(database_url, config, stop))
 
 
 def run_webhooks(settings: Settings) -> None:

@@ -21,6 +21,7 @@ SCHEMA_PACKAGES: Final[tuple[str, ...]] = (
     "telemetry",  # 0001…0019: the history, whoever owns the tables
     "diagnostics.tickets",
     "outbox.webhooks",
+    "diagnostics.commands",
 )
 
 

@@ -92,6 +92,23 @@ class Settings(BaseSettings):
         description="non-public networks webhooks may still be sent to, e.g. 127.0.0.1/32 for a local receiver",
     )
     webhook_timeout_s: float = Field(5.0, gt=0, le=60)
+    commands_client_id: str = Field("ondol-commands-1", description="the command dispatcher's MQTT client id")
+    commands_resend_after_s: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="a sent command the boiler has not acknowledged is published again after this",
+    )
+    commands_default_ttl_s: int = Field(
+        600, ge=10, le=86400, description="a command's validity when none is asked"
+    )
+    commands_safety_quiet_hours: float = Field(
+        24.0,
+        ge=0,
+        le=24 * 30,
+        description="no remote lockout reset within this many hours of a safety-critical code",
+    )
+    commands_rate_limit: int = Field(10, ge=1, le=1000, description="commands per boiler per 10 minutes")
     alert_providers: Literal["sink", "http"] = Field(
         "sink",
         description="sink: record alerts in the database (shown by /v1/alert-sink); http: the providers below",

@@ -46,6 +46,10 @@ class MessageKind(StrEnum):
     TELEMETRY = "telemetry"
     EVENTS = "events"
     STATUS = "status"
+    COMMANDS = "commands"
+    """Platform → device (protocol/commands.py); the gateway sees them on its subscription and skips them."""
+    COMMAND_RESULTS = "command-results"
+    """Device → platform: acknowledgements and results of commands (protocol/commands.py)."""
 
 
 class TopicError(ValueError):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
+from uuid import UUID
 
 from telemetry import named_queries
 from telemetry.database import Connection
@@ -18,10 +19,12 @@ from telemetry.database import Connection
 __all__ = [
     "MEASUREMENT_COLUMNS",
     "READING_COLUMNS",
+    "CommandAnswerRow",
     "EventRow",
     "IngestBatch",
     "QuarantineRow",
     "ReadingRow",
+    "SkippedRow",
     "StatusRow",
     "WriteResult",
     "known_devices",
@@ -50,6 +53,7 @@ MAX_QUARANTINED_PAYLOAD: Final = 64 * 1024
 _Q: Final = named_queries.load("ingest").require(
     "create_reading_stage", "store_readings", "insert_events", "touch_last_seen",
     "upsert_faults", "upsert_status", "insert_quarantine", "known_devices", "notify_events",
+    "insert_command_answers",
 )  # fmt: skip
 
 
@@ -102,15 +106,40 @@ class QuarantineRow:
     """The broker marked it as a redelivery (MQTT DUP): it may be in the quarantine already."""
 
 
+@dataclass(frozen=True, slots=True)
+class CommandAnswerRow:
+    """A device's answer to a command (protocol/commands.py), stored in `command_answers`; the
+    commands feature's trigger applies it to the command in the same transaction."""
+
+    device_id: str
+    command_id: UUID
+    stage: str
+    ac: int
+    ad: str
+    av: int | None
+    device_ts: datetime | None
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedRow:
+    """A message that is not the gateway's to store: a command the platform itself published on a
+    device's `commands` topic, which the gateway's subscription to the whole root also receives."""
+
+    device_id: str
+
+
 @dataclass(slots=True)
 class IngestBatch:
     readings: list[ReadingRow] = field(default_factory=list)
     events: list[EventRow] = field(default_factory=list)
     statuses: list[StatusRow] = field(default_factory=list)
     quarantined: list[QuarantineRow] = field(default_factory=list)
+    answers: list[CommandAnswerRow] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.readings) + len(self.events) + len(self.statuses) + len(self.quarantined)
+        return (len(self.readings) + len(self.events) + len(self.statuses) + len(self.quarantined)
+                + len(self.answers))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +162,7 @@ async def write_batch(conn: Connection, batch: IngestBatch) -> WriteResult:
     events = await _write_events(conn, batch.events)
     await _write_statuses(conn, batch.statuses)
     await _write_quarantine(conn, batch.quarantined)
+    await _write_answers(conn, batch.answers)
     return WriteResult(
         readings_inserted=readings,
         events_inserted=events,
@@ -204,6 +234,19 @@ async def _write_events(conn: Connection, rows: list[EventRow]) -> int:
     devices = sorted(last_seen)
     await conn.execute(_Q["touch_last_seen"], devices, [last_seen[d] for d in devices])
     return inserted
+
+
+async def _write_answers(conn: Connection, rows: list[CommandAnswerRow]) -> None:
+    """Append the answers, in the order they came (a result may follow its acknowledgement in the
+    same batch); a redelivered answer (same command, stage and code) is stored once."""
+    if not rows:
+        return
+    await conn.execute(
+        _Q["insert_command_answers"],
+        [r.device_id for r in rows], [r.command_id for r in rows], [r.stage for r in rows],
+        [r.ac for r in rows], [r.ad for r in rows], [r.av for r in rows], [r.device_ts for r in rows],
+        [r.received_at for r in rows],
+    )  # fmt: skip
 
 
 async def _write_statuses(conn: Connection, rows: list[StatusRow]) -> None:

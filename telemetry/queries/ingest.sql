@@ -112,3 +112,13 @@ ON CONFLICT (topic_sha256, payload_sha256) DO UPDATE SET
 
 -- name: known_devices
 SELECT device_id FROM devices WHERE device_id = ANY($1::text[]);
+
+-- name: insert_command_answers
+-- Devices' answers to commands, in arrival order; the commands feature's trigger on this table applies
+-- each one to its command. A redelivered answer (same command, stage and code) is stored once.
+INSERT INTO command_answers (device_id, command_id, stage, ac, ad, av, device_ts, received_at)
+SELECT device_id, command_id, stage, ac, ad, av, device_ts, received_at
+FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::int[], $7::timestamptz[],
+            $8::timestamptz[]) WITH ORDINALITY AS a(device_id, command_id, stage, ac, ad, av, device_ts, received_at, n)
+ORDER BY n
+ON CONFLICT (command_id, device_id, stage, ac) DO NOTHING;
