@@ -13,10 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from diagnostics.campaigns import scheduled as campaign_jobs
 from diagnostics.campaigns.plan import CampaignConfig
 from diagnostics.catalog import load_catalog
+from diagnostics.commands import scheduled as command_jobs
+from diagnostics.commands.watch import DEFAULT_WATCH
 from diagnostics.faults import scheduled as fault_jobs
 from diagnostics.faults.engine import EngineConfig, FaultEngine
 from diagnostics.faults.inbox import InboxConsumer
@@ -54,6 +57,9 @@ class WorkerConfig:
     campaign_interval_s: float = 3600.0
     """How often the first plan is looked for, and reminders and follow-ups are sent."""
     replan_at_kst: tuple[int, int] = (2, 0)
+    remote_reset_interval_s: float = 30.0
+    remote_reset_watch: timedelta = DEFAULT_WATCH
+    """How long a remotely reset boiler must stay clear before its ticket is resolved remotely."""
     """When the daily re-plan runs (hour, minute), Korean time."""
 
 
@@ -97,6 +103,7 @@ def _scheduled_jobs(
                               frost_every_s=config.frost_interval_s),
         *campaign_jobs.jobs(pool, config.campaign, every_s=config.campaign_interval_s,
                             replan_at=config.replan_at_kst),
+        *command_jobs.jobs(pool, every_s=config.remote_reset_interval_s, watch=config.remote_reset_watch),
     ]  # fmt: skip
 
 

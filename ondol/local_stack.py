@@ -88,6 +88,7 @@ class LocalStack:
     mqtt_url: str = ""
     admin_token: str = ""
     gateway_password: str = field(default="", repr=False)
+    dispatcher_password: str = field(default="", repr=False)
     ca_file: Path | None = None
 
     def start_database(self) -> None:
@@ -205,11 +206,20 @@ class LocalStack:
         self.gateway_password = secrets.token_urlsafe(24)
         await set_account(conn, self.gateway_username, "gateway", mosquitto_hash(self.gateway_password),
                           issued_by="ondol up")  # fmt: skip
+        # The command dispatcher has a gateway-role account of its own: the broker binds client ids to
+        # usernames, so on the gateway's account it would take over the gateway's session.
+        self.dispatcher_password = secrets.token_urlsafe(24)
+        await set_account(conn, self.dispatcher_username, "gateway", mosquitto_hash(self.dispatcher_password),
+                          issued_by="ondol up")  # fmt: skip
 
     @property
     def gateway_username(self) -> str:
         """Gateway accounts are named `gw.…`, a name no device id can have."""
         return f"gw.{self.settings.gateway_client_id}"
+
+    @property
+    def dispatcher_username(self) -> str:
+        return f"gw.{self.settings.commands_client_id}"
 
     def child_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -228,13 +238,21 @@ class LocalStack:
         return env
 
     def gateway_env(self) -> dict[str, str]:
-        """The gateway and the command dispatcher alone get the gateway account's password (the
-        dispatcher publishes on devices' command topics, which only gateway accounts may)."""
+        """The gateway alone gets the gateway account's password."""
+        return self._broker_login(self.gateway_username, self.gateway_password)
+
+    def dispatcher_env(self) -> dict[str, str]:
+        """The command dispatcher alone gets its account's password (it publishes on devices' command
+        topics, which only gateway-role accounts may)."""
+        return self._broker_login(self.dispatcher_username, self.dispatcher_password)
+
+    def _broker_login(self, username: str, password: str) -> dict[str, str]:
         env = self.child_env()
         if self.mosquitto is not None:
             s = self.settings
-            user, password = quote(self.gateway_username, safe=""), quote(self.gateway_password, safe="")
-            env["ONDOL_MQTT_URL"] = f"mqtt://{user}:{password}@{s.mqtt_host}:{s.mqtt_port}"
+            env["ONDOL_MQTT_URL"] = (
+                f"mqtt://{quote(username, safe='')}:{quote(password, safe='')}@{s.mqtt_host}:{s.mqtt_port}"
+            )
         return env
 
     def start_children(self) -> None:
@@ -259,7 +277,7 @@ class LocalStack:
     def _spawn(self, child: Child) -> None:
         if child.log is None:
             child.log = child.log_path.open("ab")
-        env = self.gateway_env() if child.name in ("gateway", "commands") else self.child_env()
+        env = {"gateway": self.gateway_env, "commands": self.dispatcher_env}.get(child.name, self.child_env)()
         child.process = subprocess.Popen(
             child.argv, env=env, stdout=child.log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,

@@ -221,7 +221,9 @@ async def test_a_device_cannot_publish_as_or_listen_to_another(
         await asyncio.to_thread(intruder.pump, seconds=1.0)
     rows = await db.fetch("SELECT device_id, seq FROM readings ORDER BY seq")
     assert [(r["device_id"], r["seq"]) for r in rows] == [("dev-a", 2), ("dev-b", 3)]
-    assert intruder.received == ["ondol/v1/dev-a/telemetry"], "it hears only its own topic"
+    assert intruder.received == [], (
+        "it hears nothing: a device reads only its own commands, and none were sent"
+    )
     assert await db.fetchval("SELECT count(*) FROM quarantine") == 0
 
 
@@ -460,6 +462,118 @@ def test_the_acl_confines_devices_and_lets_gateways_read_everything(tmp_path: Pa
     from ondol.broker_auth import render_acl
 
     acl = render_acl([BrokerAccount("dev-a", "device", "h"), BrokerAccount("gw.1", "gateway", "h")])
-    assert "pattern readwrite ondol/v1/%u/#" in acl
-    assert "user gw.1\ntopic read ondol/v1/#" in acl
+    for kind in ("telemetry", "events", "status", "command-results"):
+        assert f"pattern write ondol/v1/%u/{kind}\n" in acl
+    assert "pattern read ondol/v1/%u/commands\n" in acl
+    assert "readwrite" not in acl
+    assert "user gw.1\ntopic read ondol/v1/#\ntopic write ondol/v1/+/commands" in acl
     assert "user dev-a" not in acl, "devices get no rule of their own beyond the pattern"
+
+
+async def test_a_device_reads_only_its_own_commands_and_answers_only_on_its_own_topic(
+    db: asyncpg.Connection, secure: SecureBroker
+) -> None:
+    host, port = secure.plain
+    dispatcher = Probe("gw.1", "gw.1", GATEWAY_PASSWORD)
+    device = Probe("dev-a", "dev-a", device_password(FLEET_SECRET, "dev-a"))
+    assert not _refused(await asyncio.to_thread(dispatcher.connect, host, port))
+    assert not _refused(await asyncio.to_thread(device.connect, host, port))
+    device.client.subscribe("ondol/v1/dev-a/commands", qos=1)
+    device.client.subscribe("ondol/v1/dev-b/commands", qos=1)
+    await asyncio.to_thread(device.pump, seconds=0.5)
+    for target in ("dev-b", "dev-a"):
+        sent = await asyncio.to_thread(
+            dispatcher.publish, f"ondol/v1/{target}/commands", b'{"to": "' + target.encode() + b'"}'
+        )
+        assert not _refused(sent), sent
+    await asyncio.to_thread(device.pump, lambda: len(device.received) >= 1, 5.0)
+    await asyncio.to_thread(device.pump, seconds=0.5)
+    assert device.received == ["ondol/v1/dev-a/commands"], "another device's commands never reach it"
+    other = await asyncio.to_thread(device.publish, "ondol/v1/dev-b/command-results", b'{"id": "x"}')
+    assert _refused(other), other
+    assert "authori" in str(other).lower(), other
+    forged = await asyncio.to_thread(device.publish, "ondol/v1/dev-b/commands", b"{}")
+    assert _refused(forged), "a device cannot send commands, not even to itself or another"
+    own = await asyncio.to_thread(device.publish, "ondol/v1/dev-a/command-results", b'{"id": "x"}')
+    assert not _refused(own), own
+
+
+async def test_an_outside_client_following_the_protocol_document_receives_a_command_and_answers_it(
+    db: asyncpg.Connection, db_dsn: str, secure: SecureBroker
+) -> None:
+    """mosquitto_pub and mosquitto_sub with the device's password, over TLS, doing what
+    docs/protocol.md says a device does (birth, subscribe, answer ack then result). The broker binds
+    the client id to the username, so the two tools connect one after the other: the command sent
+    while nobody listened is sent again (resend_after_s) once mosquitto_sub has subscribed."""
+    import json
+    import subprocess
+
+    from gateway.mqtt_edge import CommandPublisher
+    from outbox.commands.dispatch import CommandDispatcher, DispatchConfig
+    from telemetry.database import create_pool
+    from testbed.support import ApiClient
+
+    tls = ["-h", "127.0.0.1", "-p", str(secure.tls_port), "--cafile", str(secure.ca.cert_file),
+           "-u", "dev-a", "-P", device_password(FLEET_SECRET, "dev-a"), "-V", "mqttv5", "-q", "1"]  # fmt: skip
+
+    def pub(topic: str, message: dict[str, Any], *extra: str) -> None:
+        subprocess.run(
+            ["mosquitto_pub", *tls, "-t", topic, "-m", json.dumps(message), *extra], check=True, timeout=10
+        )
+
+    # The dispatcher logs in with a gateway account of its own: the broker binds client ids to
+    # usernames, so sharing the gateway's account would take over the gateway's session.
+    await set_account(db, "gw.cmd", "gateway", mosquitto_hash("dispatcher-password"), issued_by="test")
+    await sync_auth_files(db, secure.files)
+    secure.server.reload()
+    await asyncio.sleep(0.5)  # the broker re-reads its files on SIGHUP
+    dispatcher_address = BrokerAddress(
+        "127.0.0.1", secure.plain[1], username="gw.cmd", password="dispatcher-password"
+    )
+    pool = await create_pool(db_dsn, application_name="test-outside", max_size=2)
+    publisher = CommandPublisher(dispatcher_address, "gw.cmd")
+    publisher.start()
+    stop = asyncio.Event()
+    dispatcher = asyncio.create_task(CommandDispatcher(
+        pool, publisher, DispatchConfig(dispatcher_address, resend_after_s=1.0, idle_poll_s=0.1)).run(stop))  # fmt: skip
+    try:
+        async with (
+            running_gateway(gateway_config(db_dsn, secure.gateway_address())),
+            ApiClient(db_dsn, role="agent") as api,
+        ):
+            await asyncio.to_thread(pub, "ondol/v1/dev-a/status", {"online": True, "model": "NCB-300"}, "-r")
+            await eventually(lambda: db.fetchval("SELECT connected FROM device_state WHERE device_id = 'dev-a'"),
+                             what="dev-a online")  # fmt: skip
+            await api.put(
+                "/v1/devices/dev-a/remote-consent", json={"scope": ["all"], "on_behalf_of_customer": True}
+            )
+            asked = await api.post(
+                "/v1/devices/dev-a/commands", json={"kind": "request_diagnostics", "reason": "test"}
+            )
+            assert asked.status_code == 201, asked.text
+            listen = await asyncio.to_thread(
+                subprocess.run, ["mosquitto_sub", *tls, "-t", "ondol/v1/dev-a/commands", "-C", "1", "-W", "20"],
+                capture_output=True, text=True, timeout=30,
+            )  # fmt: skip
+            command = json.loads(listen.stdout)
+            assert command["id"] == asked.json()["command_id"]
+            assert command["response_topic"] == "ondol/v1/dev-a/command-results"
+            await asyncio.to_thread(
+                pub, command["response_topic"], {"id": command["id"], "stage": "ack", "ac": 202}
+            )
+            await asyncio.to_thread(pub, command["response_topic"],
+                                    {"id": command["id"], "stage": "result", "ac": 200, "ad": "snapshot sent"})  # fmt: skip
+
+            async def succeeded() -> bool:
+                answer = await api.get(f"/v1/commands/{command['id']}")
+                return bool(answer.json()["state"] == "succeeded")
+
+            await eventually(succeeded, what="command succeeded")
+            final = (await api.get(f"/v1/commands/{command['id']}")).json()
+    finally:
+        stop.set()
+        await asyncio.wait_for(dispatcher, 10)
+        publisher.stop()
+        await pool.close()
+    assert final["result"] == {"by": "device", "stage": "result", "ac": 200, "ad": "snapshot sent"}
+    assert [t["to_state"] for t in final["transitions"]][-2:] == ["delivered", "succeeded"]

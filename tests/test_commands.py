@@ -315,3 +315,54 @@ async def test_the_history_cannot_be_edited_or_deleted(db_dsn: str, db: asyncpg.
         await db.execute(
             "UPDATE commands SET state = 'queued', updated_by = 'test' WHERE command_id = $1", command_id
         )
+
+
+async def _ticket(db: asyncpg.Connection, device_id: str, case_id: int, code: str) -> int:
+    ticket_id = int(await db.fetchval(
+        "INSERT INTO tickets (case_id, device_id, family, code, codes, kind, status, priority, first_raised_at,"
+        " last_raised_at, contact_due_at, rule, evidence) VALUES ($1, $2, 'ignition_flame', $3, ARRAY[$3], 'repair', 'open', 3,"
+        " now(), now(), now() + interval '4 hours', 'test', '{}') RETURNING ticket_id",
+        case_id, device_id, code,
+    ))  # fmt: skip
+    await db.execute("UPDATE fault_cases SET ticket_id = $1 WHERE case_id = $2", ticket_id, case_id)
+    return ticket_id
+
+
+async def test_a_remote_reset_that_holds_resolves_its_ticket_remotely_and_one_that_fails_leaves_a_note(
+    db_dsn: str, db: asyncpg.Connection, broker: BrokerAddress
+) -> None:
+    from diagnostics.commands.watch import judge_resets
+    from testbed.command_devices import RecordingBoiler
+
+    await register(db, "fix-1", "fix-2")
+    tickets = {}
+    for device in ("fix-1", "fix-2"):
+        tickets[device] = await _ticket(db, device, await _fault(db, device, "E003"), "E003")
+    reset = {"no_gas_smell_confirmed": True}
+    async with running_stack(db_dsn, db, broker) as stack:
+        for device in ("fix-1", "fix-2"):
+            await stack.consent(device)
+        with (
+            CommandDevices(broker, ["fix-1"]),
+            CommandDevices(broker, ["fix-2"], RecordingBoiler(fail_resets=True)),
+        ):
+            await _online(db, "fix-1", "fix-2")
+            held = await stack.send("fix-1", "lockout_reset", ticket_id=tickets["fix-1"], **reset)
+            failed = await stack.send("fix-2", "lockout_reset", ticket_id=tickets["fix-2"], **reset)
+            assert (held.status_code, failed.status_code) == (201, 201), (held.text, failed.text)
+            await stack.state_becomes(held.json()["command_id"], "succeeded")
+            await stack.state_becomes(failed.json()["command_id"], "failed")
+    await db.execute("UPDATE device_faults SET active = false, changed_at = now() WHERE device_id = 'fix-1'")
+    pool = await create_pool(db_dsn, application_name="test-watch", max_size=1)
+    try:
+        assert await judge_resets(pool, watch=timedelta(hours=2)) == {"fixed": 0, "recurred": 0, "failed": 1}
+        assert await judge_resets(pool, watch=timedelta(0)) == {"fixed": 1, "recurred": 0, "failed": 0}
+        assert await judge_resets(pool, watch=timedelta(0)) == {"fixed": 0, "recurred": 0, "failed": 0}
+    finally:
+        await pool.close()
+    statuses = dict(await db.fetch("SELECT device_id, status FROM tickets"))
+    assert statuses == {"fix-1": "resolved_remotely", "fix-2": "open"}
+    notes = await db.fetch("SELECT author, body FROM ticket_notes WHERE ticket_id = $1", tickets["fix-2"])
+    assert [(n["author"], n["body"]) for n in notes] == [
+        ("remote-reset", "failed: the remote reset failed: locked out again")
+    ]

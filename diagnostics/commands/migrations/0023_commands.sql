@@ -146,3 +146,15 @@ CREATE TABLE device_desired_state (
     updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_by text
 );
+
+-- What came of each remote lockout reset sent for a fault case: fixed (the code stayed clear for the
+-- watch window; its ticket is resolved remotely), recurred (the code came back: the visit goes ahead)
+-- or failed (the boiler could not do it, or never got it).
+CREATE TABLE remote_reset_outcomes (
+    command_id uuid PRIMARY KEY REFERENCES commands ON DELETE RESTRICT,
+    case_id bigint NOT NULL REFERENCES fault_cases ON DELETE RESTRICT,
+    ticket_id bigint REFERENCES tickets ON DELETE RESTRICT,
+    outcome text NOT NULL CHECK (outcome IN ('fixed', 'recurred', 'failed')),
+    concluded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    detail text NOT NULL
+);

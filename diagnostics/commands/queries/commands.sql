@@ -124,3 +124,28 @@ LEFT JOIN device_desired_state AS ds USING (device_id)
 LEFT JOIN device_state AS s USING (device_id)
 LEFT JOIN LATERAL (SELECT reading_json_by_key(s.device_id, s.last_reading_at, s.last_seq)::jsonb AS j) AS r ON true
 WHERE d.device_id = $1;
+
+-- name: resets_to_judge
+-- Remote resets of a fault case that ended (or succeeded) and have no outcome yet, with what the
+-- boiler has reported of the case's code since.
+SELECT c.command_id, c.case_id, coalesce(c.ticket_id, fc.ticket_id) AS ticket_id, fc.code, c.state,
+       c.updated_at AS ended_at, c.result->>'ad' AS device_detail, c.result->>'detail' AS platform_detail,
+       f.active AS code_active, f.raised_at AS code_raised_at
+FROM commands AS c
+JOIN fault_cases AS fc ON fc.case_id = c.case_id
+LEFT JOIN device_faults AS f ON f.device_id = c.device_id AND f.code = fc.code
+WHERE c.kind = 'lockout_reset' AND c.case_id IS NOT NULL
+  AND c.state IN ('succeeded', 'failed', 'expired')
+  AND c.sent_at IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM remote_reset_outcomes AS o WHERE o.command_id = c.command_id)
+ORDER BY c.updated_at
+LIMIT $1;
+
+-- name: record_reset_outcome
+INSERT INTO remote_reset_outcomes (command_id, case_id, ticket_id, outcome, detail)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (command_id) DO NOTHING
+RETURNING command_id;
+
+-- name: ticket_status
+SELECT status FROM tickets WHERE ticket_id = $1;
