@@ -18,9 +18,12 @@ from api.console import console_routes
 from api.console.device_page import chart_columns
 from api.console.i18n import LANGUAGES, Translator, messages
 from api.console.sign_in import safe_next
+from api.schemas.commands import COMMAND_STATES
+from diagnostics.commands.policy import Rule
 from diagnostics.service_points import load_seed
 from diagnostics.tickets.lifecycle import Status
 from diagnostics.tickets.store import QUEUE_CLASSES
+from protocol.commands import CommandKind, DeviceMode
 from telemetry.series import BucketRow, FieldStats
 from testbed.support import insert_ticket, issue_api_key, register_full, seed_points
 
@@ -294,6 +297,9 @@ def test_every_message_the_templates_use_exists_in_both_languages() -> None:
         "qclass.": (*QUEUE_CLASSES, "escalated"), "tkind.": ("emergency", "urgent", "repair", "planned"),
         "akind.": ("guidance", "safety", "emergency", "escalation", "visit", "inspection", "inspection_offer"),
         "astatus.": ("pending", "sent", "failed", "skipped"), "actor.": ("engine",),
+        "command.": tuple(k.value for k in CommandKind), "cstate.": COMMAND_STATES,
+        "rule.": tuple(r.value for r in Rule), "mode.": tuple(m.value for m in DeviceMode),
+        "state.": ("room_c", "flow_c", "dhw_c", "mode"),
     }  # fmt: skip
     assert prefixes <= set(domains), prefixes - set(domains)
     absent = [p + v for p, values in domains.items() for v in values if p + v not in catalog]

@@ -25,7 +25,7 @@ def test_topics_round_trip() -> None:
 
 @pytest.mark.parametrize(
     "topic",
-    ["ondol/v1/a.b/telemetry", "ondol/v2/a/telemetry", "ondol/v1/a/commands", "ondol/v1/a", "ondol/v1/a/telemetry/x",
+    ["ondol/v1/a.b/telemetry", "ondol/v2/a/telemetry", "ondol/v1/a/commands/ack", "ondol/v1/a", "ondol/v1/a/telemetry/x",
      "ondol/v1//telemetry", "ondol/v1/" + "x" * 65 + "/telemetry", "other/v1/a/telemetry"],
 )  # fmt: skip
 def test_topics_outside_the_contract_are_refused(topic: str) -> None:

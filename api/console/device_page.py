@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.access import Role, ensure_device_visible
+from api.console.commands_page import commands_context
 from api.console.rendering import render
 from api.console.sign_in import ConsoleAllow, ConsoleSession
 from api.dependencies import DbConnection
@@ -61,7 +62,8 @@ async def device_page(
     d = overview.device
     point = (await ServicePointDirectory.load(conn)).assign(d.latitude, d.longitude, d.region)
     context = {"o": overview, "events": await _recent_events(conn, device_id), "charts": CHARTS, "point": point,
-               "oob": False}  # fmt: skip
+               "oob": False, "device_id": device_id, "message": None,
+               **await commands_context(conn, session.principal, device_id, request.app.state.command_policy)}  # fmt: skip
     return render(request, "device.html", context)
 
 

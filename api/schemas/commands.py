@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from protocol.commands import CommandKind
 
 __all__ = [
+    "COMMAND_STATES",
     "CommandIn",
     "CommandOption",
     "CommandOptions",
@@ -20,6 +21,12 @@ __all__ = [
     "DesiredStateOut",
     "TransitionOut",
 ]
+
+
+CommandState = Literal[
+    "queued", "sent", "delivered", "succeeded", "failed", "rejected", "expired", "cancelled"
+]
+COMMAND_STATES: tuple[str, ...] = get_args(CommandState)
 
 
 class CommandIn(BaseModel):
@@ -50,7 +57,7 @@ class CommandOut(BaseModel):
     device_id: str
     kind: str
     params: dict[str, Any]
-    state: Literal["queued", "sent", "delivered", "succeeded", "failed", "rejected", "expired", "cancelled"]
+    state: CommandState
     requested_by: str
     role: str
     reason: str | None

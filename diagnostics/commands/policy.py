@@ -59,6 +59,9 @@ class Refusal:
     detail: str
     status: int
     """The HTTP status the API answers with: 403 not allowed, 409 not now, 422 bad request, 429 too many."""
+    subject: str = ""
+    """What the rule is about, in no language (codes, a case number, a value): the console words the
+    rule itself and shows this beside it."""
 
 
 CUSTOMER_KINDS: Final = frozenset(
@@ -228,9 +231,8 @@ def _reset_safety(request: CommandRequest, ctx: CommandContext, catalog: Catalog
         return Refusal(Rule.NO_LOCKOUT, "the boiler reports no active fault with an open case", 409)
     safety = sorted(c for c in ctx.active_codes if c in ctx.safety_codes)
     if safety:
-        return Refusal(
-            Rule.SAFETY_ACTIVE, f"safety-critical {', '.join(safety)} is active: never reset remotely", 409
-        )
+        detail = f"safety-critical {', '.join(safety)} is active: never reset remotely"
+        return Refusal(Rule.SAFETY_ACTIVE, detail, 409, ", ".join(safety))
     quiet = timedelta(hours=settings.safety_quiet_hours)
     if ctx.safety_raised_at is not None and ctx.now - ctx.safety_raised_at < quiet:
         return Refusal(
@@ -242,11 +244,10 @@ def _reset_safety(request: CommandRequest, ctx: CommandContext, catalog: Catalog
     for code in ctx.active_codes:
         entry = catalog.get(code)
         if entry is None or not entry.remote_reset:
-            return Refusal(Rule.CATALOG_FORBIDS, f"the catalog allows no remote reset for {code}", 409)
+            return Refusal(Rule.CATALOG_FORBIDS, f"the catalog allows no remote reset for {code}", 409, code)
     if ctx.resets_on_case > 0:
-        return Refusal(
-            Rule.ONCE_PER_CASE, f"a remote reset was already tried on case {ctx.open_case_id}", 409
-        )
+        detail = f"a remote reset was already tried on case {ctx.open_case_id}"
+        return Refusal(Rule.ONCE_PER_CASE, detail, 409, f"#{ctx.open_case_id}")
     if ctx.last_reset_at is not None and ctx.now - ctx.last_reset_at < settings.reset_spacing:
         return Refusal(
             Rule.RESET_WITHIN_24H, f"the last remote reset was at {ctx.last_reset_at.isoformat()}", 409
