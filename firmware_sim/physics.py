@@ -449,6 +449,11 @@ class FleetPhysics:
         self.level[i] = 1.0
         self.level_low[i] = False
 
+    def cancel_repair(self, i: int) -> None:
+        """No technician comes: the boiler was fixed remotely. If its cause is still there, it locks
+        out again, and that lockout books a visit of its own."""
+        self._repair_h[i] = np.inf
+
     def take_events(self) -> list[SimEvent]:
         """Events caused by commands since the last call (a reset clears its code)."""
         events, self._pending = self._pending, []

@@ -289,6 +289,35 @@ def campaign_plan(
     print_summary(report)
 
 
+@app.command("eval-resets")
+def evaluate_remote_resets(
+    devices: Annotated[int, typer.Option(min=1, help="simulated boilers")] = 2000,
+    days: Annotated[float, typer.Option(min=1.0, help="simulated days")] = 120.0,
+    seed: Annotated[int, typer.Option(help="seed of the fleet, its weather and its faults")] = 1,
+    fault_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="share of boilers given a fault")
+    ] = 0.3,
+    consent_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="share of customers who granted remote access")
+    ] = 1.0,
+) -> None:
+    """Simulate a season's lockouts and what the reset policy makes of them: resets sent, refused
+    (by rule), fixed, recurred, dispatches saved. Prints progress, a table per code, and last one
+    JSON line with the totals."""
+    import json
+
+    from ondol.remote_reset_eval import ResetEvalConfig, evaluate_resets, format_resets
+
+    config = ResetEvalConfig(devices=devices, days=days, seed=seed, fault_share=fault_share,
+                             consent_share=consent_share)  # fmt: skip
+    report = evaluate_resets(config, progress=lambda line: typer.echo(line, err=True))
+    typer.echo(format_resets(report))
+    t = report.total()
+    typer.echo(json.dumps({"lockouts": t.lockouts, "resets": t.resets, "fixed": t.fixed, "recurred": t.recurred,
+                           "back_later": t.back_later, "dispatches_saved": t.saved,
+                           "share_fixed_remotely": round(t.saved / t.lockouts, 4) if t.lockouts else 0.0}))  # fmt: skip
+
+
 @app.command("eval")
 def evaluate(
     devices: Annotated[int, typer.Option(min=1, help="simulated boilers")] = 2000,
