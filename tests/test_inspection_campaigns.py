@@ -178,12 +178,17 @@ def test_reminders_wait_out_the_night_and_the_contacts_own_quiet_hours() -> None
     assert reminder_kind({"age": 3.0, "uninspected": 1.5}) == "inspection_offer"
 
 
-def _kst_clock(hour: int) -> Any:
-    """A clock at `hour` Korean time on the real day (within 12 h of the database's clock)."""
+def _kst_clock(hour: int, *, ahead: bool = False) -> Any:
+    """A clock at `hour` Korean time on the real day (within 12 h of the database's clock), or with
+    `ahead` the next such hour to come (within 24 h). A night clock must be ahead: deferred from a
+    night already over (23:00 yesterday, with the real time past 08:00), an alert would be deferred
+    to a morning the database's clock has passed, due again at once, and a drain would never end."""
 
     def now() -> datetime:
         real = datetime.now(UTC).astimezone(KST)
         shifted = real.replace(hour=hour, minute=0, second=0, microsecond=0)
+        if ahead:
+            return (shifted if shifted > real else shifted + timedelta(days=1)).astimezone(UTC)
         if shifted - real > timedelta(hours=12):
             shifted -= timedelta(days=1)
         elif real - shifted > timedelta(hours=12):
@@ -219,7 +224,7 @@ async def test_reminders_go_out_by_day_not_at_night_and_offers_only_with_consent
                 "UPDATE customer_alerts SET not_before = clock_timestamp() WHERE inspection_id IS NOT NULL"
             )
         chains = {"sms": [SinkProvider(pool, "sms")], "kakao": [SinkProvider(pool, "kakao")]}
-        at_night = AlertDeliverer(pool, chains, AlertConfig(batch=500), clock=_kst_clock(23))
+        at_night = AlertDeliverer(pool, chains, AlertConfig(batch=500), clock=_kst_clock(23, ahead=True))
         while await at_night.deliver_due():
             pass
         async with pool.acquire() as conn:
