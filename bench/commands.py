@@ -143,6 +143,11 @@ def round_of(
     }  # fmt: skip
 
 
+def _states(states: object) -> str:
+    assert isinstance(states, dict)
+    return ", ".join(f"{n:,} {state}" for state, n in sorted(states.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -202,10 +207,10 @@ def main() -> None:
         "| round | p50 | p99 | max | commands | gateway ingest during the round |",
         "|---|---|---|---|---|---|",
         f"| baseline: the fleet's own reports only | {quiet['p50'] * 1000:.0f} ms | {quiet['p99'] * 1000:.0f} ms | "
-        f"{quiet['max'] * 1000:.0f} ms | {quiet['states']} | {quiet['ingest']:,.0f} msg/s |",
+        f"{quiet['max'] * 1000:.0f} ms | {_states(quiet['states'])} | {quiet['ingest']:,.0f} msg/s |",
         f"| telemetry at {args.telemetry_rate:,.0f} msg/s (generator sent {sent.get('rate', 0):,.0f}/s) | "
         f"{loaded['p50'] * 1000:.0f} ms | {loaded['p99'] * 1000:.0f} ms | {loaded['max'] * 1000:.0f} ms | "
-        f"{loaded['states']} | {loaded['ingest']:,.0f} msg/s |",
+        f"{_states(loaded['states'])} | {loaded['ingest']:,.0f} msg/s |",
         "",
         f"Goal: p99 under 1 s with the telemetry load: {'met' if loaded['p99'] < 1.0 else '**not met**'}.",
     ])  # fmt: skip

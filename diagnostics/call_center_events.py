@@ -14,6 +14,9 @@ The events, by subject:
 - `inspection/{id}`: inspection.planned and inspection.updated (with `action`), written by
   `inspections_changed()` (migration 0014), which diagnostics/campaigns calls for every change.
 - `device/{id}`: device.offline, once per offline episode (`publish_device_offline`).
+- `command/{id}`: command.requested, command.succeeded, command.failed, command.expired,
+  command.rejected and command.cancelled, written by `command_changed()` (migration 0023) whenever a
+  command enters one of those states (diagnostics/commands).
 
 Writers in SQL insert into the table in the statement that makes the change; a writer in Python
 calls `publish` in its transaction.

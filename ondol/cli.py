@@ -300,16 +300,20 @@ def evaluate_remote_resets(
     consent_share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="share of customers who granted remote access")
     ] = 1.0,
+    watch_hours: Annotated[
+        float, typer.Option(min=0.1, help="hours a reset must hold before its ticket is resolved remotely")
+    ] = 24.0,
 ) -> None:
     """Simulate a season's lockouts and what the reset policy makes of them: resets sent, refused
     (by rule), fixed, recurred, dispatches saved. Prints progress, a table per code, and last one
     JSON line with the totals."""
     import json
+    from datetime import timedelta
 
     from ondol.remote_reset_eval import ResetEvalConfig, evaluate_resets, format_resets
 
     config = ResetEvalConfig(devices=devices, days=days, seed=seed, fault_share=fault_share,
-                             consent_share=consent_share)  # fmt: skip
+                             consent_share=consent_share, watch=timedelta(hours=watch_hours))  # fmt: skip
     report = evaluate_resets(config, progress=lambda line: typer.echo(line, err=True))
     typer.echo(format_resets(report))
     t = report.total()

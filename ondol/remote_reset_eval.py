@@ -49,7 +49,7 @@ class ResetEvalConfig:
     """Share of customers who granted remote access (the rest are always dispatched)."""
     step: timedelta = timedelta(minutes=10)
     reset_after: timedelta = timedelta(minutes=30)
-    watch: timedelta = timedelta(hours=2)
+    watch: timedelta = timedelta(hours=24)
     follow: timedelta = timedelta(days=7)
     repair_after: tuple[timedelta, timedelta] = (timedelta(hours=12), timedelta(hours=48))
 

@@ -366,3 +366,52 @@ async def test_a_remote_reset_that_holds_resolves_its_ticket_remotely_and_one_th
     assert [(n["author"], n["body"]) for n in notes] == [
         ("remote-reset", "failed: the remote reset failed: locked out again")
     ]
+
+
+async def test_a_command_cancelled_while_its_boiler_is_offline_never_reaches_it(
+    db_dsn: str, db: asyncpg.Connection, broker: BrokerAddress
+) -> None:
+    await register(db, "cxl-1")
+    async with running_stack(db_dsn, db, broker) as stack:
+        await stack.consent("cxl-1")
+        cancelled = await stack.send("cxl-1", "water_fill")
+        kept = await stack.send("cxl-1", "request_diagnostics")
+        answer = await stack.api.post(f"/v1/commands/{cancelled.json()['command_id']}/cancel")
+        assert answer.status_code == 200
+        assert answer.json()["state"] == "cancelled"
+        again = await stack.api.post(f"/v1/commands/{cancelled.json()['command_id']}/cancel")
+        assert again.status_code == 409
+        with CommandDevices(broker, ["cxl-1"]) as devices:
+            await stack.state_becomes(kept.json()["command_id"], "succeeded")
+            await asyncio.sleep(0.5)
+    assert devices.boiler.done == [("cxl-1", "snapshot", None)]
+    events = await db.fetch("SELECT event_type FROM outbox_events WHERE subject = $1 ORDER BY event_id",
+                            f"command/{cancelled.json()['command_id']}")  # fmt: skip
+    assert [e["event_type"] for e in events] == ["command.requested", "command.cancelled"]
+
+
+async def test_a_command_the_boiler_refuses_is_rejected_with_the_boilers_reason(
+    db_dsn: str, db: asyncpg.Connection, broker: BrokerAddress
+) -> None:
+    """A boiler's own refusal (a 4xx acknowledgement), here from a bare MQTT client playing the boiler."""
+    from testbed.support import Publisher
+
+    await register(db, "rej-1")
+    boiler = Publisher(broker, client_id="rej-1")
+    try:
+        async with running_stack(db_dsn, db, broker) as stack:
+            await stack.consent("rej-1")
+            boiler.publish("ondol/v1/rej-1/status", json.dumps({"online": True, "model": "NCB-300"}))
+            await _online(db, "rej-1")
+            asked = await stack.send("rej-1", "set_mode", {"mode": "away"}, if_version=0)
+            command_id = asked.json()["command_id"]
+            await stack.state_becomes(command_id, "sent")
+            boiler.publish("ondol/v1/rej-1/command-results",
+                           json.dumps({"id": command_id, "stage": "ack", "ac": 409, "ad": "the thermostat is locked"}))  # fmt: skip
+            rejected = await stack.state_becomes(command_id, "rejected")
+    finally:
+        boiler.close()
+    assert rejected["result"] == {"by": "device", "stage": "ack", "ac": 409, "ad": "the thermostat is locked"}
+    events = await db.fetch("SELECT event_type FROM outbox_events WHERE subject = $1 ORDER BY event_id",
+                            f"command/{command_id}")  # fmt: skip
+    assert [e["event_type"] for e in events] == ["command.requested", "command.rejected"]

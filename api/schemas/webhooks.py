@@ -15,6 +15,8 @@ __all__ = [
 EventType = Literal[
     "ticket.opened", "ticket.updated", "ticket.escalated", "ticket.resolved",
     "inspection.planned", "inspection.updated", "device.offline",
+    "command.requested", "command.succeeded", "command.failed", "command.expired", "command.rejected",
+    "command.cancelled",
 ]  # fmt: skip
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 
