@@ -49,6 +49,12 @@ class EventType(StrEnum):
     INSPECTION_PLANNED = "inspection.planned"
     INSPECTION_UPDATED = "inspection.updated"
     DEVICE_OFFLINE = "device.offline"
+    COMMAND_REQUESTED = "command.requested"
+    COMMAND_SUCCEEDED = "command.succeeded"
+    COMMAND_FAILED = "command.failed"
+    COMMAND_EXPIRED = "command.expired"
+    COMMAND_REJECTED = "command.rejected"
+    COMMAND_CANCELLED = "command.cancelled"
 
 
 async def publish(
