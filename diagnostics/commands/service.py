@@ -133,11 +133,12 @@ async def options(
     if state is None:
         return None
     catalog = load_catalog()
+    # One read serves every kind: only a reset's rules look at the resets of the case.
+    ctx = await _context(conn, device_id, CommandKind.LOCKOUT_RESET, state.version, settings, now)
+    if ctx is None:
+        return None
     found: list[tuple[CommandKind, Refusal | None]] = []
     for kind in CommandKind:
-        ctx = await _context(conn, device_id, kind, state.version, settings, now)
-        if ctx is None:
-            return None
         request = CommandRequest(
             kind=kind, params=_SAMPLE_PARAMS.get(kind, {}), role=requester.role, own_device=requester.own_device,
             no_gas_smell_confirmed=True, if_version=state.version,
