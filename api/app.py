@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from api.access import document_roles
 from api.api_docs import install_docs
 from api.console import install_console
+from api.customer_pages import install_customer_pages
 from api.limits.body import BodyLimitMiddleware
 from api.limits.rate import RateLimiter
 from api.metrics import RequestMetrics, RequestObserver
@@ -127,5 +128,6 @@ def create_app(config: ApiConfig) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     install_console(app)
+    install_customer_pages(app)
     install_docs(app)
     return app

@@ -17,6 +17,9 @@ The events, by subject:
 - `command/{id}`: command.requested, command.succeeded, command.failed, command.expired,
   command.rejected and command.cancelled, written by `command_changed()` (migration 0023) whenever a
   command enters one of those states (diagnostics/commands).
+- `ticket/{id}` also carries ticket.scheduled (the customer booked or moved a visit through the case's
+  link: the ticket's payload with `appointment`) and survey.flagged (a happy call with a low score or
+  "not solved": the survey and the follow-up ticket), written by diagnostics/customer_link.
 
 Writers in SQL insert into the table in the statement that makes the change; a writer in Python
 calls `publish` in its transaction.
@@ -55,6 +58,8 @@ class EventType(StrEnum):
     COMMAND_EXPIRED = "command.expired"
     COMMAND_REJECTED = "command.rejected"
     COMMAND_CANCELLED = "command.cancelled"
+    TICKET_SCHEDULED = "ticket.scheduled"
+    SURVEY_FLAGGED = "survey.flagged"
 
 
 async def publish(

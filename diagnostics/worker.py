@@ -20,6 +20,7 @@ from diagnostics.campaigns.plan import CampaignConfig
 from diagnostics.catalog import load_catalog
 from diagnostics.commands import scheduled as command_jobs
 from diagnostics.commands.watch import DEFAULT_WATCH
+from diagnostics.customer_link import scheduled as link_jobs
 from diagnostics.faults import scheduled as fault_jobs
 from diagnostics.faults.engine import EngineConfig, FaultEngine
 from diagnostics.faults.inbox import InboxConsumer
@@ -60,6 +61,8 @@ class WorkerConfig:
     remote_reset_interval_s: float = 30.0
     remote_reset_watch: timedelta = DEFAULT_WATCH
     """How long a remotely reset boiler must stay clear before its ticket is resolved remotely."""
+    visit_reminder_interval_s: float = 60.0
+    """How often due visit reminders (the day before, the hour before) are looked for."""
     """When the daily re-plan runs (hour, minute), Korean time."""
 
 
@@ -104,6 +107,7 @@ def _scheduled_jobs(
         *campaign_jobs.jobs(pool, config.campaign, every_s=config.campaign_interval_s,
                             replan_at=config.replan_at_kst),
         *command_jobs.jobs(pool, every_s=config.remote_reset_interval_s, watch=config.remote_reset_watch),
+        *link_jobs.jobs(pool, every_s=config.visit_reminder_interval_s),
     ]  # fmt: skip
 
 

@@ -203,6 +203,7 @@ class LocalStack:
         for the gateway, which logs in under its client id."""
         s = self.settings
         write_secret(s.sim_fleet_secret_path(), lambda: secrets.token_urlsafe(32))
+        write_secret(s.link_secret_path(), lambda: secrets.token_urlsafe(48))
         self.gateway_password = secrets.token_urlsafe(24)
         await set_account(conn, self.gateway_username, "gateway", mosquitto_hash(self.gateway_password),
                           issued_by="ondol up")  # fmt: skip

@@ -229,14 +229,22 @@ def run_webhooks(settings: Settings) -> None:
 
 
 def run_alerts(settings: Settings) -> None:
-    from outbox.alerts.delivery import AlertConfig, ProviderSettings, run_alert_worker
+    from diagnostics.customer_link.tokens import LinkSecret
+    from outbox.alerts.delivery import AlertConfig, LinkSettings, ProviderSettings, run_alert_worker
 
     providers = ProviderSettings(
         kind=settings.alert_providers, sms_url=settings.sms_gateway_url, sms_api_key=settings.sms_gateway_key,
         sms_sender=settings.sms_sender, alimtalk_url=settings.alimtalk_url, alimtalk_key=settings.alimtalk_key,
     )  # fmt: skip
     database_url = require_database(settings)
-    _run_until_signalled(lambda stop: run_alert_worker(database_url, providers, AlertConfig(), stop))
+    secret = settings.link_secret()
+    links = None
+    if secret is not None:
+        links = LinkSettings(LinkSecret(secret), settings.customer_base_url(),
+                             timedelta(days=settings.link_valid_days))  # fmt: skip
+    else:
+        log.warning("no customer-link secret (%s): alerts go without their link", settings.link_secret_path())
+    _run_until_signalled(lambda stop: run_alert_worker(database_url, providers, AlertConfig(), stop, links))
 
 
 def run_broker_auth_process(settings: Settings, files: AuthFiles, broker_pid_file: Path) -> None:

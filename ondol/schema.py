@@ -22,6 +22,7 @@ SCHEMA_PACKAGES: Final[tuple[str, ...]] = (
     "diagnostics.tickets",
     "outbox.webhooks",
     "diagnostics.commands",
+    "diagnostics.customer_link",
 )
 
 

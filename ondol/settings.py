@@ -19,9 +19,17 @@ from diagnostics.campaigns.plan import CampaignConfig
 from ondol.input_errors import describe_validation_error
 from protocol.broker import BrokerAddress
 
-__all__ = ["SIM_FLEET_SECRET_FILE", "InvalidSettingsError", "Settings", "load_settings", "parse_mqtt_url"]
+__all__ = [
+    "LINK_SECRET_FILE",
+    "SIM_FLEET_SECRET_FILE",
+    "InvalidSettingsError",
+    "Settings",
+    "load_settings",
+    "parse_mqtt_url",
+]
 
 SIM_FLEET_SECRET_FILE = "sim-fleet-secret"  # noqa: S105 - a file name, not a secret
+LINK_SECRET_FILE = "link-secret"  # noqa: S105 - a file name, not a secret
 _MQTT_SCHEMES = ("mqtt", "mqtts", "tcp", "ssl")
 
 
@@ -174,6 +182,19 @@ class Settings(BaseSettings):
             default_warranty_years=self.default_warranty_years,
         )  # fmt: skip
 
+    public_url: str | None = Field(
+        None,
+        description="the address customers open the links in their alerts at (https://…); unset: the API's",
+    )
+    link_secret_file: Path | None = Field(
+        None,
+        description="the secret customer-link tokens are derived from (32 bytes or more); unset: "
+        "state_dir/link-secret, made by `ondol up`",
+    )
+    link_valid_days: int = Field(
+        30, ge=1, le=365, description="a customer link's life after its last message"
+    )
+
     sim_devices: int = Field(200, ge=0, le=100_000)
     sim_seed: int = 1
     sim_report_interval_s: float = Field(10.0, gt=0)
@@ -230,6 +251,23 @@ class Settings(BaseSettings):
         else:
             address = self.sim_broker()
         return BrokerAddress(host=address.host, port=address.port, tls=address.tls, ca_file=address.ca_file)
+
+    def link_secret_path(self) -> Path:
+        return self.link_secret_file or self.state_dir / LINK_SECRET_FILE
+
+    def link_secret(self) -> bytes | None:
+        """The secret customer-link tokens are derived from; None when there is none yet (alerts then go
+        without a link, and the alert worker says so)."""
+        path = self.link_secret_path()
+        if self.link_secret_file is None and not path.exists():
+            return None
+        try:
+            return path.read_bytes().strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read the customer-link secret: {exc}") from exc
+
+    def customer_base_url(self) -> str:
+        return self.public_url or f"http://{self.api_host}:{self.api_port}"
 
     def sim_fleet_secret_path(self) -> Path:
         return self.sim_fleet_secret_file or self.state_dir / SIM_FLEET_SECRET_FILE

@@ -16,7 +16,7 @@ EventType = Literal[
     "ticket.opened", "ticket.updated", "ticket.escalated", "ticket.resolved",
     "inspection.planned", "inspection.updated", "device.offline",
     "command.requested", "command.succeeded", "command.failed", "command.expired", "command.rejected",
-    "command.cancelled",
+    "command.cancelled", "ticket.scheduled", "survey.flagged",
 ]  # fmt: skip
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 
@@ -25,7 +25,7 @@ class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(min_length=8, max_length=2048, description="http(s) URL the events are POSTed to.")
-    event_types: list[EventType] = Field(min_length=1, max_length=7, description="The events wanted.")
+    event_types: list[EventType] = Field(min_length=1, max_length=20, description="The events wanted.")
     description: str = Field("", max_length=500)
 
 

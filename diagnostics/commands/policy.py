@@ -22,6 +22,7 @@ from protocol.commands import CommandKind, DeviceMode
 
 __all__ = [
     "CUSTOMER_KINDS",
+    "CUSTOMER_LINK_ROLE",
     "DESIRED_KINDS",
     "CommandContext",
     "CommandRequest",
@@ -71,6 +72,9 @@ CUSTOMER_KINDS: Final = frozenset(
 DESIRED_KINDS: Final = CUSTOMER_KINDS
 """The kinds that change the device's desired state (and so need its version)."""
 STAFF_ROLES: Final = frozenset({"agent", "technician"})
+CUSTOMER_LINK_ROLE: Final = "customer_link"
+"""A customer asking, from their case's link, for the one thing the page offers: a lockout reset. It
+needs the customer's consent like any remote command, and every safety rule applies."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +162,12 @@ def _role(request: CommandRequest, ctx: CommandContext, _c: Catalog, _s: PolicyS
     if request.role in STAFF_ROLES:
         return None
     if request.role == "customer" and request.own_device and request.kind in CUSTOMER_KINDS:
+        return None
+    if (
+        request.role == CUSTOMER_LINK_ROLE
+        and request.own_device
+        and request.kind is CommandKind.LOCKOUT_RESET
+    ):
         return None
     if request.role == "customer" and request.own_device:
         return Refusal(

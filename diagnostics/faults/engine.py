@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Final
 
@@ -23,13 +23,14 @@ from diagnostics.faults.policy import (
     CaseView,
     Decision,
     GuidanceDelivery,
+    TicketKind,
     WaitUntil,
     decide_clear,
     decide_confirm,
     decide_guidance_due,
     decide_raise,
 )  # fmt: skip
-from diagnostics.faults.store import GuidedCase, NewCase, NewPrediction, NewTicket, OpenCase
+from diagnostics.faults.store import GuidedCase, NewCase, NewPrediction, NewTicket, OpenCase, OpenedTicket
 from diagnostics.faults.trigger import Trigger
 from diagnostics.messages import store as alert_store
 from diagnostics.messages.store import NewAlert
@@ -88,7 +89,12 @@ class FaultEngine:
             since = event.ts - self.config.recurrence_window
             recent = await store.lock_recent_resolution(conn, event.device_id, family, since)
         decision = decide_raise(entry, view, recurred_within_window=recent is not None)
-        await self._apply_raise(conn, trigger, entry, family, case.case_id if case else recent, decision)
+        if recent is not None and recent.customer_said_fixed and decision.action is Action.OPEN_TICKET:
+            decision = replace(decision, rule="if_recurs.recurred_after_customer_said_fixed",
+                               why=f"{event.code} came back within 24 h after the customer said the boiler "
+                                   "worked again")  # fmt: skip
+        reopened = recent.case_id if recent is not None else None
+        await self._apply_raise(conn, trigger, entry, family, case.case_id if case else reopened, decision)
         return decision
 
     async def _apply_raise(
@@ -183,10 +189,35 @@ class FaultEngine:
         )
         await self._open_ticket(conn, trigger, entry, case.family, case.case_id, decision)
 
+    async def customer_still_broken(
+        self, conn: Connection, *, case_id: int, device_id: str, code: str, family: str, at: datetime
+    ) -> None:
+        """The customer says the boiler still does not work (through the case's link): the ticket opens
+        now rather than when the guidance window runs out. The caller locked the case and checked it
+        has no ticket."""
+        entry = self.catalog.get(code)
+        kind = TicketKind.URGENT if entry is not None and entry.safety_critical else TicketKind.REPAIR
+        decision = Decision(Action.OPEN_TICKET, "customer.still_not_working",
+                            f"the customer says the boiler still does not work ({code})", kind)  # fmt: skip
+        trigger = Trigger.of_customer(device_id=device_id, code=code, at=at, answer="still_broken")
+        await self._open_ticket(conn, trigger, entry, family, case_id, decision)
+
+    async def open_follow_up(
+        self, conn: Connection, *, device_id: str, code: str, family: str, at: datetime, why: str,
+        evidence: Mapping[str, JsonValue],
+    ) -> int:  # fmt: skip
+        """Work reopened by the happy call (a low score, or "not solved"): a new repair ticket on its own
+        case, carrying the survey; the call center calls the customer back."""
+        entry = self.catalog.get(code)
+        decision = Decision(Action.OPEN_TICKET, "survey.flagged", why, TicketKind.REPAIR)
+        trigger = Trigger.of_customer(device_id=device_id, code=code, at=at, answer="survey_flagged")
+        opened = await self._open_ticket(conn, trigger, entry, family, None, decision, extra=evidence)
+        return opened.ticket_id
+
     async def _open_ticket(
         self, conn: Connection, trigger: Trigger, entry: CatalogEntry | None, family: str, case_id: int | None,
-        decision: Decision,
-    ) -> None:  # fmt: skip
+        decision: Decision, extra: Mapping[str, JsonValue] | None = None,
+    ) -> OpenedTicket:  # fmt: skip
         facts = await store.device_facts(
             conn, trigger.device_id, default_warranty_years=self.config.default_warranty_years
         )
@@ -203,6 +234,7 @@ class FaultEngine:
         }
         if trigger.prediction is not None:
             evidence["prediction"] = trigger.prediction
+        evidence.update(extra or {})
         assert decision.ticket_kind is not None
         assert decision.priority is not None
         opened = await store.open_ticket(conn, NewTicket(
@@ -218,6 +250,7 @@ class FaultEngine:
             await self._alert(
                 conn, trigger, entry, decision, case_id=opened.case_id, ticket_id=opened.ticket_id
             )
+        return opened
 
     async def _apply_clear(
         self, conn: Connection, trigger: Trigger, family: str, case: OpenCase | None, decision: Decision

@@ -32,6 +32,7 @@ __all__ = [
     "NewTicket",
     "OpenCase",
     "OpenedTicket",
+    "RecentResolution",
     "active_codes",
     "case_cleared",
     "close_case",
@@ -39,6 +40,7 @@ __all__ = [
     "confirm_predictions",
     "confirm_ticket",
     "device_facts",
+    "every_contact",
     "first_contacts",
     "has_open_case",
     "has_open_prediction",
@@ -57,7 +59,7 @@ __all__ = [
 
 _Q: Final = named_queries.load("engine", package="diagnostics.faults").require(
     "active_codes", "case_cleared", "close_case", "close_case_of_ticket", "confirm_predictions", "confirm_ticket",
-    "contacts", "device_facts", "insert_case", "insert_prediction", "lock_open_case", "lock_recent_resolution",
+    "contacts", "device_facts", "every_contact", "insert_case", "insert_prediction", "lock_open_case", "lock_recent_resolution",
     "open_case_in_family", "open_prediction_in_family", "open_ticket", "overdue_guidance",
     "postpone_guidance_deadline", "record_failure", "repeat", "ticket_fault_cleared", "ticket_service_point",
 )  # fmt: skip
@@ -87,13 +89,22 @@ async def lock_open_case(conn: Connection, device_id: str, family: str) -> OpenC
     return OpenCase(**dict(row)) if row is not None else None
 
 
+@dataclass(frozen=True, slots=True)
+class RecentResolution:
+    case_id: int
+    customer_said_fixed: bool
+    """The customer also said, through the case's link, that the boiler worked again."""
+
+
 async def lock_recent_resolution(
     conn: Connection, device_id: str, family: str, since: datetime
-) -> int | None:
+) -> RecentResolution | None:
     """The newest case of the family the customer resolved whose fault cleared at or after `since`
     (locked), or None."""
     row = await conn.fetchrow(_Q["lock_recent_resolution"], device_id, family, since)
-    return int(row["case_id"]) if row is not None else None
+    return (
+        RecentResolution(int(row["case_id"]), bool(row["customer_said_fixed"])) if row is not None else None
+    )
 
 
 async def has_open_case(conn: Connection, device_id: str, family: str) -> bool:
@@ -208,6 +219,11 @@ class Contact:
 async def first_contacts(conn: Connection, device_id: str) -> list[Contact]:
     """The contacts alerted at once: those of the lowest escalation rank the device has."""
     return [Contact(**dict(r)) for r in await conn.fetch(_Q["contacts"], device_id)]
+
+
+async def every_contact(conn: Connection, device_id: str) -> list[Contact]:
+    """Every contact of the device, of any escalation rank."""
+    return [Contact(**dict(r)) for r in await conn.fetch(_Q["every_contact"], device_id)]
 
 
 async def service_point_names(conn: Connection, ticket_id: int) -> PointName | None:

@@ -19,6 +19,7 @@ class TriggerKind(StrEnum):
     EVENT = "event"
     OVERDUE_GUIDANCE = "overdue_guidance"
     PREDICTION = "prediction"
+    CUSTOMER = "customer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,8 @@ class Trigger:
     """When it happened: the event's device time, the guidance deadline, the detector's run."""
     state: str
     """As the evidence records it: the event's state (raised, cleared), 'overdue' for guidance that
-    ran out, 'raised' for a prediction (the detector raised its advisory code)."""
+    ran out, 'raised' for a prediction (the detector raised its advisory code), the customer's answer
+    for a customer's (still_broken, survey_flagged)."""
     seq: int = 0
     """The event's sequence number; 0 for the others."""
     prediction: JsonObject | None = None
@@ -50,6 +52,11 @@ class Trigger:
     ) -> Trigger:
         return cls(TriggerKind.PREDICTION, device_id, code, at, "raised",
                    prediction={"detector": detector, **evidence})  # fmt: skip
+
+    @classmethod
+    def of_customer(cls, *, device_id: str, code: str, at: datetime, answer: str) -> Trigger:
+        """The customer answered through the case's link ("still not working", a flagged survey)."""
+        return cls(TriggerKind.CUSTOMER, device_id, code, at, answer)
 
     @property
     def raised(self) -> bool:

@@ -20,8 +20,9 @@ from typing import Final
 from diagnostics.catalog import CatalogEntry
 
 __all__ = [
-    "ALERT_TYPES", "LANGUAGES", "Message", "PointName", "TemplateError", "alimtalk_code", "compose",
-    "compose_inspection", "render", "visit_day",
+    "ALERT_TYPES", "LANGUAGES", "LINK_PLACEHOLDER", "LMS_BYTES", "SMS_BYTES", "Message", "PointName",
+    "TemplateError", "alimtalk_code", "compose", "compose_inspection", "compose_visit", "message_bytes",
+    "render", "sms_class", "visit_day", "with_link",
 ]  # fmt: skip
 
 LANGUAGES: Final = ("ko", "en")
@@ -33,10 +34,19 @@ ALERT_TYPES: Final = (
     "visit",
     "inspection",
     "inspection_offer",
+    "visit_reminder",
+    "result",
 )
-VARIABLES: Final = frozenset(
-    {"code", "code_name", "customer_text", "steps", "service_point", "visit_time", "owner_name"}
-)
+VARIABLES: Final = frozenset({
+    "code", "code_name", "customer_text", "steps", "service_point", "visit_time", "owner_name", "technician",
+    "link",
+})  # fmt: skip
+LINK_PLACEHOLDER: Final = "${link}"
+"""Kept in the stored text: the alert worker puts the case's link for the contact there when it sends
+the message (a link is a credential, so it is never stored in clear)."""
+SMS_BYTES: Final = 90
+LMS_BYTES: Final = 2000
+"""Korean carriers count EUC-KR bytes (a Hangul syllable is 2): up to 90 is an SMS, up to 2,000 an LMS."""
 _SERVICE_POINT_FALLBACK: Final = {"ko": "서비스센터", "en": "our service centre"}
 _REPLY_REQUEST: Final = re.compile(
     r"답장|회신|답해|문자로 알려|\breply\b|\brespond\b|confirm you have read", re.IGNORECASE
@@ -114,7 +124,7 @@ def alimtalk_code(kind: str) -> str:
 
 def render(kind: str, language: str, variables: dict[str, str]) -> str:
     """One template filled in; missing variables are left empty rather than shown as ${name}."""
-    values = dict.fromkeys(VARIABLES, "") | variables
+    values = dict.fromkeys(VARIABLES, "") | {"link": LINK_PLACEHOLDER} | variables
     return " ".join(_templates()[kind].text[language].substitute(values).split())
 
 
@@ -166,6 +176,57 @@ def compose(
             "steps": _numbered(tuple(getattr(entry.steps, language))),
             "service_point": _point(service_point, language),
             "owner_name": owner_name or "",
+        }
+        texts[language] = render(kind, language, variables)
+    return Message(texts["ko"], texts["en"])
+
+
+def with_link(text: str, url: str | None) -> str:
+    """The stored text as sent: the case's link where the template put it (or nothing, for a message
+    without a case)."""
+    if LINK_PLACEHOLDER not in text:
+        return text
+    return " ".join(text.replace(LINK_PLACEHOLDER, url or "").split())
+
+
+def message_bytes(text: str) -> int:
+    """The length a Korean carrier counts (EUC-KR; a character outside it is counted as 2)."""
+    return sum(len(ch.encode("cp949", errors="ignore")) or 2 for ch in text)
+
+
+def sms_class(text: str) -> str:
+    """'SMS' (up to 90 bytes) or 'LMS' (up to 2,000); ValueError beyond what one message carries."""
+    size = message_bytes(text)
+    if size <= SMS_BYTES:
+        return "SMS"
+    if size <= LMS_BYTES:
+        return "LMS"
+    raise ValueError(f"a message of {size} bytes is longer than an LMS ({LMS_BYTES} bytes)")
+
+
+_SLOT_TEXT: Final = {
+    "ko": {"am": "오전(9~13시)", "pm": "오후(13~18시)"},
+    "en": {"am": "morning (9-13)", "pm": "afternoon (13-18)"},
+}
+
+
+def compose_visit(
+    kind: str, entry: CatalogEntry | None, code: str, *, day: date | None = None, slot: str | None = None,
+    service_point: PointName | None = None, technician: PointName | None = None,
+) -> Message:  # fmt: skip
+    """A message about the ticket's visit ('visit_reminder') or its result ('result'), both languages.
+    `technician`: the technician's name in each language (the same shape as a point's name)."""
+    texts = {}
+    for language in LANGUAGES:
+        when = ""
+        if day is not None:
+            when = visit_day(day, language) + (" " + _SLOT_TEXT[language][slot] if slot else "")
+        variables = {
+            "code": entry.display if entry else code,
+            "code_name": getattr(entry.name, language) if entry else "",
+            "service_point": _point(service_point, language),
+            "visit_time": when,
+            "technician": technician.text(language) if technician else "",
         }
         texts[language] = render(kind, language, variables)
     return Message(texts["ko"], texts["en"])

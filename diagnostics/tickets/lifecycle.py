@@ -16,6 +16,8 @@ from typing import Final
 from diagnostics.catalog import load_catalog
 from diagnostics.faults import store as fault_store
 from diagnostics.messages import store as alert_store
+from diagnostics.messages.store import NewAlert
+from diagnostics.messages.texts import compose_visit
 from diagnostics.tickets.store import Note
 from telemetry import named_queries
 from telemetry.database import Connection
@@ -39,6 +41,7 @@ __all__ = [
 
 _Q: Final = named_queries.load("tickets", package="diagnostics.tickets").require(
     "assign", "insert_note", "insert_transition", "lock_ticket", "service_point_exists", "set_status", "ticket_fault_codes",
+    "ticket_subject",
 )  # fmt: skip
 
 
@@ -134,7 +137,24 @@ async def transition(
         await alert_store.withdraw_pending(
             conn, case_id=None, ticket_id=ticket_id, reason=f"the ticket is {to}"
         )
+    if to in (Status.RESOLVED, Status.RESOLVED_REMOTELY):
+        await _tell_the_result(conn, ticket_id)
     return TransitionResult(ticket_id, current, to)
+
+
+async def _tell_the_result(conn: Connection, ticket_id: int) -> None:
+    """The repair is done: every contact of the device hears it (the child who registered a parent's
+    boiler too), with the case's link to the result, the cost and the happy call."""
+    row = await conn.fetchrow(_Q["ticket_subject"], ticket_id)
+    assert row is not None  # the ticket was locked above
+    code = row["code"]
+    message = compose_visit("result", load_catalog().get(code), code)
+    contacts = await fault_store.every_contact(conn, row["device_id"])
+    await alert_store.queue_alerts(conn, [
+        NewAlert(row["device_id"], c.contact_id, c.phone, c.preferred_channel, "result", code, row["case_id"],
+                 ticket_id, message.ko, message.en)
+        for c in contacts
+    ])  # fmt: skip
 
 
 async def active_safety_codes(conn: Connection, ticket_id: int) -> list[str]:

@@ -14,6 +14,8 @@ get the alert id as an idempotency key.
   escalation alerts do not wait; inspection reminders also wait out the night, 21:00 to 08:00.
 - Advertising (an inspection offered, not a fault found) reaches only contacts who consented to
   marketing; the others' reminders are skipped, recorded with the reason.
+- The link: a message whose template has one gets the case's page link for this contact, made
+  when it is sent (the token is derived, never stored; the same on every resend).
 - Channel: KakaoTalk contacts get Alimtalk, with SMS when Alimtalk refuses the message; SMS
   contacts get SMS. A refused message (4xx) tries the next provider; a provider that is down (5xx,
   timeout) is retried with backoff, every few seconds for safety alerts.
@@ -28,6 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from diagnostics.customer_link.service import issue_token
+from diagnostics.customer_link.tokens import LinkSecret
 from diagnostics.messages import store as alert_store
 from diagnostics.messages.quiet_hours import (
     ADVERTISING_KINDS,
@@ -36,7 +40,7 @@ from diagnostics.messages.quiet_hours import (
     reminder_quiet_until,
 )
 from diagnostics.messages.store import ClaimedAlert
-from diagnostics.messages.texts import alimtalk_code
+from diagnostics.messages.texts import LINK_PLACEHOLDER, alimtalk_code, with_link
 from outbox.alerts.providers import (
     AlimtalkDealer,
     MessageProvider,
@@ -47,12 +51,13 @@ from outbox.alerts.providers import (
 )
 from outbox.outbound_http import OutboundClient
 from protocol.backoff import Backoff
-from telemetry.database import Pool, create_pool_when_ready, poll_until_stopped
+from telemetry.database import Connection, Pool, create_pool_when_ready, poll_until_stopped
 
 __all__ = [
     "URGENT_KINDS",
     "AlertConfig",
     "AlertDeliverer",
+    "LinkSettings",
     "ProviderSettings",
     "provider_chains",
     "quiet_until",
@@ -81,6 +86,19 @@ class AlertConfig:
         return Backoff(self.backoff_base_s, self.urgent_backoff_cap_s if urgent else self.backoff_cap_s)
 
 
+@dataclass(frozen=True)
+class LinkSettings:
+    """How the link in a message is made: the secret tokens come from (ONDOL_LINK_SECRET), the public
+    address of the pages (ONDOL_PUBLIC_URL) and how long a link stays valid after its last message."""
+
+    secret: LinkSecret
+    base_url: str
+    valid_for: timedelta = timedelta(days=30)
+
+    def url(self, token: str) -> str:
+        return f"{self.base_url.rstrip('/')}/c/{token}"
+
+
 class AlertDeliverer:
     def __init__(
         self,
@@ -88,13 +106,16 @@ class AlertDeliverer:
         chains: Mapping[str, Sequence[MessageProvider]],
         config: AlertConfig,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        links: LinkSettings | None = None,
     ) -> None:
         """`chains`: the providers to try, in order, for each preferred channel ('sms', 'kakao').
-        `clock`: what quiet hours, age and backoff are measured against (tests set the hour)."""
+        `clock`: what quiet hours, age and backoff are measured against (tests set the hour).
+        `links`: how case links are made (None: messages go without one)."""
         self._pool = pool
         self._chains = chains
         self._config = config
         self._clock = clock
+        self._links = links
         self.sent = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -119,7 +140,8 @@ class AlertDeliverer:
             if until := self._quiet_until(row):
                 await alert_store.defer(conn, claim, until=until, reason="quiet hours")
                 return
-        outcome, provider = await self._send(row)
+            link = await self._link(conn, row)
+        outcome, provider = await self._send(row, link)
         async with self._pool.acquire() as conn:
             if outcome.ok and provider is not None:
                 await alert_store.mark_sent(conn, claim, provider=provider.name, channel=provider.channel,
@@ -158,15 +180,30 @@ class AlertDeliverer:
             return "failed", "too old"  # news of a fault long past (after an outage of the worker, say)
         return None
 
-    async def _send(self, row: ClaimedAlert) -> tuple[SendOutcome, MessageProvider | None]:
+    async def _link(self, conn: Connection, row: ClaimedAlert) -> str | None:
+        """The case's page for this contact, when the message has a place for it."""
+        if (
+            self._links is None
+            or row.case_id is None
+            or LINK_PLACEHOLDER not in row.message_ko + row.message_en
+        ):
+            return None
+        token = await issue_token(
+            conn, self._links.secret, case_id=row.case_id, device_id=row.device_id, phone=row.phone,
+            language=row.contact.language if row.contact is not None else "ko",
+            valid_for=self._links.valid_for, now=self._clock(),
+        )  # fmt: skip
+        return None if token is None else self._links.url(token)
+
+    async def _send(self, row: ClaimedAlert, link: str | None) -> tuple[SendOutcome, MessageProvider | None]:
         """Try the contact's chain in order: the first acceptance; on a refusal (4xx) the next
         provider; on a provider that is down or timed out, stop and retry later (it may have
         delivered, and falling back could send the message twice)."""
         language = row.contact.language if row.contact is not None else None
         message = OutboundMessage(
             alert_id=row.alert_id, recipient=row.phone,
-            text=row.message_en if language == "en" else row.message_ko,
-            template_code=alimtalk_code(row.kind),
+            text=with_link(row.message_en if language == "en" else row.message_ko, link),
+            template_code=alimtalk_code(row.kind), link=link,
         )  # fmt: skip
         errors: list[str] = []
         for provider in self._chains.get(row.channel, self._chains["sms"]):
@@ -219,7 +256,11 @@ def provider_chains(
 
 
 async def run_alert_worker(
-    database_url: str, providers: ProviderSettings, config: AlertConfig, stop: asyncio.Event
+    database_url: str,
+    providers: ProviderSettings,
+    config: AlertConfig,
+    stop: asyncio.Event,
+    links: LinkSettings | None = None,
 ) -> None:
     """The alert worker process: waits for the database, then delivers until `stop`."""
     pool = await create_pool_when_ready(database_url, application_name="ondol-alerts", stop=stop)
@@ -233,7 +274,7 @@ async def run_alert_worker(
             log.warning(
                 "alerts are recorded by the sink provider, NOT sent to customers (GET /v1/alert-sink)"
             )
-        await AlertDeliverer(pool, chains, config).run(stop)
+        await AlertDeliverer(pool, chains, config, links=links).run(stop)
     finally:
         await client.aclose()
         await pool.close()

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Final, Protocol
 
+from diagnostics.messages.texts import sms_class
 from outbox.alerts import sink_store
 from outbox.outbound_guard import BlockedDestinationError, OutboundPolicy, resolve
 from outbox.outbound_http import OutboundClient
@@ -41,6 +42,8 @@ class OutboundMessage:
     text: str
     template_code: str
     """The Alimtalk template the text was rendered from (SMS ignores it)."""
+    link: str | None = None
+    """The case's page for this contact (also in the text): Alimtalk shows it as a button."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,7 @@ class _HttpProvider:
         self._credential = credential
         self._client = client
 
-    def body(self, message: OutboundMessage) -> dict[str, str]:
+    def body(self, message: OutboundMessage) -> dict[str, object]:
         raise NotImplementedError
 
     async def send(self, message: OutboundMessage) -> SendOutcome:
@@ -101,11 +104,12 @@ class SmsGateway(_HttpProvider):
         super().__init__(url, api_key, client)
         self._sender = sender
 
-    def body(self, message: OutboundMessage) -> dict[str, str]:
+    def body(self, message: OutboundMessage) -> dict[str, object]:
         return {
             "to": message.recipient,
             "from": self._sender,
             "text": message.text,
+            "type": sms_class(message.text),
             "ref": str(message.alert_id),
         }
 
@@ -114,10 +118,13 @@ class AlimtalkDealer(_HttpProvider):
     name = "alimtalk-dealer"
     channel = "kakao"
 
-    def body(self, message: OutboundMessage) -> dict[str, str]:
+    def body(self, message: OutboundMessage) -> dict[str, object]:
         # The dealer checks the text against the registered template; SMS fallback is ours, not its.
-        return {"template_code": message.template_code, "to": message.recipient, "text": message.text,
-                "ref": str(message.alert_id)}  # fmt: skip
+        body: dict[str, object] = {"template_code": message.template_code, "to": message.recipient,
+                                   "text": message.text, "ref": str(message.alert_id)}  # fmt: skip
+        if message.link:
+            body["buttons"] = [{"type": "WL", "name": "확인하기", "url_mobile": message.link}]
+        return body
 
 
 class SinkProvider:

@@ -11,7 +11,7 @@ FOR UPDATE;
 
 -- name: lock_recent_resolution
 -- The newest case the customer resolved whose fault cleared at or after $3.
-SELECT case_id, raises FROM fault_cases
+SELECT case_id, customer_said_fixed_at IS NOT NULL AS customer_said_fixed FROM fault_cases
 WHERE device_id = $1 AND family = $2 AND status = 'resolved_by_customer' AND last_cleared_at >= $3
 ORDER BY last_cleared_at DESC LIMIT 1
 FOR UPDATE;
@@ -43,6 +43,12 @@ SELECT contact_id, name, phone, role, preferred_channel FROM device_contacts
 WHERE device_id = $1
   AND escalation_rank = (SELECT min(escalation_rank) FROM device_contacts WHERE device_id = $1)
 ORDER BY contact_id;
+
+-- name: every_contact
+-- Every contact of the device, whatever their rank: the repair's result goes to all of them (the
+-- child who registered the parent's boiler is told too).
+SELECT contact_id, name, phone, role, preferred_channel FROM device_contacts
+WHERE device_id = $1 ORDER BY escalation_rank, contact_id;
 
 -- name: ticket_service_point
 -- The ticket's service point as each language's message names it.

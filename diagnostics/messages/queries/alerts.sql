@@ -54,9 +54,11 @@ WITH due AS (
 -- The contact is found by device and number, not by id: re-registering a device replaces its
 -- contact rows (new ids), and the alert still belongs to the person with that number.
 -- stale_reason: the alert's fault case was resolved or its ticket ended since it was written (the
--- engine withdraws such alerts when that happens; this catches any path that did not).
+-- engine withdraws such alerts when that happens; this catches any path that did not). The result
+-- of a repair is never stale: it reports the ticket's end.
 SELECT c.*, dc.language, dc.consent_alerts, dc.consent_marketing, dc.quiet_start, dc.quiet_end,
-       CASE WHEN fc.status IN ('resolved_by_customer', 'closed') THEN 'the fault case was ' || fc.status
+       CASE WHEN c.kind = 'result' THEN NULL  -- news of the ticket's end: true after it
+            WHEN fc.status IN ('resolved_by_customer', 'closed') THEN 'the fault case was ' || fc.status
             WHEN t.status IN ('resolved', 'closed', 'resolved_remotely', 'cancelled') THEN 'the ticket is ' || t.status
        END AS stale_reason
 FROM claimed AS c
@@ -119,8 +121,9 @@ LIMIT $3;
 -- Alerts still waiting (quiet hours, a provider retry) about a fault case that was resolved or a
 -- ticket that ended: what they say is no longer true. Kept as 'withdrawn' with the reason. $1 case,
 -- $2 ticket (when $1 is NULL: its case's alerts; every fault alert carries its case), $3 reason.
+-- The repair's result is news of the ticket's end, so it is never withdrawn by it.
 UPDATE customer_alerts SET status = 'withdrawn', last_error = $3
-WHERE status = 'pending'
+WHERE status = 'pending' AND kind <> 'result'
   AND case_id = coalesce($1::bigint, (SELECT t.case_id FROM tickets AS t WHERE t.ticket_id = $2::bigint))
 RETURNING alert_id;
 

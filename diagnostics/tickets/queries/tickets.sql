@@ -144,3 +144,7 @@ FROM tickets AS t
 WHERE t.status NOT IN ('resolved', 'closed', 'resolved_remotely', 'cancelled')
   AND ($1::text IS NULL OR t.service_point_id = $1)
   AND ($2::text IS NULL OR t.region = $2);
+
+-- name: ticket_subject
+-- What the repair's result message names: the device, the case, the code.
+SELECT device_id, case_id, code FROM tickets WHERE ticket_id = $1;
