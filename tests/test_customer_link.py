@@ -13,8 +13,7 @@ import contextlib
 import re
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -25,7 +24,6 @@ from diagnostics.customer_link import store as link_store
 from diagnostics.customer_link.reminders import send_visit_reminders
 from diagnostics.customer_link.store import RepairItem
 from diagnostics.customer_link.tokens import LinkSecret, token_hash
-from diagnostics.faults.engine import EngineConfig, FaultEngine
 from diagnostics.messages.texts import (
     ALERT_TYPES,
     LINK_PLACEHOLDER,
@@ -37,98 +35,18 @@ from diagnostics.messages.texts import (
     sms_class,
     with_link,
 )
-from diagnostics.service_points import ServicePointDirectory
 from diagnostics.tickets.lifecycle import Status, transition
-from outbox.alerts.delivery import (
-    AlertConfig,
-    AlertDeliverer,
-    LinkSettings,
-    ProviderSettings,
-    provider_chains,
-)
-from outbox.outbound_http import OutboundClient
-from telemetry.database import create_pool
-from telemetry.device_registry import ContactRecord, DeviceRecord, register_devices
-from telemetry.event_inbox import InboxEvent
 from telemetry.korean_time import KST, kst_day
-from testbed.provider_sink import ProviderSink
-from testbed.support import ApiClient, seed_points
+from testbed.customer_scene import MOTHER, SECRET, SON, Scene, scene_on
+from testbed.support import ApiClient
 
-MOTHER, SON = "+821050001001", "+821050001002"
-SECRET = LinkSecret(b"k" * 40)
 BASE = "https://ondol.example/care"
-LINK = re.compile(r"/c/([A-Za-z0-9_-]{22})")
-ALWAYS = (time(0, 0), time(0, 0))  # no quiet hours
-
-
-@dataclass
-class Scene:
-    db: asyncpg.Connection
-    dsn: str
-    sink: ProviderSink
-    engine: FaultEngine
-    seq: int = 0
-
-    async def event(self, device_id: str, code: str, state: str, at: datetime | None = None) -> None:
-        """A device event as the gateway stores it (device_faults) and the engine handles it."""
-        at = at or datetime.now(UTC)
-        self.seq += 1
-        async with self.db.transaction():
-            await self.db.execute(
-                "INSERT INTO device_faults (device_id, code, active, raised_at, changed_at, seq) VALUES ($1, $2, $3, $4, $4, $5)"
-                " ON CONFLICT (device_id, code) DO UPDATE SET active = $3, raised_at = $4, changed_at = $4, seq = $5",
-                device_id, code, state == "raised", at, self.seq,
-            )  # fmt: skip
-            await self.engine.handle(self.db, InboxEvent(self.seq, device_id, at, self.seq, code, state, at))
-
-    async def deliver(self) -> None:
-        """One pass of the alert worker, with links."""
-        pool = await create_pool(self.dsn, application_name="test-link-alerts", min_size=1, max_size=2)
-        client = OutboundClient(3.0)
-        try:
-            providers = ProviderSettings(kind="http", sms_url=f"{self.sink.base}/sms",
-                                         alimtalk_url=f"{self.sink.base}/alimtalk")  # fmt: skip
-            deliverer = AlertDeliverer(pool, provider_chains(pool, providers, client), AlertConfig(),
-                                       links=LinkSettings(SECRET, BASE))  # fmt: skip
-            while await deliverer.deliver_due():
-                pass
-        finally:
-            await client.aclose()
-            await pool.close()
-
-    def tokens_to(self, phone: str) -> list[str]:
-        return [m[1] for r in self.sink.to(phone) if (m := LINK.search(r["text"]))]
-
-    async def case_of(self, device_id: str) -> int:
-        return int(
-            await self.db.fetchval("SELECT max(case_id) FROM fault_cases WHERE device_id = $1", device_id)
-        )
 
 
 @pytest.fixture
 async def scene(db: asyncpg.Connection, db_dsn: str) -> AsyncIterator[Scene]:
-    await seed_points(db)
-    async with db.transaction():
-        engine = FaultEngine(load_catalog(), await ServicePointDirectory.load(db), EngineConfig())
-    sink = ProviderSink()
-    try:
-        yield Scene(db, db_dsn, sink, engine)
-    finally:
-        sink.close()
-
-
-async def _device(db: asyncpg.Connection, device_id: str, *, son: bool = True) -> None:
-    contacts = [
-        ContactRecord("어머니", MOTHER, "owner", "sms", "ko", quiet_start=ALWAYS[0], quiet_end=ALWAYS[1])
-    ]
-    if son:
-        contacts.append(
-            ContactRecord("Son", SON, "family", "sms", "en", quiet_start=ALWAYS[0], quiet_end=ALWAYS[1])
-        )
-    record = DeviceRecord(device_id, "NCB-300", f"SN-{device_id}", date(2024, 1, 1), "addr", "seoul", 37.5665,
-                          126.9780, "어머니", 60, tuple(contacts))  # fmt: skip
-    async with db.transaction():
-        await register_devices(db, devices=[record])
+    async with scene_on(db, db_dsn, BASE) as made:
+        yield made
 
 
 @contextlib.asynccontextmanager
@@ -140,7 +58,7 @@ async def _customer(dsn: str) -> AsyncIterator[httpx.AsyncClient]:
 
 async def _guided(scene: Scene, device_id: str, code: str = "E003") -> str:
     """The device raised `code`, the guidance went out; the mother's token."""
-    await _device(scene.db, device_id)
+    await scene.device(device_id)
     await scene.event(device_id, code, "raised")
     await scene.deliver()
     tokens = scene.tokens_to(MOTHER)
@@ -311,7 +229,7 @@ async def _booked_elsewhere(db: asyncpg.Connection, point: str, day: date, slot:
 
 async def test_booking_a_window_taken_meanwhile_says_so_and_offers_the_others(scene: Scene) -> None:
     token = await _guided(scene, "cl-book")
-    await _device(scene.db, "cl-other", son=False)
+    await scene.device("cl-other", son=False)
     async with _customer(scene.dsn) as phone:
         await phone.post(f"/c/{token}/still-broken")
         ticket = await scene.db.fetchrow(
@@ -592,12 +510,12 @@ def test_every_case_message_carries_the_link_and_the_longest_fits_one_lms() -> N
 
 
 async def test_the_sms_gateway_is_told_lms_and_alimtalk_gets_the_link_as_a_button(scene: Scene) -> None:
-    await _device(scene.db, "cl-kakao", son=False)
+    await scene.device("cl-kakao", son=False)
     await scene.db.execute(
         "UPDATE device_contacts SET preferred_channel = 'kakao' WHERE device_id = 'cl-kakao'"
     )
     await scene.event("cl-kakao", "E003", "raised")
-    await _device(scene.db, "cl-sms", son=False)
+    await scene.device("cl-sms", son=False)
     await scene.event("cl-sms", "E003", "raised")
     await scene.deliver()
     bodies = {r["path"]: r for r in scene.sink.received}
