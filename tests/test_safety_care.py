@@ -213,10 +213,13 @@ async def test_ending_a_ticket_withdraws_its_waiting_alerts(
     async with ApiClient(db_dsn, role="agent") as api:
         ended = await api.post(f"/v1/tickets/{ticket_id}/transitions", json={"to": "resolved_remotely"})
         assert ended.status_code == 200, ended.text
-    statuses = await db.fetch("SELECT status, last_error FROM customer_alerts")
+    statuses = await db.fetch("SELECT status, last_error FROM customer_alerts WHERE kind <> 'result'")
     assert {(r["status"], r["last_error"]) for r in statuses} == {
         ("withdrawn", "the ticket is resolved_remotely")
     }
+    # The news that it was solved is new, and goes to both (docs/customer-link.md).
+    results = await db.fetch("SELECT status FROM customer_alerts WHERE kind = 'result'")
+    assert [r["status"] for r in results] == ["pending", "pending"]
 
 
 # ---------------------------------------------------------------- 4: the window starts on delivery

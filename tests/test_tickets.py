@@ -187,7 +187,9 @@ async def test_the_lifecycle_through_the_api_with_audit_trail_and_refusals(
     assert detail["ticket"]["closed_at"] is not None
     assert detail["evidence"]["rule"] == "safety_critical"
     assert detail["events"][0]["code"] == "E004"
-    assert {a["kind"] for a in detail["alerts"]} == {"safety"}
+    assert {a["kind"] for a in detail["alerts"]} == {"safety", "result"}, (
+        "the alert, then the repair's result"
+    )
     assert (await api.get("/v1/devices/boiler-1")).json()["open_tickets"] == []
     assert (await api.get("/v1/tickets/999999")).status_code == 404
     codes = (await api.get("/v1/catalog/codes")).json()
