@@ -35,6 +35,7 @@ from api.routes import (
     devices,
     health,
     quarantine,
+    technicians,
     tickets,
     webhooks,
 )
@@ -60,6 +61,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     campaigns.campaigns,
     campaigns.inspections,
     commands.router,
+    technicians.router,
 )
 
 

@@ -524,3 +524,51 @@ async def test_the_sms_gateway_is_told_lms_and_alimtalk_gets_the_link_as_a_butto
     assert kakao["buttons"][0]["url_mobile"] in kakao["text"]
     assert sms["type"] == "LMS"
     assert BASE + "/c/" in sms["text"]
+
+
+async def test_the_technician_enters_the_repair_and_their_profile_through_the_api(scene: Scene) -> None:
+    token = await _guided(scene, "cl-report")
+    async with _customer(scene.dsn) as phone:
+        await phone.post(f"/c/{token}/still-broken")
+    ticket = await scene.db.fetchrow(
+        "SELECT ticket_id, service_point_id FROM tickets WHERE device_id = 'cl-report'"
+    )
+    ticket_id, point = ticket["ticket_id"], ticket["service_point_id"]
+    other_point = await scene.db.fetchval(
+        "SELECT point_id FROM service_points WHERE point_id <> $1 LIMIT 1", point
+    )
+    report = {"summary": "점화 전극 교체", "items": [{"name": "점화 전극", "amount_won": 18000}], "labour_won": 25000,
+              "warranty_covered": False}  # fmt: skip
+    async with ApiClient(scene.dsn, role="technician", scope={"service_point_id": point}) as tech:
+        own = await tech.put("/v1/technicians/tech-lee", json={"point_id": point, "name": "이기사", "name_en": "Lee",
+                                                                "photo_url": "https://photos.example/lee.jpg"})  # fmt: skip
+        assert own.status_code == 200, own.text
+        elsewhere = await tech.put(
+            "/v1/technicians/tech-park", json={"point_id": other_point, "name": "박기사"}
+        )
+        assert elsewhere.status_code == 403
+        too_early = await tech.put(f"/v1/tickets/{ticket_id}/repair-report", json=report)
+        assert too_early.status_code == 409, "an open ticket had no visit"
+        for status in ("contacted", "scheduled", "dispatched"):
+            moved = await tech.post(f"/v1/tickets/{ticket_id}/transitions", json={"to": status})
+            assert moved.status_code == 200, moved.text
+        entered = await tech.put(f"/v1/tickets/{ticket_id}/repair-report", json=report)
+        assert entered.status_code == 200, entered.text
+        assert entered.json()["total_won"] == 43000
+        covered = await tech.put(
+            f"/v1/tickets/{ticket_id}/repair-report", json=report | {"warranty_covered": True}
+        )
+        assert covered.json()["total_won"] == 0, "under warranty the customer pays nothing"
+    async with ApiClient(scene.dsn, role="admin") as admin:
+        unknown = await admin.put("/v1/technicians/tech-x", json={"point_id": "nowhere", "name": "X"})
+        assert unknown.status_code == 404
+    assert (
+        await scene.db.fetchval("SELECT name_en FROM technicians WHERE technician_id = 'tech-lee'") == "Lee"
+    )
+    await scene.event("cl-report", "E003", "cleared")
+    async with scene.db.transaction():
+        await transition(scene.db, ticket_id=ticket_id, to=Status.RESOLVED, actor="tech", note=None)
+    async with _customer(scene.dsn) as phone:
+        page = await phone.get(f"/c/{token}")
+    assert "무상 보증 수리입니다" in page.text
+    assert "0원" in page.text

@@ -22,11 +22,15 @@ from api.schemas.tickets import (
     AssignmentIn,
     NoteIn,
     NoteOut,
+    RepairReportIn,
+    RepairReportOut,
     TicketDetailOut,
     TicketOut,
     TicketPage,
     TransitionIn,
 )
+from diagnostics.customer_link import store as link_store
+from diagnostics.customer_link.store import RepairItem
 from diagnostics.tickets import store as ticket_store
 from diagnostics.tickets.lifecycle import (
     InvalidTransitionError,
@@ -205,3 +209,42 @@ async def post_assignment(
     except UnknownServicePointError as exc:
         raise invalid_parameter("body", "service_point_id", str(exc)) from exc
     return await _detail(conn, caller, ticket_id)
+
+
+Reporter = Annotated[Principal, allow(Role.ADMIN, Role.TECHNICIAN)]
+
+
+@router.put(
+    "/{ticket_id}/repair-report",
+    response_model=RepairReportOut,
+    responses=problem_responses(404, 409, 422, 503),
+)
+async def put_repair_report(
+    conn: DbConnection, caller: Reporter, ticket_id: TicketId, body: RepairReportIn
+) -> RepairReportOut:
+    """The technician's account of the visit: what was done, the parts and labour with their amounts,
+    and whether the warranty pays. The customer's page shows it (docs/customer-link.md); entering it
+    again replaces it. 409 for a ticket with no visit (open, contacted or cancelled)."""
+    detail = await _detail(conn, caller, ticket_id)
+    if detail.ticket.status in (Status.OPEN, Status.CONTACTED, Status.CANCELLED):
+        raise ProblemError(409, "no-visit-to-report", f"Ticket {ticket_id} is {detail.ticket.status}: no visit "
+                           "to report yet.", title="No visit to report")  # fmt: skip
+    items = [RepairItem(i.name, i.amount_won) for i in body.items]
+    total = 0 if body.warranty_covered else sum(i.amount_won for i in items) + body.labour_won
+    async with conn.transaction():
+        await link_store.upsert_repair_report(
+            conn, ticket_id=ticket_id, summary=body.summary, items=items, labour_won=body.labour_won,
+            warranty_covered=body.warranty_covered, total_won=total, entered_by=caller.label,
+        )  # fmt: skip
+        await add_note(conn, ticket_id=ticket_id, author=caller.label, body=f"Repair report: {body.summary}")
+        await record(conn, caller, "change", "repair-report", [detail.ticket.device_id])
+    report = await link_store.repair_report(conn, ticket_id)
+    assert report is not None
+    return RepairReportOut.model_validate(_report_dict(report))
+
+
+def _report_dict(report: link_store.RepairReport) -> dict[str, object]:
+    return {"ticket_id": report.ticket_id, "summary": report.summary,
+            "items": [{"name": i.name, "amount_won": i.amount_won} for i in report.items],
+            "labour_won": report.labour_won, "warranty_covered": report.warranty_covered,
+            "total_won": report.total_won, "entered_by": report.entered_by, "entered_at": report.entered_at}  # fmt: skip

@@ -15,6 +15,9 @@ __all__ = [
     "CatalogCodeOut",
     "NoteIn",
     "NoteOut",
+    "RepairItemIn",
+    "RepairReportIn",
+    "RepairReportOut",
     "TicketDetailOut",
     "TicketOut",
     "TicketPage",
@@ -204,3 +207,34 @@ class CatalogCodeOut(_Out):
     causes: list[str]
     origin: str
     confidence: str
+
+
+class RepairItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: UserText = Field(
+        min_length=1, max_length=200, description="A part or a service, as the customer reads it"
+    )
+    amount_won: int = Field(ge=0, le=10_000_000)
+
+
+class RepairReportIn(BaseModel):
+    """What the technician did and what it cost; the customer's page shows it after the visit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    summary: UserText = Field(min_length=1, max_length=2000)
+    items: list[RepairItemIn] = Field(max_length=50, description="Parts and services, each with its amount")
+    labour_won: int = Field(ge=0, le=10_000_000)
+    warranty_covered: bool = Field(description="The warranty pays: the customer is charged nothing")
+
+
+class RepairReportOut(_Out):
+    ticket_id: int
+    summary: str
+    items: list[dict[str, Any]]
+    labour_won: int
+    warranty_covered: bool
+    total_won: int = Field(description="What the customer pays: parts and labour, or 0 under warranty")
+    entered_by: str
+    entered_at: datetime

@@ -235,8 +235,12 @@ async def upsert_technician(
     name: str,
     name_en: str | None,
     photo_url: str | None,
-) -> None:
+) -> bool:
+    """Create or replace the profile; False (nothing written) when the service point does not exist."""
+    if not await lock_point(conn, point_id):
+        return False
     await conn.execute(_Q["upsert_technician"], technician_id, point_id, name, name_en, photo_url)
+    return True
 
 
 @dataclass(frozen=True, slots=True)
