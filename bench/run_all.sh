@@ -29,6 +29,7 @@ run alerts bench/alerts.py
 run campaign bench/campaign.py
 run console bench/console.py
 run commands bench/commands.py
+run customer_page bench/customer_page.py
 run status_api bench/status_api.py  # last: its 18 GB of history weighs on whatever runs after it
 
 total=$(($(date +%s) - started))
@@ -38,7 +39,7 @@ total=$(($(date +%s) - started))
     echo "Written by \`bench/run_all.sh\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown);"
     echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo) of memory, shared by broker, database, product processes and load generators."
     echo "Every figure is printed beside its baseline, measured in the same run. Total time: $((total / 60)) min $((total % 60)) s."
-    for name in ingest device_growth diagnostics alerts campaign console commands status_api; do
+    for name in ingest device_growth diagnostics alerts campaign console commands customer_page status_api; do
         echo
         echo "## $name"
         echo
