@@ -322,6 +322,35 @@ def evaluate_remote_resets(
                            "share_fixed_remotely": round(t.saved / t.lockouts, 4) if t.lockouts else 0.0}))  # fmt: skip
 
 
+@app.command("eval-link")
+def evaluate_customer_link(
+    cases: Annotated[int, typer.Option(min=1, max=100_000, help="simulated fault cases")] = 600,
+    seed: Annotated[int, typer.Option(help="seed of the codes and of the customers' choices")] = 1,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="an EMPTY database to use (default: a private one)")
+    ] = None,
+) -> None:
+    """Simulate fault cases whose customers answer through the link (with stated probabilities) and
+    count what the link changes: fixed by the customer, fixed remotely, visits booked, and inbound
+    calls against a baseline where every alert leads to a call. Prints progress, the tables, and last
+    one JSON line."""
+    import json
+
+    from ondol.eval_database import scratch_database
+    from ondol.link_eval import LinkEvalConfig, evaluate_link, format_link_report
+
+    def progress(line: str) -> None:
+        typer.echo(line, err=True)
+
+    config = LinkEvalConfig(cases=cases, seed=seed)
+    with scratch_database(database_url, progress) as dsn:
+        report = asyncio.run(evaluate_link(dsn, config, progress))
+    typer.echo(format_link_report(report))
+    typer.echo(json.dumps({"cases": cases, "seed": seed, "outcomes": dict(report.outcomes),
+                           "calls_baseline": report.calls_baseline, "calls_with_link": report.calls_with_link,
+                           "wall_s": round(report.wall_s, 1)}))  # fmt: skip
+
+
 @app.command("eval")
 def evaluate(
     devices: Annotated[int, typer.Option(min=1, help="simulated boilers")] = 2000,

@@ -66,7 +66,7 @@ def test_templates_fill_every_variable_in_both_languages_and_refuse_unknown_ones
         "all but the link, filled at send"
     )
     assert entry.name.en in message.en
-    visit = render("visit", "en", {"code": "03", "code_name": "Ignition failure", "service_point": "Gangnam",
+    visit = render("visit_reminder", "en", {"code": "03", "code_name": "Ignition failure", "service_point": "Gangnam",
                                    "visit_time": "Tue 10:00"})  # fmt: skip
     assert "Gangnam" in visit
     assert "Tue 10:00" in visit

@@ -209,7 +209,8 @@ async def test_ending_a_ticket_withdraws_its_waiting_alerts(
         await _raise(broker, "E003")
         await _raise(broker, "E003")  # back before clearing: a ticket while its guidance waits
         ticket_id = await eventually(lambda: db.fetchval("SELECT ticket_id FROM tickets"), what="ticket")
-    assert await db.fetchval("SELECT count(*) FROM customer_alerts WHERE status = 'pending'") == 2
+    pending = await db.fetch("SELECT kind FROM customer_alerts WHERE status = 'pending' ORDER BY alert_id")
+    assert [r["kind"] for r in pending] == ["guidance", "guidance", "visit"], "the visit to book: the owner's"
     async with ApiClient(db_dsn, role="agent") as api:
         ended = await api.post(f"/v1/tickets/{ticket_id}/transitions", json={"to": "resolved_remotely"})
         assert ended.status_code == 200, ended.text

@@ -84,7 +84,16 @@ def _ticket(entry: CatalogEntry | None, rule: str, why: str) -> Decision:
         return Decision(Action.OPEN_TICKET, rule, why, TicketKind.URGENT, "safety", Audience.ALL)
     if entry.dispatch is Dispatch.SCHEDULED:
         return Decision(Action.OPEN_TICKET, rule, why, TicketKind.PLANNED)
-    return Decision(Action.OPEN_TICKET, rule, why, TicketKind.REPAIR)
+    return _repair(rule, why, device_code=not entry.advisory)
+
+
+def _repair(rule: str, why: str, *, device_code: bool) -> Decision:
+    """A repair ticket for a fault the boiler reported: the owners are told a visit is needed and get
+    the link where they pick its time (docs/customer-link.md). A repair predicted from telemetry is not
+    announced this way: the call center explains it."""
+    if not device_code:
+        return Decision(Action.OPEN_TICKET, rule, why, TicketKind.REPAIR)
+    return Decision(Action.OPEN_TICKET, rule, why, TicketKind.REPAIR, "visit", Audience.OWNERS)
 
 
 def _guidance_audience(entry: CatalogEntry) -> Audience:
@@ -204,8 +213,9 @@ def decide_guidance_due(
 
 
 def _overdue_ticket(entry: CatalogEntry | None, rule: str, why: str) -> Decision:
-    kind = TicketKind.URGENT if entry is not None and entry.safety_critical else TicketKind.REPAIR
-    return Decision(Action.OPEN_TICKET, rule, why, kind)
+    if entry is not None and entry.safety_critical:
+        return Decision(Action.OPEN_TICKET, rule, why, TicketKind.URGENT)
+    return _repair(rule, why, device_code=entry is not None and not entry.advisory)
 
 
 def _minutes(span: timedelta) -> int:
