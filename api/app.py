@@ -30,6 +30,7 @@ from api.routes import (
     campaigns,
     catalog,
     commands,
+    customer_links,
     customers,
     device_overview,
     devices,
@@ -62,6 +63,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     campaigns.inspections,
     commands.router,
     technicians.router,
+    customer_links.router,
 )
 
 

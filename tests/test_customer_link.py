@@ -572,3 +572,29 @@ async def test_the_technician_enters_the_repair_and_their_profile_through_the_ap
         page = await phone.get(f"/c/{token}")
     assert "무상 보증 수리입니다" in page.text
     assert "0원" in page.text
+
+
+async def test_an_agent_revokes_a_lost_phones_links_and_they_open_nothing(scene: Scene) -> None:
+    token = await _guided(scene, "cl-lost", code="E016")  # every contact is told: mother and son
+    son_token = scene.tokens_to(SON)[-1]
+    async with ApiClient(scene.dsn, role="agent") as agent:
+        bad = await agent.delete("/v1/devices/cl-lost/customer-links", params={"phone": "not a number"})
+        assert bad.status_code == 422
+        unknown = await agent.delete("/v1/devices/nobody/customer-links")
+        assert unknown.status_code == 404
+        answer = await agent.delete("/v1/devices/cl-lost/customer-links", params={"phone": "010-5000-1001"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"revoked": 1}
+    async with _customer(scene.dsn) as phone:
+        assert (await phone.get(f"/c/{token}")).status_code == 404, "the mother's lost phone opens nothing"
+        assert (await phone.get(f"/c/{son_token}")).status_code == 200, "the son's link still works"
+    await scene.db.execute(
+        "INSERT INTO customer_alerts (device_id, contact_id, phone, channel, kind, code, case_id, message_ko, message_en)"
+        " SELECT device_id, contact_id, phone, channel, kind, code, case_id, message_ko, message_en FROM customer_alerts"
+        " WHERE device_id = 'cl-lost' AND phone = $1",
+        MOTHER,
+    )
+    await scene.deliver()
+    last = scene.sink.to(MOTHER)[-1]["text"]
+    assert "/c/" not in last, "a revoked link is not sent again"
+    assert "${link}" not in last

@@ -299,6 +299,9 @@ async def book_visit(conn: Connection, link: Link, *, day: date, slot: str, now:
         point = case.service_point_id
         await store.lock_point(conn, point)
         first = kst_day(now) + timedelta(days=1)
+        current = await store.booking_of_ticket(conn, case.ticket_id)
+        if current is not None and (current.day, current.slot) == (day, slot):
+            return current  # the same form posted twice: nothing moves, nothing is announced again
         if not first <= day < first + timedelta(days=BOOKING_DAYS):
             raise NotNowError("day_not_offered")
         window = next((s for s in await store.free_slots(conn, point_id=point, first_day=day, days=1)

@@ -74,8 +74,21 @@ async def mark_opened(conn: Connection, link_id: int) -> None:
     await conn.execute(_Q["mark_opened"], link_id)
 
 
-async def revoke_links(conn: Connection, *, case_id: int, phone: str | None, by: str) -> int:
-    sql, args = _Q.bind("revoke_links", {"case_id": case_id, "phone": phone, "by": by})
+async def revoke_links(
+    conn: Connection,
+    *,
+    by: str,
+    case_id: int | None = None,
+    device_id: str | None = None,
+    phone: str | None = None,
+) -> int:
+    """Revoke the links of a case, or of every case of a device; only those sent to `phone` if given.
+    How many were revoked."""
+    if (case_id is None) == (device_id is None):
+        raise ValueError("revoke the links of a case or of a device")
+    sql, args = _Q.bind(
+        "revoke_links", {"case_id": case_id, "device_id": device_id, "phone": phone, "by": by}
+    )
     return len(await conn.fetch(sql, *args))
 
 

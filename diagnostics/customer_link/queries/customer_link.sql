@@ -22,9 +22,10 @@ UPDATE customer_links SET opened_at = coalesce(opened_at, clock_timestamp()), op
 WHERE link_id = $1;
 
 -- name: revoke_links
--- Revoke every link of a case (or only the one to :phone).
+-- Revoke every link of a case, or of a device (:case_id NULL), or only those sent to :phone.
 UPDATE customer_links SET revoked_at = clock_timestamp(), revoked_by = :by
-WHERE case_id = :case_id AND revoked_at IS NULL AND (:phone::text IS NULL OR phone = :phone)
+WHERE (case_id = :case_id::bigint OR (:case_id::bigint IS NULL AND device_id = :device_id))
+  AND revoked_at IS NULL AND (:phone::text IS NULL OR phone = :phone)
 RETURNING link_id;
 
 -- name: case_view
