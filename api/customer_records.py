@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any, Final
 
+from diagnostics.customer_link import store as link_store
 from diagnostics.messages import store as alert_store
 from outbox.alerts import sink_store
 from telemetry import named_queries
@@ -62,6 +63,7 @@ async def erase_customer(conn: Connection, phone_national: str) -> dict[str, Any
     changed: dict[str, Any] = {
         "alerts": await alert_store.erase_recipient(conn, phone_national),
         "sink_messages": await sink_store.erase_recipient(conn, phone_national),
+        "customer_links": await link_store.erase_recipient(conn, phone_national),
     }
     for step in _ERASURE:
         changed[step.removeprefix("erase_")] = _count(await conn.execute(_Q[step], phone_national))

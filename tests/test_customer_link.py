@@ -598,3 +598,24 @@ async def test_an_agent_revokes_a_lost_phones_links_and_they_open_nothing(scene:
     last = scene.sink.to(MOTHER)[-1]["text"]
     assert "/c/" not in last, "a revoked link is not sent again"
     assert "${link}" not in last
+
+
+async def test_erasing_the_customer_revokes_their_links_and_drops_their_comments(scene: Scene) -> None:
+    token = await _guided(scene, "cl-erase")
+    ticket_id = await _repair_done(scene, token, "cl-erase")
+    async with _customer(scene.dsn) as phone:
+        rated = await phone.post(
+            f"/c/{token}/survey", data={"score": "4", "solved": "yes", "comment": "김 기사님 친절"}
+        )
+        assert rated.status_code == 303
+    async with ApiClient(scene.dsn, role="admin") as admin:
+        erased = await admin.delete(f"/v1/customers/{MOTHER}")
+        assert erased.status_code == 200, erased.text
+        assert erased.json()["customer_links"] == 1
+    async with _customer(scene.dsn) as phone:
+        assert (await phone.get(f"/c/{token}")).status_code == 404
+    assert await scene.db.fetchval("SELECT count(*) FROM customer_links WHERE phone = $1", MOTHER) == 0
+    survey = await scene.db.fetchrow(
+        "SELECT score, comment FROM customer_surveys WHERE ticket_id = $1", ticket_id
+    )
+    assert (survey["score"], survey["comment"]) == (4, ""), "the score stays for the figures, the words go"

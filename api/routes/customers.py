@@ -43,6 +43,7 @@ class ErasureOut(BaseModel):
     contacts: int
     alerts: int
     sink_messages: int
+    customer_links: int = Field(description="Their links to case pages, revoked and without the number.")
     keys: int
     owner_fields: int = Field(description="Devices whose owner name and address were removed.")
 

@@ -15,7 +15,7 @@ from telemetry.json_values import JsonObject
 
 __all__ = [
     "Answer", "Booking", "CaseView", "IssuedLink", "Link", "RepairItem", "RepairReport", "Slot", "Survey",
-    "VisitReminder", "booking_of_ticket", "case_answers", "case_view", "due_visit_reminders", "end_booking",
+    "VisitReminder", "booking_of_ticket", "case_answers", "case_view", "due_visit_reminders", "end_booking", "erase_recipient",
     "free_slots", "has_open_ticket", "insert_answer", "insert_booking", "insert_survey", "issue_link", "link_by_hash",
     "lock_case", "lock_point", "mark_opened", "mark_reminded", "pick_technician", "repair_report",
     "revoke_links", "said_fixed", "set_follow_up", "set_ticket_technician", "set_token_hash", "survey_of",
@@ -23,7 +23,7 @@ __all__ = [
 ]  # fmt: skip
 
 _Q: Final = named_queries.load("customer_link", package="diagnostics.customer_link").require(
-    "booking_of_ticket", "case_answers", "case_view", "due_visit_reminders", "end_booking", "free_slots",
+    "booking_of_ticket", "case_answers", "case_view", "due_visit_reminders", "end_booking", "erase_recipient", "free_slots",
     "has_open_ticket", "insert_answer", "insert_booking", "insert_survey", "issue_link", "link_by_hash", "lock_case", "lock_point",
     "mark_opened", "mark_reminded", "pick_technician", "repair_report", "revoke_links", "said_fixed",
     "set_follow_up", "set_ticket_technician", "set_token_hash", "survey_of", "ticket_payload",
@@ -349,3 +349,8 @@ async def mark_reminded(conn: Connection, booking_id: int, which: str) -> None:
 
 async def has_open_ticket(conn: Connection, device_id: str, family: str) -> bool:
     return bool(await conn.fetchval(_Q["has_open_ticket"], device_id, family))
+
+
+async def erase_recipient(conn: Connection, phone_national: str) -> int:
+    """Data protection: revoke the person's links and drop their number and survey comments; how many links."""
+    return int(await conn.fetchval(_Q["erase_recipient"], phone_national))

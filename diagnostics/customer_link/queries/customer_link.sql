@@ -178,3 +178,17 @@ SELECT EXISTS (
     SELECT 1 FROM tickets WHERE device_id = $1 AND family = $2
     AND status NOT IN ('resolved', 'closed', 'resolved_remotely', 'cancelled')
 );
+
+-- name: erase_recipient
+-- Data protection: the person's links stop working and lose their number; their happy-call comments
+-- lose their words. $1: the national number. How many links.
+WITH links AS (
+    UPDATE customer_links
+    SET phone = 'erased:' || link_id, revoked_at = coalesce(revoked_at, clock_timestamp()),
+        revoked_by = coalesce(revoked_by, 'erasure')
+    WHERE phone NOT LIKE 'erased:%' AND national_phone(phone) = $1
+    RETURNING link_id
+), surveys AS (
+    UPDATE customer_surveys SET comment = '' WHERE link_id IN (SELECT link_id FROM links) RETURNING 1
+)
+SELECT count(*) FROM links;
