@@ -49,12 +49,19 @@ async def list_access(
 
 async def export_customer(conn: Connection, phone_national: str) -> dict[str, Any]:
     """Everything held about the person with this number: their devices and contact entries, those
-    devices' tickets, and the alerts sent to them."""
+    devices' tickets, the alerts sent to them and what they answered through the links in them."""
     devices = [dict(r) for r in await conn.fetch(_Q["customer_devices"], phone_national)]
     ids = [d["device_id"] for d in devices]
     tickets = [dict(r) for r in await conn.fetch(_Q["customer_tickets"], ids)] if ids else []
     alerts = [dict(r) for r in await conn.fetch(_Q["customer_alerts"], phone_national)]
-    return {"phone": phone_national, "devices": devices, "tickets": tickets, "alerts": alerts}
+    answers = await link_store.recipient_answers(conn, phone_national)
+    return {
+        "phone": phone_national,
+        "devices": devices,
+        "tickets": tickets,
+        "alerts": alerts,
+        "answers": answers,
+    }
 
 
 async def erase_customer(conn: Connection, phone_national: str) -> dict[str, Any]:

@@ -609,6 +609,9 @@ async def test_erasing_the_customer_revokes_their_links_and_drops_their_comments
         )
         assert rated.status_code == 303
     async with ApiClient(scene.dsn, role="admin") as admin:
+        exported = (await admin.get(f"/v1/customers/{MOTHER}/export")).json()
+        assert [a["kind"] for a in exported["answers"]] == ["still_broken", "survey"]
+        assert exported["answers"][-1]["comment"] == "김 기사님 친절"
         erased = await admin.delete(f"/v1/customers/{MOTHER}")
         assert erased.status_code == 200, erased.text
         assert erased.json()["customer_links"] == 1

@@ -36,6 +36,9 @@ class CustomerExport(BaseModel):
     devices: list[dict[str, Any]] = Field(description="Each device with this person's contact entry.")
     tickets: list[dict[str, Any]]
     alerts: list[dict[str, Any]] = Field(description="Every alert sent to this number.")
+    answers: list[dict[str, Any]] = Field(
+        description="Everything this person answered through the links in their alerts, surveys included."
+    )
 
 
 class ErasureOut(BaseModel):

@@ -14,17 +14,50 @@ from telemetry.database import Connection
 from telemetry.json_values import JsonObject
 
 __all__ = [
-    "Answer", "Booking", "CaseView", "IssuedLink", "Link", "RepairItem", "RepairReport", "Slot", "Survey",
-    "VisitReminder", "booking_of_ticket", "case_answers", "case_view", "due_visit_reminders", "end_booking", "erase_recipient",
-    "free_slots", "has_open_ticket", "insert_answer", "insert_booking", "insert_survey", "issue_link", "link_by_hash",
-    "lock_case", "lock_point", "mark_opened", "mark_reminded", "pick_technician", "repair_report",
-    "revoke_links", "said_fixed", "set_follow_up", "set_ticket_technician", "set_token_hash", "survey_of",
-    "ticket_payload", "upsert_repair_report", "upsert_technician",
+    "Answer",
+    "Booking",
+    "CaseView",
+    "IssuedLink",
+    "Link",
+    "RepairItem",
+    "RepairReport",
+    "Slot",
+    "Survey",
+    "VisitReminder",
+    "booking_of_ticket",
+    "case_answers",
+    "case_view",
+    "due_visit_reminders",
+    "end_booking",
+    "erase_recipient",
+    "free_slots",
+    "has_open_ticket",
+    "insert_answer",
+    "insert_booking",
+    "insert_survey",
+    "issue_link",
+    "link_by_hash",
+    "lock_case",
+    "lock_point",
+    "mark_opened",
+    "mark_reminded",
+    "pick_technician",
+    "recipient_answers",
+    "repair_report",
+    "revoke_links",
+    "said_fixed",
+    "set_follow_up",
+    "set_ticket_technician",
+    "set_token_hash",
+    "survey_of",
+    "ticket_payload",
+    "upsert_repair_report",
+    "upsert_technician",
 ]  # fmt: skip
 
 _Q: Final = named_queries.load("customer_link", package="diagnostics.customer_link").require(
     "booking_of_ticket", "case_answers", "case_view", "due_visit_reminders", "end_booking", "erase_recipient", "free_slots",
-    "has_open_ticket", "insert_answer", "insert_booking", "insert_survey", "issue_link", "link_by_hash", "lock_case", "lock_point",
+    "has_open_ticket", "recipient_answers", "insert_answer", "insert_booking", "insert_survey", "issue_link", "link_by_hash", "lock_case", "lock_point",
     "mark_opened", "mark_reminded", "pick_technician", "repair_report", "revoke_links", "said_fixed",
     "set_follow_up", "set_ticket_technician", "set_token_hash", "survey_of", "ticket_payload",
     "upsert_repair_report", "upsert_technician",
@@ -354,3 +387,9 @@ async def has_open_ticket(conn: Connection, device_id: str, family: str) -> bool
 async def erase_recipient(conn: Connection, phone_national: str) -> int:
     """Data protection: revoke the person's links and drop their number and survey comments; how many links."""
     return int(await conn.fetchval(_Q["erase_recipient"], phone_national))
+
+
+async def recipient_answers(conn: Connection, phone_national: str) -> list[dict[str, object]]:
+    """Data protection: every answer the person gave through their links, with their surveys."""
+    rows = await conn.fetch(_Q["recipient_answers"], phone_national)
+    return [dict(r) | {"details": json.loads(r["details"])} for r in rows]

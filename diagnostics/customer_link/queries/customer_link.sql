@@ -192,3 +192,13 @@ WITH links AS (
     UPDATE customer_surveys SET comment = '' WHERE link_id IN (SELECT link_id FROM links) RETURNING 1
 )
 SELECT count(*) FROM links;
+
+-- name: recipient_answers
+-- Data protection: what a person told us through their links (the export). $1: the national number.
+SELECT l.case_id, l.device_id, a.kind, a.details::text AS details, a.at,
+       s.ticket_id AS survey_ticket_id, s.score, s.solved, s.comment
+FROM customer_links AS l
+JOIN customer_answers AS a USING (link_id)
+LEFT JOIN customer_surveys AS s ON s.link_id = l.link_id AND a.kind = 'survey'
+WHERE l.phone NOT LIKE 'erased:%' AND national_phone(l.phone) = $1
+ORDER BY a.answer_id;
