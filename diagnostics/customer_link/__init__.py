@@ -3,5 +3,7 @@
 visit, sees who is coming and what the repair cost, and answers the happy call.
 
 Owns `customer_links`, `customer_answers`, `technicians`, `visit_bookings`, `repair_reports` and
-`customer_surveys` (migration 0024), and `fault_cases.customer_said_fixed_at`.
+`customer_surveys` (migration 0024). The migration also adds `fault_cases.customer_said_fixed_at`,
+which the fault store writes (diagnostics/faults owns its table); visits are assigned to technicians
+through the ticket lifecycle.
 """

@@ -245,7 +245,7 @@ async def works_again(conn: Connection, link: Link, now: datetime) -> None:
         locked = await store.lock_case(conn, link.case_id)
         if locked is None:
             raise LinkNotValidError
-        await store.said_fixed(conn, link.case_id, now)
+        await fault_store.customer_said_fixed(conn, link.case_id, now)
         await store.insert_answer(conn, link_id=link.link_id, case_id=link.case_id, ticket_id=locked.ticket_id,
                                   kind="works_again", details={"case_status": locked.status})  # fmt: skip
         await _note(conn, locked.ticket_id, "The customer says the boiler works again.")
@@ -344,7 +344,9 @@ async def _schedule_ticket(
         await lifecycle.transition(conn, ticket_id=ticket_id, to=Status.SCHEDULED, actor=actor,
                                    note="the customer booked a visit")  # fmt: skip
     if technician is not None:
-        await store.set_ticket_technician(conn, ticket_id, technician)
+        await lifecycle.assign(
+            conn, ticket_id=ticket_id, service_point_id=None, technician=technician, actor=actor
+        )
 
 
 async def grant_consent(conn: Connection, link: Link, *, hours: int, now: datetime) -> None:

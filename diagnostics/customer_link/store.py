@@ -45,9 +45,7 @@ __all__ = [
     "recipient_answers",
     "repair_report",
     "revoke_links",
-    "said_fixed",
     "set_follow_up",
-    "set_ticket_technician",
     "set_token_hash",
     "survey_of",
     "ticket_payload",
@@ -58,8 +56,8 @@ __all__ = [
 _Q: Final = named_queries.load("customer_link", package="diagnostics.customer_link").require(
     "booking_of_ticket", "case_answers", "case_view", "due_visit_reminders", "end_booking", "erase_recipient", "free_slots",
     "has_open_ticket", "recipient_answers", "insert_answer", "insert_booking", "insert_survey", "issue_link", "link_by_hash", "lock_case", "lock_point",
-    "mark_opened", "mark_reminded", "pick_technician", "repair_report", "revoke_links", "said_fixed",
-    "set_follow_up", "set_ticket_technician", "set_token_hash", "survey_of", "ticket_payload",
+    "mark_opened", "mark_reminded", "pick_technician", "repair_report", "revoke_links",
+    "set_follow_up", "set_token_hash", "survey_of", "ticket_payload",
     "upsert_repair_report", "upsert_technician",
 )  # fmt: skip
 
@@ -192,10 +190,6 @@ async def lock_case(conn: Connection, case_id: int) -> LockedCase | None:
     return None if row is None else LockedCase(row["status"], row["code"], row["ticket_id"])
 
 
-async def said_fixed(conn: Connection, case_id: int, at: datetime) -> None:
-    await conn.execute(_Q["said_fixed"], case_id, at)
-
-
 async def lock_point(conn: Connection, point_id: str) -> bool:
     """Serialises bookings at one service point (the slot count and the insert are one decision)."""
     return await conn.fetchval(_Q["lock_point"], point_id) is not None
@@ -245,10 +239,6 @@ async def insert_booking(
     by: str,
 ) -> int:
     return int(await conn.fetchval(_Q["insert_booking"], ticket_id, point_id, day, slot, technician_id, by))
-
-
-async def set_ticket_technician(conn: Connection, ticket_id: int, technician: str | None) -> None:
-    await conn.execute(_Q["set_ticket_technician"], ticket_id, technician)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ __all__ = [
     "close_ticketed_case",
     "confirm_predictions",
     "confirm_ticket",
+    "customer_said_fixed",
     "device_facts",
     "every_contact",
     "first_contacts",
@@ -59,7 +60,7 @@ __all__ = [
 
 _Q: Final = named_queries.load("engine", package="diagnostics.faults").require(
     "active_codes", "case_cleared", "close_case", "close_case_of_ticket", "confirm_predictions", "confirm_ticket",
-    "contacts", "device_facts", "every_contact", "insert_case", "insert_prediction", "lock_open_case", "lock_recent_resolution",
+    "contacts", "customer_said_fixed", "device_facts", "every_contact", "insert_case", "insert_prediction", "lock_open_case", "lock_recent_resolution",
     "open_case_in_family", "open_prediction_in_family", "open_ticket", "overdue_guidance",
     "postpone_guidance_deadline", "record_failure", "repeat", "ticket_fault_cleared", "ticket_service_point",
 )  # fmt: skip
@@ -219,6 +220,11 @@ class Contact:
 async def first_contacts(conn: Connection, device_id: str) -> list[Contact]:
     """The contacts alerted at once: those of the lowest escalation rank the device has."""
     return [Contact(**dict(r)) for r in await conn.fetch(_Q["contacts"], device_id)]
+
+
+async def customer_said_fixed(conn: Connection, case_id: int, at: datetime) -> None:
+    """Record that the customer said the boiler works again (the engine still judges by telemetry)."""
+    await conn.execute(_Q["customer_said_fixed"], case_id, at)
 
 
 async def every_contact(conn: Connection, device_id: str) -> list[Contact]:

@@ -58,9 +58,6 @@ RETURNING answer_id, at;
 -- name: lock_case
 SELECT status, code, ticket_id FROM fault_cases WHERE case_id = $1 FOR UPDATE;
 
--- name: said_fixed
-UPDATE fault_cases SET customer_said_fixed_at = $2 WHERE case_id = $1;
-
 -- name: lock_point
 SELECT point_id FROM service_points WHERE point_id = $1 FOR UPDATE;
 
@@ -103,9 +100,6 @@ RETURNING booking_id, day, slot;
 INSERT INTO visit_bookings (ticket_id, point_id, day, slot, technician_id, booked_by)
 VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING booking_id;
-
--- name: set_ticket_technician
-UPDATE tickets SET technician = coalesce($2, technician), updated_at = clock_timestamp() WHERE ticket_id = $1;
 
 -- name: booking_of_ticket
 SELECT b.booking_id, b.ticket_id, b.point_id, b.day, b.slot, b.status, b.booked_at,

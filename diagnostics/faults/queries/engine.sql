@@ -287,3 +287,8 @@ WITH c AS (
 )
 INSERT INTO outbox_events (event_type, subject, payload)
 SELECT 'ticket.updated', 'ticket/' || t.ticket_id, ticket_event_payload(t::tickets) FROM t;
+
+-- name: customer_said_fixed
+-- The customer said, through the case's link, that the boiler works again (a recurrence within the
+-- window then says so in its ticket's rule).
+UPDATE fault_cases SET customer_said_fixed_at = $2 WHERE case_id = $1;
