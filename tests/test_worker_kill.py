@@ -76,4 +76,9 @@ async def test_killing_a_worker_during_a_burst_loses_and_duplicates_nothing(
     updated = await db.fetchval("SELECT count(*) FROM outbox_events WHERE event_type = 'ticket.updated'")
     assert (opened, updated) == (DEVICES, DEVICES * (RAISES - 1))
     assert await db.fetchval("SELECT count(*) FROM diagnostic_failures") == 0
-    assert await db.fetchval("SELECT count(*) FROM customer_alerts") == 0, "a sensor fault alerts nobody"
+    alerts = await db.fetch(
+        "SELECT kind, count(*) AS n, count(DISTINCT device_id) AS devices FROM customer_alerts GROUP BY kind"
+    )
+    assert [(a["kind"], a["n"], a["devices"]) for a in alerts] == [("visit", DEVICES, DEVICES)], (
+        "a sensor fault tells each owner once that a visit is needed, the kill notwithstanding"
+    )
