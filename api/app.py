@@ -35,6 +35,7 @@ from api.routes import (
     device_overview,
     devices,
     health,
+    incidents,
     quarantine,
     technicians,
     tickets,
@@ -64,6 +65,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     commands.router,
     technicians.router,
     customer_links.router,
+    incidents.router,
 )
 
 

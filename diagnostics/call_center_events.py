@@ -20,6 +20,8 @@ The events, by subject:
 - `ticket/{id}` also carries ticket.scheduled (the customer booked or moved a visit through the case's
   link: the ticket's payload with `appointment`) and survey.flagged (a happy call with a low score or
   "not solved": the survey and the follow-up ticket), written by diagnostics/customer_link.
+- `incident/{id}`: incident.opened and incident.resolved, an area incident with its counts
+  (diagnostics/cold_wave).
 
 Writers in SQL insert into the table in the statement that makes the change; a writer in Python
 calls `publish` in its transaction.
@@ -60,6 +62,8 @@ class EventType(StrEnum):
     COMMAND_CANCELLED = "command.cancelled"
     TICKET_SCHEDULED = "ticket.scheduled"
     SURVEY_FLAGGED = "survey.flagged"
+    INCIDENT_OPENED = "incident.opened"
+    INCIDENT_RESOLVED = "incident.resolved"
 
 
 async def publish(

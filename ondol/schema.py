@@ -23,6 +23,7 @@ SCHEMA_PACKAGES: Final[tuple[str, ...]] = (
     "outbox.webhooks",
     "diagnostics.commands",
     "diagnostics.customer_link",
+    "diagnostics.cold_wave",
 )
 
 

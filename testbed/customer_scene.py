@@ -36,6 +36,7 @@ SON: Final = "+821050001002"
 SECRET: Final = LinkSecret(b"k" * 40)
 LINK: Final = re.compile(r"(\S*/c/([A-Za-z0-9_-]{22}))")
 _ALWAYS: Final = time(0, 0)  # equal quiet-hour bounds: no quiet hours
+_PLACES: Final = {"seoul": (37.5665, 126.9780), "busan": (35.1796, 129.0756)}
 
 
 @dataclass
@@ -50,16 +51,18 @@ class Scene:
     devices: list[str] = field(default_factory=list)
 
     async def device(
-        self, device_id: str, *, son: bool = True, mother_language: Literal["ko", "en"] = "ko"
-    ) -> None:
+        self, device_id: str, *, son: bool = True, mother_language: Literal["ko", "en"] = "ko",
+        region: str = "seoul",
+    ) -> None:  # fmt: skip
         contacts = [ContactRecord("어머니", MOTHER, "owner", "sms", mother_language, quiet_start=_ALWAYS,
                                   quiet_end=_ALWAYS)]  # fmt: skip
         if son:
             contacts.append(
                 ContactRecord("Son", SON, "family", "sms", "en", quiet_start=_ALWAYS, quiet_end=_ALWAYS)
             )
-        record = DeviceRecord(device_id, "NCB-300", f"SN-{device_id}", date(2024, 1, 1), "addr", "seoul", 37.5665,
-                              126.9780, "어머니", 60, tuple(contacts))  # fmt: skip
+        latitude, longitude = _PLACES[region]
+        record = DeviceRecord(device_id, "NCB-300", f"SN-{device_id}", date(2024, 1, 1), "addr", region, latitude,
+                              longitude, "어머니", 60, tuple(contacts))  # fmt: skip
         async with self.db.transaction():
             await register_devices(self.db, devices=[record])
 
@@ -104,11 +107,15 @@ class Scene:
 
 
 @contextlib.asynccontextmanager
-async def scene_on(db: Any, dsn: str, base_url: str) -> AsyncIterator[Scene]:
+async def scene_on(
+    db: Any, dsn: str, base_url: str, engine_config: EngineConfig | None = None
+) -> AsyncIterator[Scene]:
     """A scene on a migrated database (service points seeded), its links pointing at `base_url`."""
     async with db.transaction():
         await seed_service_points(db)
-        engine = FaultEngine(load_catalog(), await ServicePointDirectory.load(db), EngineConfig())
+        engine = FaultEngine(
+            load_catalog(), await ServicePointDirectory.load(db), engine_config or EngineConfig()
+        )
     sink = ProviderSink()
     try:
         yield Scene(db, dsn, sink, engine, base_url)

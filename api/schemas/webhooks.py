@@ -17,6 +17,7 @@ EventType = Literal[
     "inspection.planned", "inspection.updated", "device.offline",
     "command.requested", "command.succeeded", "command.failed", "command.expired", "command.rejected",
     "command.cancelled", "ticket.scheduled", "survey.flagged",
+    "incident.opened", "incident.resolved",
 ]  # fmt: skip
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 

@@ -120,6 +120,8 @@ class Phase(StrEnum):
     """The ticket ended: the result, the cost and the happy call."""
     CLOSED = "closed"
     """Nothing more to do (the condition cleared, or the ticket was cancelled)."""
+    INCIDENT = "incident"
+    """An area incident holds the fault (a supply cut): nothing to do; told when it ends."""
 
 
 class ResetOffer(StrEnum):
@@ -187,6 +189,8 @@ def _phase(case: CaseView, entry: CatalogEntry | None, booking: Booking | None) 
         return Phase.BOOKED if booking is not None else Phase.BOOK
     if entry is not None and entry.safety_critical:
         return Phase.SAFETY
+    if case.case_status == "incident":
+        return Phase.INCIDENT
     if case.case_status == "resolved_by_customer":
         return Phase.WATCHING
     if case.case_status == "closed":

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Final
 
 from diagnostics.catalog import Catalog, CatalogEntry, Dispatch
+from diagnostics.cold_wave import incidents
+from diagnostics.cold_wave.incidents import IncidentConfig
 from diagnostics.faults import store
 from diagnostics.faults.policy import (
     Action,
@@ -62,6 +64,8 @@ class EngineConfig:
     """A safety alert nobody acknowledged this long goes to the next contacts and the call center."""
     device_offline_events: bool = True
     """Tell the call center (device.offline) when a device stops reporting; off during a known outage."""
+    incidents: IncidentConfig = field(default_factory=IncidentConfig)
+    """When many boilers of a region fail alike at once, one area incident holds them."""
 
 
 class FaultEngine:
@@ -82,6 +86,15 @@ class FaultEngine:
             decision = decide_clear(view)
             await self._apply_clear(conn, trigger, family, case, decision)
             return decision
+        if case is not None and case.status == "incident":
+            await incidents.case_failed_again(conn, case.case_id)
+        elif case is None and entry is not None and not entry.safety_critical and not entry.advisory:
+            held = await incidents.hold_if_area_incident(conn, self.config.incidents, device_id=event.device_id,
+                                                         code=event.code, family=family, at=event.ts)  # fmt: skip
+            if held is not None:
+                return Decision(
+                    Action.INCIDENT, "incident.held", f"{event.code}: held by area incident {held}"
+                )
         if case is not None and entry is not None and not entry.advisory and case.code.startswith("A"):
             return await self._confirm_prediction(conn, trigger, entry, family, case)
         recent = None
@@ -202,6 +215,21 @@ class FaultEngine:
         trigger = Trigger.of_customer(device_id=device_id, code=code, at=at, answer="still_broken")
         await self._open_ticket(conn, trigger, entry, family, case_id, decision)
 
+    async def open_after_incident(
+        self, conn: Connection, *, case_id: int, device_id: str, code: str, family: str, at: datetime,
+        incident_id: int,
+    ) -> int:  # fmt: skip
+        """An area incident ended and this boiler still fails: its own repair ticket, and its owner is
+        asked to book the visit."""
+        entry = self.catalog.get(code)
+        decision = Decision(Action.OPEN_TICKET, "incident.fault_persists",
+                            f"{code} still active when area incident {incident_id} ended", TicketKind.REPAIR,
+                            "visit" if entry is not None else None, Audience.OWNERS if entry is not None else None)  # fmt: skip
+        trigger = Trigger.incident_ended(device_id=device_id, code=code, at=at)
+        opened = await self._open_ticket(conn, trigger, entry, family, case_id, decision,
+                                         extra={"incident_id": incident_id})  # fmt: skip
+        return opened.ticket_id
+
     async def open_follow_up(
         self, conn: Connection, *, device_id: str, code: str, family: str, at: datetime, why: str,
         evidence: Mapping[str, JsonValue],
@@ -264,6 +292,8 @@ class FaultEngine:
             await _close_case(conn, case.case_id, "closed", trigger.at, f"{trigger.code} cleared")
         elif decision.action is Action.FAULT_CLEARED:
             await store.case_cleared(conn, case.case_id, trigger.at)
+            if case.status == "incident":
+                await incidents.case_cleared(conn, case.case_id, trigger.at)
             if case.ticket_id is None or await self._family_still_active(conn, trigger.device_id, family):
                 return
             await store.ticket_fault_cleared(conn, case.ticket_id, trigger.at)

@@ -33,6 +33,8 @@ class Action(StrEnum):
     CLOSE_INFORMED = "close_informed"
     FAULT_CLEARED = "fault_cleared"
     """The fault behind an open ticket cleared: recorded; a long clear proposes remote resolution."""
+    INCIDENT = "incident"
+    """An area incident holds the fault: no alert or ticket of its own (diagnostics/cold_wave)."""
     NOTHING = "nothing"
 
 

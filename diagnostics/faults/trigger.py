@@ -20,6 +20,7 @@ class TriggerKind(StrEnum):
     OVERDUE_GUIDANCE = "overdue_guidance"
     PREDICTION = "prediction"
     CUSTOMER = "customer"
+    INCIDENT_END = "incident_end"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,11 @@ class Trigger:
     def of_customer(cls, *, device_id: str, code: str, at: datetime, answer: str) -> Trigger:
         """The customer answered through the case's link ("still not working", a flagged survey)."""
         return cls(TriggerKind.CUSTOMER, device_id, code, at, answer)
+
+    @classmethod
+    def incident_ended(cls, *, device_id: str, code: str, at: datetime) -> Trigger:
+        """An area incident ended while the device's fault was still active."""
+        return cls(TriggerKind.INCIDENT_END, device_id, code, at, "still_failing")
 
     @property
     def raised(self) -> bool:

@@ -65,6 +65,8 @@ class NewAlert:
     message_en: str
     wave: int = 0
     """0: the first alert; 1: the escalation to the next contacts."""
+    incident_id: int | None = None
+    """The area incident the message is about (its broadcast), if any."""
 
 
 async def queue_alerts(conn: Connection, alerts: Sequence[NewAlert]) -> None:
@@ -72,7 +74,7 @@ async def queue_alerts(conn: Connection, alerts: Sequence[NewAlert]) -> None:
         _Q.bind("insert_alert", {
             "device_id": a.device_id, "contact_id": a.contact_id, "phone": a.phone, "channel": a.channel,
             "kind": a.kind, "code": a.code, "case_id": a.case_id, "ticket_id": a.ticket_id,
-            "message_ko": a.message_ko, "message_en": a.message_en, "wave": a.wave,
+            "message_ko": a.message_ko, "message_en": a.message_en, "wave": a.wave, "incident_id": a.incident_id,
         })[1]
         for a in alerts
     ]  # fmt: skip

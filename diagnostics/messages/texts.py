@@ -21,7 +21,8 @@ from diagnostics.catalog import CatalogEntry
 
 __all__ = [
     "ALERT_TYPES", "LANGUAGES", "LINK_PLACEHOLDER", "LMS_BYTES", "SMS_BYTES", "Message", "PointName",
-    "TemplateError", "alimtalk_code", "compose", "compose_inspection", "compose_visit", "message_bytes",
+    "TemplateError", "alimtalk_code", "compose", "compose_freeze_prep", "compose_incident", "compose_inspection",
+    "compose_visit", "message_bytes",
     "render", "sms_class", "visit_day", "with_link",
 ]  # fmt: skip
 
@@ -36,10 +37,13 @@ ALERT_TYPES: Final = (
     "inspection_offer",
     "visit_reminder",
     "result",
+    "freeze_prep",
+    "incident",
+    "incident_resolved",
 )
 VARIABLES: Final = frozenset({
     "code", "code_name", "customer_text", "steps", "service_point", "visit_time", "owner_name", "technician",
-    "link",
+    "link", "region", "cause", "temp",
 })  # fmt: skip
 LINK_PLACEHOLDER: Final = "${link}"
 """Kept in the stored text: the alert worker puts the case's link for the contact there when it sends
@@ -229,4 +233,47 @@ def compose_visit(
             "technician": technician.text(language) if technician else "",
         }
         texts[language] = render(kind, language, variables)
+    return Message(texts["ko"], texts["en"])
+
+
+_CAUSES: Final = {
+    "gas_supply": ("가스 공급", "the gas supply"),
+    "water_pressure": ("수돗물 공급", "the water supply"),
+    "water_flow": ("수돗물 공급", "the water supply"),
+    "electrical_pcb": ("전기 공급", "the power supply"),
+    "communication": ("통신", "the network"),
+    "freeze": ("동결", "freezing"),
+    "condensate": ("응축수 배관 동결", "frozen condensate pipes"),
+}
+"""What stops many boilers of an area at once, per fault family, as customers read it."""
+
+
+def compose_incident(
+    kind: str, entry: CatalogEntry | None, code: str, *, family: str, region_ko: str, region_en: str
+) -> Message:
+    """An area incident's broadcast ('incident' when it holds the household's fault, 'incident_resolved'
+    when it ends), in both languages."""
+    cause = _CAUSES.get(family, ("같은 원인", "a common cause"))
+    texts = {}
+    for index, language in enumerate(LANGUAGES):
+        variables = {
+            "code": entry.display if entry else code,
+            "code_name": getattr(entry.name, language) if entry else "",
+            "region": region_ko if language == "ko" else region_en,
+            "cause": cause[index],
+        }
+        texts[language] = render(kind, language, variables)
+    return Message(texts["ko"], texts["en"])
+
+
+def compose_freeze_prep(*, day: date, region_ko: str, region_en: str, low_c: float) -> Message:
+    """Freeze-prevention guidance before a forecast cold day, in both languages."""
+    texts = {}
+    for language in LANGUAGES:
+        variables = {
+            "visit_time": visit_day(day, language),
+            "region": region_ko if language == "ko" else region_en,
+            "temp": f"{low_c:.0f}",
+        }
+        texts[language] = render("freeze_prep", language, variables)
     return Message(texts["ko"], texts["en"])

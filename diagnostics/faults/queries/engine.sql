@@ -6,7 +6,7 @@ INSERT INTO diagnostic_failures (device_id, ts, seq, code, state, error) VALUES 
 
 -- name: lock_open_case
 SELECT case_id, status, raises, ticket_id, code FROM fault_cases
-WHERE device_id = $1 AND family = $2 AND status IN ('guidance', 'informed', 'ticketed')
+WHERE device_id = $1 AND family = $2 AND status IN ('guidance', 'informed', 'ticketed', 'incident')
 FOR UPDATE;
 
 -- name: lock_recent_resolution
@@ -239,7 +239,7 @@ SELECT 'ticket.escalated', 'ticket/' || t.ticket_id,
 FROM t;
 
 -- name: open_case_in_family
-SELECT 1 FROM fault_cases WHERE device_id = $1 AND family = $2 AND status IN ('guidance', 'informed', 'ticketed');
+SELECT 1 FROM fault_cases WHERE device_id = $1 AND family = $2 AND status IN ('guidance', 'informed', 'ticketed', 'incident');
 
 -- name: open_prediction_in_family
 SELECT 1 FROM predictions WHERE device_id = $1 AND family = $2 AND status = 'open';
@@ -250,7 +250,7 @@ INSERT INTO predictions (device_id, code, family, detector, predicted_at, eta, e
 SELECT :device_id, :code, :family, :detector, :predicted_at, :eta, :evidence::jsonb, c.case_id, c.ticket_id
 FROM (SELECT NULL) AS one
 LEFT JOIN fault_cases AS c
-       ON c.device_id = :device_id AND c.family = :family AND c.status IN ('guidance', 'informed', 'ticketed')
+       ON c.device_id = :device_id AND c.family = :family AND c.status IN ('guidance', 'informed', 'ticketed', 'incident')
 RETURNING prediction_id;
 
 -- name: confirm_predictions

@@ -3,9 +3,9 @@
 -- name: insert_alert
 -- An alert to one contact: wave 0 the first alert, 1 the escalation to the next contacts.
 INSERT INTO customer_alerts (device_id, contact_id, phone, channel, kind, code, case_id, ticket_id, message_ko,
-                             message_en, wave)
+                             message_en, wave, incident_id)
 VALUES (:device_id, :contact_id, :phone, :channel, :kind, :code, :case_id, :ticket_id, :message_ko, :message_en,
-        :wave);
+        :wave, :incident_id);
 
 -- name: guidance_progress
 -- How far the case's guidance got: when the first message went out, and until when messages still
@@ -57,7 +57,7 @@ WITH due AS (
 -- engine withdraws such alerts when that happens; this catches any path that did not). The result
 -- of a repair is never stale: it reports the ticket's end.
 SELECT c.*, dc.language, dc.consent_alerts, dc.consent_marketing, dc.quiet_start, dc.quiet_end,
-       CASE WHEN c.kind = 'result' THEN NULL  -- news of the ticket's end: true after it
+       CASE WHEN c.kind IN ('result', 'incident_resolved') THEN NULL  -- news of an end: true after it
             WHEN fc.status IN ('resolved_by_customer', 'closed') THEN 'the fault case was ' || fc.status
             WHEN t.status IN ('resolved', 'closed', 'resolved_remotely', 'cancelled') THEN 'the ticket is ' || t.status
        END AS stale_reason
@@ -123,7 +123,7 @@ LIMIT $3;
 -- $2 ticket (when $1 is NULL: its case's alerts; every fault alert carries its case), $3 reason.
 -- The repair's result is news of the ticket's end, so it is never withdrawn by it.
 UPDATE customer_alerts SET status = 'withdrawn', last_error = $3
-WHERE status = 'pending' AND kind <> 'result'
+WHERE status = 'pending' AND kind NOT IN ('result', 'incident_resolved')
   AND case_id = coalesce($1::bigint, (SELECT t.case_id FROM tickets AS t WHERE t.ticket_id = $2::bigint))
 RETURNING alert_id;
 
