@@ -19,6 +19,7 @@ from diagnostics.campaigns import scheduled as campaign_jobs
 from diagnostics.campaigns.plan import CampaignConfig
 from diagnostics.catalog import load_catalog
 from diagnostics.cold_wave import scheduled as cold_wave_jobs
+from diagnostics.cold_wave.forecasts import AdvisoryConfig
 from diagnostics.commands import scheduled as command_jobs
 from diagnostics.commands.watch import DEFAULT_WATCH
 from diagnostics.customer_link import scheduled as link_jobs
@@ -63,7 +64,8 @@ class WorkerConfig:
     remote_reset_watch: timedelta = DEFAULT_WATCH
     """How long a remotely reset boiler must stay clear before its ticket is resolved remotely."""
     incident_sweep_interval_s: float = 60.0
-    """How often open area incidents are checked for having gone quiet."""
+    """How often open area incidents are checked for having gone quiet, and the forecast for advisories."""
+    cold_wave: AdvisoryConfig = field(default_factory=AdvisoryConfig)
     visit_reminder_interval_s: float = 60.0
     """How often due visit reminders (the day before, the hour before) are looked for."""
     """When the daily re-plan runs (hour, minute), Korean time."""
@@ -111,7 +113,7 @@ def _scheduled_jobs(
                             replan_at=config.replan_at_kst),
         *command_jobs.jobs(pool, every_s=config.remote_reset_interval_s, watch=config.remote_reset_watch),
         *link_jobs.jobs(pool, every_s=config.visit_reminder_interval_s),
-        *cold_wave_jobs.jobs(pool, engine, every_s=config.incident_sweep_interval_s),
+        *cold_wave_jobs.jobs(pool, engine, config.cold_wave, every_s=config.incident_sweep_interval_s),
     ]  # fmt: skip
 
 

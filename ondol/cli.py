@@ -22,6 +22,8 @@ devices_app = typer.Typer(no_args_is_help=True, help="The device registry.")
 app.add_typer(devices_app, name="devices")
 campaign_app = typer.Typer(no_args_is_help=True, help="Pre-season (B/S) inspection campaigns.")
 app.add_typer(campaign_app, name="campaign")
+forecasts_app = typer.Typer(no_args_is_help=True, help="Weather forecasts and cold-wave advisories.")
+app.add_typer(forecasts_app, name="forecasts")
 
 DatabaseUrl = Annotated[
     str | None, typer.Option("--database-url", help="postgresql://… (default: ONDOL_DATABASE_URL)")
@@ -481,6 +483,58 @@ def _injection_problems(settings: Settings, device_ids: list[str], secret: bytes
     except STORE_UNAVAILABLE as exc:
         typer.echo(f"(could not check the devices in the database: {exc}; trying the broker)", err=True)
         return []
+
+
+@forecasts_app.command("load")
+def load_forecasts(
+    file: Annotated[Path, typer.Argument(help="a KMA getVilageFcst answer (JSON)", exists=True)],
+    source: Annotated[str, typer.Option(help="kma, file or sim: where the answer came from")] = "file",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Store a forecast's temperatures per region and hour, then judge the cold-wave advisories (a
+    minimum below the threshold, or a drop of 10 °C in a day); prints the new ones. A file that is not
+    a forecast stores nothing (exit 2)."""
+    from diagnostics.cold_wave.kma import ForecastError
+    from ondol.forecast_files import read_forecast_file, store_and_judge
+
+    if source not in ("kma", "file", "sim"):
+        raise typer.BadParameter("kma, file or sim", param_hint="--source")
+    settings = _settings(database_url=database_url)
+    try:
+        points = read_forecast_file(file)
+    except ForecastError as exc:
+        typer.echo(f"not loaded: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    stored, new = asyncio.run(
+        store_and_judge(_database_or_local(settings), points, source, settings.cold_wave_config())
+    )
+    typer.echo(f"{stored} forecast temperatures stored")
+    for day in new:
+        typer.echo(
+            f"cold-wave advisory: {day.region} {day.day}: low {day.min_c:.1f} °C ({', '.join(day.reasons)})"
+        )
+
+
+@forecasts_app.command("simulate")
+def simulate_forecasts(
+    output: Annotated[Path, typer.Option(help="where to write the forecast (KMA answer format)")],
+    days: Annotated[int, typer.Option(min=1, max=7)] = 3,
+    seed: Annotated[int, typer.Option()] = 1,
+    cold_wave_depth: Annotated[
+        float, typer.Option(min=0.0, max=25.0, help="°C of a cold wave from tomorrow")
+    ] = 0.0,
+) -> None:
+    """Write the simulated regions' forecast from now, in the KMA's answer format (the file source the
+    simulator feeds)."""
+    from datetime import UTC, datetime
+
+    from ondol.forecast_files import simulated_forecast
+
+    document = simulated_forecast(
+        seed=seed, issued=datetime.now(UTC), days=days, wave_depth_c=cold_wave_depth
+    )
+    output.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    typer.echo(f"{len(document['response']['body']['items']['item'])} forecast items written to {output}")
 
 
 @devices_app.command("register")

@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from diagnostics.campaigns.plan import CampaignConfig
+from diagnostics.cold_wave.forecasts import AdvisoryConfig
 from ondol.input_errors import describe_validation_error
 from protocol.broker import BrokerAddress
 
@@ -194,6 +195,12 @@ class Settings(BaseSettings):
     link_valid_days: int = Field(
         30, ge=1, le=365, description="a customer link's life after its last message"
     )
+    cold_wave_min_c: float = Field(
+        -12.0, ge=-40, le=5, description="a forecast minimum below this is a cold-wave day"
+    )
+    cold_wave_drop_c: float = Field(
+        10.0, gt=0, le=30, description="a minimum this much lower than the day before too"
+    )
 
     sim_devices: int = Field(200, ge=0, le=100_000)
     sim_seed: int = 1
@@ -251,6 +258,9 @@ class Settings(BaseSettings):
         else:
             address = self.sim_broker()
         return BrokerAddress(host=address.host, port=address.port, tls=address.tls, ca_file=address.ca_file)
+
+    def cold_wave_config(self) -> AdvisoryConfig:
+        return AdvisoryConfig(min_below_c=self.cold_wave_min_c, drop_c=self.cold_wave_drop_c)
 
     def link_secret_path(self) -> Path:
         return self.link_secret_file or self.state_dir / LINK_SECRET_FILE

@@ -51,7 +51,7 @@ __all__ = [
 ]  # fmt: skip
 
 _Q: Final = named_queries.load("incidents", package="diagnostics.cold_wave").require(
-    "close_held_case", "device_cleared", "device_failed_again", "device_region", "first_contacts_of",
+    "close_held_case", "device_cleared", "device_failed_again", "device_region",
     "held_devices", "hold_case", "incident", "incident_of_case", "incident_timeline", "join_device",
     "list_incidents", "lock_incident", "lock_open_incident", "open_incident", "quiet_incidents",
     "record_ticket", "recent_cases", "resolve", "set_owner", "timeline",
@@ -163,15 +163,14 @@ async def _broadcast(
     """One message per household (its first contacts) about the incident."""
     catalog = load_catalog()
     by_device = {device_id: (case_id, code) for device_id, case_id, code in devices}
-    contacts = await conn.fetch(_Q["first_contacts_of"], list(by_device))
+    contacts = await fault_store.first_contacts_of(conn, list(by_device))
     alerts = []
-    for contact in contacts:
-        case_id, code = by_device[contact["device_id"]]
+    for device_id, people in contacts.items():
+        case_id, code = by_device[device_id]
         message = compose_incident(kind, catalog.get(code), code, family=family, region_ko=region_name(region, "ko"),
                                    region_en=region_name(region, "en"))  # fmt: skip
-        alerts.append(NewAlert(contact["device_id"], contact["contact_id"], contact["phone"],
-                               contact["preferred_channel"], kind, code, case_id, None, message.ko, message.en,
-                               incident_id=incident_id))  # fmt: skip
+        alerts += [NewAlert(device_id, c.contact_id, c.phone, c.preferred_channel, kind, code, case_id, None,
+                            message.ko, message.en, incident_id=incident_id) for c in people]  # fmt: skip
     await alert_store.queue_alerts(conn, alerts)
 
 

@@ -21,6 +21,7 @@ from diagnostics.catalog import Catalog
 from protocol.commands import CommandKind, DeviceMode
 
 __all__ = [
+    "COLD_WAVE_ROLE",
     "CUSTOMER_KINDS",
     "CUSTOMER_LINK_ROLE",
     "DESIRED_KINDS",
@@ -72,6 +73,9 @@ CUSTOMER_KINDS: Final = frozenset(
 DESIRED_KINDS: Final = CUSTOMER_KINDS
 """The kinds that change the device's desired state (and so need its version)."""
 STAFF_ROLES: Final = frozenset({"agent", "technician"})
+COLD_WAVE_ROLE: Final = "cold_wave"
+"""Cold-wave preparation putting an empty home's boiler in frost protection before the cold: that mode
+only, with the customer's consent for set_mode, like any remote command."""
 CUSTOMER_LINK_ROLE: Final = "customer_link"
 """A customer asking, from their case's link, for the one thing the page offers: a lockout reset. It
 needs the customer's consent like any remote command, and every safety rule applies."""
@@ -167,6 +171,12 @@ def _role(request: CommandRequest, ctx: CommandContext, _c: Catalog, _s: PolicyS
         request.role == CUSTOMER_LINK_ROLE
         and request.own_device
         and request.kind is CommandKind.LOCKOUT_RESET
+    ):
+        return None
+    if (
+        request.role == COLD_WAVE_ROLE
+        and request.kind is CommandKind.SET_MODE
+        and request.params.get("mode") == DeviceMode.FROST_PROTECTION.value
     ):
         return None
     if request.role == "customer" and request.own_device:

@@ -43,6 +43,7 @@ __all__ = [
     "device_facts",
     "every_contact",
     "first_contacts",
+    "first_contacts_of",
     "has_open_case",
     "has_open_prediction",
     "insert_case",
@@ -60,7 +61,7 @@ __all__ = [
 
 _Q: Final = named_queries.load("engine", package="diagnostics.faults").require(
     "active_codes", "case_cleared", "close_case", "close_case_of_ticket", "confirm_predictions", "confirm_ticket",
-    "contacts", "customer_said_fixed", "device_facts", "every_contact", "insert_case", "insert_prediction", "lock_open_case", "lock_recent_resolution",
+    "contacts", "customer_said_fixed", "device_facts", "every_contact", "first_contacts_of", "insert_case", "insert_prediction", "lock_open_case", "lock_recent_resolution",
     "open_case_in_family", "open_prediction_in_family", "open_ticket", "overdue_guidance",
     "postpone_guidance_deadline", "record_failure", "repeat", "ticket_fault_cleared", "ticket_service_point",
 )  # fmt: skip
@@ -225,6 +226,15 @@ async def first_contacts(conn: Connection, device_id: str) -> list[Contact]:
 async def customer_said_fixed(conn: Connection, case_id: int, at: datetime) -> None:
     """Record that the customer said the boiler works again (the engine still judges by telemetry)."""
     await conn.execute(_Q["customer_said_fixed"], case_id, at)
+
+
+async def first_contacts_of(conn: Connection, device_ids: list[str]) -> dict[str, list[Contact]]:
+    """The first contacts of each of several devices (a broadcast about many households)."""
+    found: dict[str, list[Contact]] = {}
+    for row in await conn.fetch(_Q["first_contacts_of"], device_ids):
+        fields = dict(row)
+        found.setdefault(fields.pop("device_id"), []).append(Contact(**fields))
+    return found
 
 
 async def every_contact(conn: Connection, device_id: str) -> list[Contact]:

@@ -24,7 +24,9 @@ __all__ = [
 
 NIGHT_START: Final = time(21, 0)
 NIGHT_END: Final = time(8, 0)
-REMINDER_KINDS: Final = frozenset({"inspection", "inspection_offer", "visit_reminder", "result"})
+REMINDER_KINDS: Final = frozenset(
+    {"inspection", "inspection_offer", "visit_reminder", "result", "freeze_prep"}
+)
 """Alert kinds that never go out between NIGHT_START and NIGHT_END."""
 ADVERTISING_KINDS: Final = frozenset({"inspection_offer"})
 """Alert kinds that reach only contacts who consented to marketing."""

@@ -59,7 +59,8 @@ class NewAlert:
     kind: str
     """guidance, safety, emergency or escalation."""
     code: str
-    case_id: int
+    case_id: int | None
+    """None for a message about no case (freeze preparation)."""
     ticket_id: int | None
     message_ko: str
     message_en: str

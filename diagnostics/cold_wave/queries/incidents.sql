@@ -104,8 +104,3 @@ WHERE a.status = 'open' AND a.devices > 0 AND a.cleared >= $2 * a.devices
                   AND (i.joined_at > clock_timestamp() - $1::interval OR i.cleared_at > clock_timestamp() - $1::interval))
 ORDER BY a.incident_id;
 
--- name: first_contacts_of
-SELECT device_id, contact_id, phone, preferred_channel FROM device_contacts AS dc
-WHERE device_id = ANY ($1::text[])
-  AND escalation_rank = (SELECT min(escalation_rank) FROM device_contacts WHERE device_id = dc.device_id)
-ORDER BY device_id, contact_id;

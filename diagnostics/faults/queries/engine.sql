@@ -292,3 +292,10 @@ SELECT 'ticket.updated', 'ticket/' || t.ticket_id, ticket_event_payload(t::ticke
 -- The customer said, through the case's link, that the boiler works again (a recurrence within the
 -- window then says so in its ticket's rule).
 UPDATE fault_cases SET customer_said_fixed_at = $2 WHERE case_id = $1;
+
+-- name: first_contacts_of
+-- The contacts alerted at once (the lowest escalation rank) of several devices, for broadcasts.
+SELECT device_id, contact_id, name, phone, role, preferred_channel FROM device_contacts AS dc
+WHERE device_id = ANY ($1::text[])
+  AND escalation_rank = (SELECT min(escalation_rank) FROM device_contacts WHERE device_id = dc.device_id)
+ORDER BY device_id, contact_id;

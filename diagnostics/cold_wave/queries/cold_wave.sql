@@ -1,0 +1,64 @@
+-- Named queries of the forecast, the advisories and freeze preparation (migration 0025).
+
+-- name: store_forecast
+INSERT INTO weather_forecasts (region, kind, valid_at, issued_at, temp_c, source)
+SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::float8[], $6::text[])
+ON CONFLICT (region, kind, valid_at, issued_at) DO NOTHING;
+
+-- name: daily_minima
+-- Each region's forecast minimum per Korean day from $1 for $2 days: the newest issue of each hour
+-- (and of the day's TMN), the lowest of them.
+WITH newest AS (
+    SELECT DISTINCT ON (region, kind, valid_at) region, kind, valid_at, temp_c
+    FROM weather_forecasts
+    WHERE valid_at >= ($1::date)::timestamp AT TIME ZONE 'Asia/Seoul'
+      AND valid_at < (($1::date) + $2::int)::timestamp AT TIME ZONE 'Asia/Seoul'
+      AND kind IN ('TMP', 'TMN')
+    ORDER BY region, kind, valid_at, issued_at DESC
+)
+SELECT region, (valid_at AT TIME ZONE 'Asia/Seoul')::date AS day, min(temp_c) AS min_c
+FROM newest GROUP BY region, day ORDER BY region, day;
+
+-- name: upsert_advisory
+INSERT INTO cold_wave_advisories (region, day, min_c, drop_c, reasons) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (region, day) DO UPDATE SET min_c = EXCLUDED.min_c, drop_c = EXCLUDED.drop_c,
+    reasons = EXCLUDED.reasons, updated_at = clock_timestamp()
+RETURNING advisory_id, (xmax = 0) AS new;
+
+-- name: advisories_to_prepare
+-- Advisories whose day starts within $1 and whose households have not been prepared yet.
+SELECT advisory_id, region, day, min_c, drop_c, reasons FROM cold_wave_advisories
+WHERE prepared_at IS NULL AND (day::timestamp AT TIME ZONE 'Asia/Seoul') <= clock_timestamp() + $1::interval
+  AND day >= (clock_timestamp() AT TIME ZONE 'Asia/Seoul')::date
+ORDER BY day, advisory_id
+FOR UPDATE SKIP LOCKED;
+
+-- name: list_advisories
+SELECT advisory_id, region, day, min_c, drop_c, reasons, issued_at, prepared_at, households, told
+FROM cold_wave_advisories WHERE day >= $1 ORDER BY day, region;
+
+-- name: freeze_risk
+-- Every boiler of the region with what makes it likely to freeze: a vulnerable household, freeze or
+-- condensate faults before, a frost-watch finding (A04, A12) in the last 60 days, age, a home that looks
+-- empty (no burner firing for the last three days with reports), and its remote-access consent.
+SELECT d.device_id, d.vulnerable, d.installed_on,
+       EXISTS (SELECT 1 FROM fault_cases AS fc WHERE fc.device_id = d.device_id
+               AND fc.family IN ('freeze', 'condensate') AND fc.code LIKE 'E%') AS froze_before,
+       EXISTS (SELECT 1 FROM predictions AS p WHERE p.device_id = d.device_id AND p.code IN ('A04', 'A12')
+               AND p.predicted_at > clock_timestamp() - interval '60 days') AS frost_finding,
+       coalesce((SELECT sum(h.samples) > 0 AND sum(h.firing) = 0 FROM device_health_daily AS h
+                 WHERE h.device_id = d.device_id AND h.day >= $2::date - 3), false) AS looks_empty,
+       (SELECT rc.scope FROM remote_consents AS rc WHERE rc.device_id = d.device_id AND rc.revoked_at IS NULL
+               AND (rc.expires_at IS NULL OR rc.expires_at > clock_timestamp())
+        ORDER BY rc.consent_id DESC LIMIT 1) AS consent_scope
+FROM devices AS d WHERE d.region = $1
+ORDER BY d.device_id;
+
+-- name: record_preparation
+INSERT INTO freeze_preparations (advisory_id, device_id, risk, risk_rank, reasons, told, frost_protection)
+SELECT $1, * FROM unnest($2::text[], $3::float8[], $4::int[], $5::jsonb[], $6::bool[], $7::text[])
+ON CONFLICT (advisory_id, device_id) DO NOTHING;
+
+-- name: prepared
+UPDATE cold_wave_advisories SET prepared_at = clock_timestamp(), households = $2, told = $3 WHERE advisory_id = $1;
+
