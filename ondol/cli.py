@@ -353,6 +353,37 @@ def evaluate_customer_link(
                            "wall_s": round(report.wall_s, 1)}))  # fmt: skip
 
 
+@app.command("surge")
+def evaluate_surge_command(
+    devices: Annotated[int, typer.Option(min=100, max=200_000, help="boilers in the region")] = 20_000,
+    cut: Annotated[int, typer.Option(min=1, help="boilers the gas-supply cut stops")] = 3_000,
+    freeze_faults: Annotated[
+        int, typer.Option(min=0, help="genuine freeze faults through the cold night")
+    ] = 300,
+    seed: Annotated[int, typer.Option(help="seed of the households and the faults")] = 1,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="an EMPTY database to use (default: a private one)")
+    ] = None,
+) -> None:
+    """Simulate a cold wave over one region through the product's code: forecast, advisory, every
+    household prepared, a gas-supply cut with safety codes inside it, genuine freeze faults. Prints
+    progress and the table (tickets vs the naive count, the incident's latency, who was told)."""
+    from ondol.eval_database import scratch_database
+    from ondol.surge_eval import SurgeConfig, evaluate_surge, format_surge
+
+    if cut > devices:
+        raise typer.BadParameter("the cut cannot stop more boilers than the region has", param_hint="--cut")
+
+    def progress(line: str) -> None:
+        typer.echo(line, err=True)
+
+    config = SurgeConfig(devices=devices, cut=cut, freeze_faults=freeze_faults, seed=seed,
+                         still_failing=max(1, cut * 4 // 100), safety_in_cut=max(1, cut // 100))  # fmt: skip
+    with scratch_database(database_url, progress) as dsn:
+        report = asyncio.run(evaluate_surge(dsn, config, progress))
+    typer.echo(format_surge(report))
+
+
 @app.command("eval")
 def evaluate(
     devices: Annotated[int, typer.Option(min=1, help="simulated boilers")] = 2000,
