@@ -16,7 +16,16 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from api.console import campaign_page, commands_page, device_page, find_page, fleet_page, queue_page, sign_in
+from api.console import (
+    campaign_page,
+    cold_wave_page,
+    commands_page,
+    device_page,
+    find_page,
+    fleet_page,
+    queue_page,
+    sign_in,
+)
 from api.console.problem_pages import as_page
 from api.console.rendering import render
 
@@ -24,7 +33,7 @@ __all__ = ["CONSOLE_ROUTERS", "console_routes", "install_console"]
 
 CONSOLE_ROUTERS: Final[tuple[APIRouter, ...]] = (
     sign_in.router, find_page.router, device_page.router, commands_page.router, queue_page.router,
-    fleet_page.router, campaign_page.router,
+    fleet_page.router, campaign_page.router, cold_wave_page.router,
 )  # fmt: skip
 _PAGES: Final = "/console"
 _STATIC: Final = "/console/static"

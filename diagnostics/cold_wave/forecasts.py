@@ -19,11 +19,12 @@ from telemetry import named_queries
 from telemetry.database import Connection
 
 __all__ = [
-    "Advisory", "AdvisoryConfig", "ColdDay", "cold_days", "list_advisories", "refresh_advisories", "store_forecast",
+    "Advisory", "AdvisoryConfig", "ColdDay", "RegionColdWave", "cold_days", "list_advisories", "refresh_advisories",
+    "region_overview", "store_forecast",
 ]  # fmt: skip
 
 _Q: Final = named_queries.load("cold_wave", package="diagnostics.cold_wave").require(
-    "daily_minima", "list_advisories", "store_forecast", "upsert_advisory"
+    "daily_minima", "list_advisories", "region_overview", "store_forecast", "upsert_advisory"
 )
 
 
@@ -108,3 +109,25 @@ class Advisory:
 
 async def list_advisories(conn: Connection, since: date) -> list[Advisory]:
     return [Advisory(**dict(r)) for r in await conn.fetch(_Q["list_advisories"], since)]
+
+
+@dataclass(frozen=True, slots=True)
+class RegionColdWave:
+    """One region in the cold-wave view: who lives there, what is open, what is coming."""
+
+    region: str
+    households: int
+    vulnerable: int
+    open_tickets: int
+    urgent_tickets: int
+    held: int
+    """Boilers held by the region's open area incidents, not yet back."""
+    advisory_day: date | None
+    advisory_min_c: float | None
+    advisory_told: int | None
+    at_risk: int
+
+
+async def region_overview(conn: Connection, today: date) -> list[RegionColdWave]:
+    """Regions with a coming cold-wave day first (the coldest first), then the others."""
+    return [RegionColdWave(**dict(r)) for r in await conn.fetch(_Q["region_overview"], today)]

@@ -126,9 +126,7 @@ async def hold_if_area_incident(
     await _broadcast(conn, int(incident_id), "incident", [(device_id, case_id, code)], family, region)
     if opened:
         incident = await get_incident(conn, int(incident_id))
-        await conn.execute(_Q["timeline"], incident_id, "engine", "opened",
-                           f"{incident.devices} boilers of {region} failing in {family} within "
-                           f"{int(config.window.total_seconds() // 60)} min")  # fmt: skip
+        await conn.execute(_Q["timeline"], incident_id, "engine", "opened", "")
         await publish(conn, EventType.INCIDENT_OPENED, f"incident/{incident_id}", _payload(incident))
     return int(incident_id)
 
@@ -246,8 +244,7 @@ async def resolve(
             else:
                 await conn.execute(_Q["close_held_case"], device["case_id"])
         await conn.execute(_Q["resolve"], incident_id, at, ticketed)
-        await conn.execute(_Q["timeline"], incident_id, actor, "resolved",
-                           (note + " · " if note else "") + f"{ticketed} boilers still failing got their own ticket")  # fmt: skip
+        await conn.execute(_Q["timeline"], incident_id, actor, "resolved", note)
         await _broadcast(conn, incident_id, "incident_resolved",
                          [(d["device_id"], d["case_id"], d["code"]) for d in held], row["family"], row["region"])  # fmt: skip
         incident = await get_incident(conn, incident_id)

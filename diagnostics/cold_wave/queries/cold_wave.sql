@@ -62,3 +62,26 @@ ON CONFLICT (advisory_id, device_id) DO NOTHING;
 -- name: prepared
 UPDATE cold_wave_advisories SET prepared_at = clock_timestamp(), households = $2, told = $3 WHERE advisory_id = $1;
 
+
+-- name: region_overview
+-- The cold-wave view of the fleet, one row per region with boilers: households, vulnerable ones, the
+-- households the last preparation ranked at risk (3 points or more), open tickets (urgent ones too),
+-- boilers held by open incidents, and the region's next advisory from $1 on.
+SELECT d.region,
+       count(*) AS households,
+       count(*) FILTER (WHERE d.vulnerable) AS vulnerable,
+       (SELECT count(*) FROM tickets AS t WHERE t.region = d.region
+         AND t.status IN ('open', 'contacted', 'scheduled', 'dispatched')) AS open_tickets,
+       (SELECT count(*) FROM tickets AS t WHERE t.region = d.region AND t.priority <= 2
+         AND t.status IN ('open', 'contacted', 'scheduled', 'dispatched')) AS urgent_tickets,
+       (SELECT coalesce(sum(a.devices - a.cleared), 0) FROM area_incidents AS a
+         WHERE a.region = d.region AND a.status = 'open')::int AS held,
+       a.day AS advisory_day, a.min_c AS advisory_min_c, a.told AS advisory_told,
+       (SELECT count(*) FROM freeze_preparations AS p WHERE p.advisory_id = a.advisory_id AND p.risk >= 3) AS at_risk
+FROM devices AS d
+LEFT JOIN LATERAL (
+    SELECT * FROM cold_wave_advisories AS c WHERE c.region = d.region AND c.day >= $1 ORDER BY c.day LIMIT 1
+) AS a ON true
+WHERE d.region IS NOT NULL
+GROUP BY d.region, a.advisory_id, a.day, a.min_c, a.told
+ORDER BY a.day NULLS LAST, a.min_c NULLS LAST, d.region;
