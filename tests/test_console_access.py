@@ -19,7 +19,9 @@ from api.console.device_page import chart_columns
 from api.console.i18n import LANGUAGES, Translator, messages
 from api.console.sign_in import safe_next
 from api.schemas.commands import COMMAND_STATES
+from diagnostics.catalog import Category
 from diagnostics.commands.policy import Rule
+from diagnostics.messages.texts import ALERT_TYPES
 from diagnostics.service_points import load_seed
 from diagnostics.tickets.lifecycle import Status
 from diagnostics.tickets.store import QUEUE_CLASSES
@@ -295,7 +297,7 @@ def test_every_message_the_templates_use_exists_in_both_languages() -> None:
                    "modulation_pct", "flue_c"),
         "chart.": ("water", "room", "pressure", "modulation", "flue"),
         "qclass.": (*QUEUE_CLASSES, "escalated"), "tkind.": ("emergency", "urgent", "repair", "planned"),
-        "akind.": ("guidance", "safety", "emergency", "escalation", "visit", "inspection", "inspection_offer"),
+        "akind.": ALERT_TYPES, "family.": tuple(c.value for c in Category),
         "astatus.": ("pending", "sent", "failed", "skipped"), "actor.": ("engine",),
         "command.": tuple(k.value for k in CommandKind), "cstate.": COMMAND_STATES,
         "rule.": tuple(r.value for r in Rule), "mode.": tuple(m.value for m in DeviceMode),

@@ -30,6 +30,8 @@ from diagnostics.messages.texts import (
     LMS_BYTES,
     PointName,
     compose,
+    compose_freeze_prep,
+    compose_incident,
     compose_visit,
     message_bytes,
     sms_class,
@@ -497,6 +499,18 @@ def test_every_case_message_carries_the_link_and_the_longest_fits_one_lms() -> N
                 assert url in sent
                 assert "${" not in sent
                 longest[kind] = max(longest.get(kind, (0, "")), (message_bytes(sent), sent))
+        for kind in ("incident", "incident_resolved"):
+            message = compose_incident(kind, entry, entry.code, family="electrical_pcb", region_ko="경상남도",
+                                       region_en="Gyeongsangnam-do")  # fmt: skip
+            for text in (message.ko, message.en):
+                sent = with_link(text, url)
+                assert url in sent
+                longest[kind] = max(longest.get(kind, (0, "")), (message_bytes(sent), sent))
+    prep = compose_freeze_prep(
+        day=date(2026, 12, 24), region_ko="경상남도", region_en="Gyeongsangnam-do", low_c=-18
+    )
+    assert LINK_PLACEHOLDER not in prep.ko, "freeze guidance is about no case: no link"
+    longest["freeze_prep"] = max((message_bytes(t), t) for t in (prep.ko, prep.en))
     assert set(longest) == set(ALERT_TYPES) - {"inspection", "inspection_offer"}
     for kind, (size, text) in longest.items():
         assert size <= LMS_BYTES, (kind, size)
