@@ -45,3 +45,8 @@ ORDER BY d.device_id, a.alert_id;
 
 -- name: vulnerable
 UPDATE devices SET vulnerable = true WHERE device_id = ANY ($1::text[]);
+
+-- name: own_cases_of
+-- Of the devices $1, how many have an open case of their own (not held by an incident).
+SELECT count(DISTINCT device_id) FROM fault_cases
+WHERE device_id = ANY ($1::text[]) AND status IN ('guidance', 'informed', 'ticketed');
