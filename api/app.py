@@ -66,6 +66,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     technicians.router,
     customer_links.router,
     incidents.router,
+    incidents.points,
 )
 
 

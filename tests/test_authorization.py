@@ -69,7 +69,7 @@ def _path(route: APIRoute, world: World) -> str:
     values = {"device_id": "dev-own", "ticket_id": str(world.own_ticket), "code": "E003",
               "subscription_id": "1", "delivery_id": "1", "alert_id": "1", "key_id": "0123456789abcdef", "phone": "01099990000",
               "campaign_id": "1", "inspection_id": "1", "command_id": "00000000-0000-4000-8000-000000000000",
-              "technician_id": "tech-1", "incident_id": "1"}  # fmt: skip
+              "technician_id": "tech-1", "incident_id": "1", "point_id": "SP-001"}  # fmt: skip
     return re.sub(r"\{(\w+)\}", lambda m: values[m[1]], route.path)
 
 

@@ -4,7 +4,7 @@ failing alike at once. List and read them with their timeline, take one (owner),
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -17,11 +17,12 @@ from api.record_audit import record
 from api.user_text import UserText
 from diagnostics.catalog import load_catalog
 from diagnostics.cold_wave import incidents
+from diagnostics.cold_wave.dispatch_plan import PlanConfig, dispatch_plan
 from diagnostics.cold_wave.incidents import IncidentNotFoundError
 from diagnostics.faults.engine import EngineConfig, FaultEngine
 from diagnostics.service_points import ServicePointDirectory
 
-__all__ = ["router"]
+__all__ = ["points", "router"]
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 Staff = Annotated[Principal, allow(Role.ADMIN, Role.AGENT)]
@@ -129,3 +130,37 @@ async def resolve_incident(
             raise _missing(incident_id) from exc
         await record(conn, caller, "change", "incident")
     return await _detail(conn, incident_id)
+
+
+points = APIRouter(prefix="/v1/service-points", tags=["incidents"])
+Planner = Annotated[Principal, allow(Role.ADMIN, Role.AGENT, Role.TECHNICIAN)]
+PointId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class PlannedJobOut(BaseModel):
+    ticket_id: int
+    device_id: str
+    need: Literal["safety", "no_heat_vulnerable", "no_heat", "degraded", "advisory"]
+    point_id: str | None = Field(description="Where the visit would come from (null: no room in the horizon)")
+    day: date | None
+    slot: Literal["am", "pm"] | None
+    overflow_km: float | None = Field(
+        description="Set when another point within the travel bound comes sooner"
+    )
+
+
+@points.get(
+    "/{point_id}/dispatch-plan",
+    response_model=list[PlannedJobOut],
+    responses=problem_responses(403, 404, 503),
+)
+async def get_dispatch_plan(conn: DbConnection, caller: Planner, point_id: PointId) -> list[PlannedJobOut]:
+    """The point's open work without a booked visit, most needed first (safety, no heat in a vulnerable
+    household, no heat, degraded, advisories), each with the earliest window a technician can come,
+    here or at the nearest point with room within 40 km when this one is full for more than two days.
+    A proposal: nothing is booked."""
+    if caller.role is Role.TECHNICIAN and caller.service_point_id != point_id:
+        raise ProblemError(404, "service-point-not-found", f"No service point {point_id!r}.")
+    plan = await dispatch_plan(conn, point_id, PlanConfig(), datetime.now(UTC))
+    return [PlannedJobOut(ticket_id=j.ticket_id, device_id=j.device_id, need=j.need.name.lower(), point_id=j.point_id,
+                          day=j.day, slot=j.slot, overflow_km=j.overflow_km) for j in plan]  # fmt: skip

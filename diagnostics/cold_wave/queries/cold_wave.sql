@@ -85,3 +85,11 @@ LEFT JOIN LATERAL (
 WHERE d.region IS NOT NULL
 GROUP BY d.region, a.advisory_id, a.day, a.min_c, a.told
 ORDER BY a.day NULLS LAST, a.min_c NULLS LAST, d.region;
+
+-- name: open_work
+-- A point's open work without a booked visit: tickets open or contacted, with what ranks them.
+SELECT t.ticket_id, t.code, t.kind, t.opened_at, t.device_id, d.vulnerable, d.latitude, d.longitude
+FROM tickets AS t JOIN devices AS d USING (device_id)
+WHERE t.service_point_id = $1 AND t.status IN ('open', 'contacted')
+  AND NOT EXISTS (SELECT 1 FROM visit_bookings AS b WHERE b.ticket_id = t.ticket_id AND b.status = 'booked')
+ORDER BY t.opened_at, t.ticket_id;
