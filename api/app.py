@@ -27,6 +27,7 @@ from api.routes import (
     alerts,
     api_keys,
     broker_accounts,
+    calls,
     campaigns,
     catalog,
     commands,
@@ -67,6 +68,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     customer_links.router,
     incidents.router,
     incidents.points,
+    calls.router,
 )
 
 

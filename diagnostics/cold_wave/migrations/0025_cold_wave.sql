@@ -103,3 +103,16 @@ ALTER TABLE customer_alerts
         ('guidance', 'safety', 'emergency', 'escalation', 'visit', 'inspection', 'inspection_offer',
          'visit_reminder', 'result', 'freeze_prep', 'incident', 'incident_resolved'));
 ALTER TABLE customer_alerts ADD COLUMN incident_id bigint REFERENCES area_incidents;
+
+-- Inbound calls as the call center's system reports them (POST /v1/calls): the history the call-volume
+-- forecast learns its weekday and monthly patterns and its cold effect from.
+CREATE TABLE inbound_calls (
+    call_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at timestamptz NOT NULL,
+    region text REFERENCES regions (code),
+    device_id text REFERENCES devices ON DELETE SET NULL,
+    reason text NOT NULL DEFAULT '' CHECK (length(reason) <= 200),
+    external_id text UNIQUE CHECK (length(external_id) <= 100),
+    recorded_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX inbound_calls_region_at ON inbound_calls (region, at);

@@ -93,3 +93,31 @@ FROM tickets AS t JOIN devices AS d USING (device_id)
 WHERE t.service_point_id = $1 AND t.status IN ('open', 'contacted')
   AND NOT EXISTS (SELECT 1 FROM visit_bookings AS b WHERE b.ticket_id = t.ticket_id AND b.status = 'booked')
 ORDER BY t.opened_at, t.ticket_id;
+
+-- name: record_calls
+-- Calls reported by the call center; one reported twice (same external id) is kept once. The region is
+-- the device's when a device is named and no region is. How many were new.
+WITH rows AS (
+    SELECT u.at, coalesce(u.region, d.region) AS region, d.device_id, u.reason, u.external_id
+    FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[])
+             AS u(at, region, device_id, reason, external_id)
+    LEFT JOIN devices AS d ON d.device_id = u.device_id
+), inserted AS (
+    INSERT INTO inbound_calls (at, region, device_id, reason, external_id)
+    SELECT at, region, device_id, reason, external_id FROM rows
+    ON CONFLICT (external_id) DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM inserted;
+
+-- name: daily_calls
+-- Calls per Korean day of a region from $2 to $3 (inclusive), zero-filled.
+SELECT d::date AS day, count(c.call_id) AS calls
+FROM generate_series($2::date, $3::date, interval '1 day') AS d
+LEFT JOIN inbound_calls AS c ON c.region = $1
+    AND c.at >= (d::date)::timestamp AT TIME ZONE 'Asia/Seoul'
+    AND c.at < (d::date + 1)::timestamp AT TIME ZONE 'Asia/Seoul'
+GROUP BY d ORDER BY d;
+
+-- name: held_now
+SELECT coalesce(sum(devices - cleared), 0)::int FROM area_incidents WHERE region = $1 AND status = 'open';
