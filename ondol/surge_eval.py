@@ -50,6 +50,7 @@ _Q: Final = named_queries.load("surge_eval", package="ondol").require(
     "froze_before",
     "health_days",
     "held_of",
+    "own_cases_of",
     "preparation",
     "tickets_by_rule",
     "vulnerable",
