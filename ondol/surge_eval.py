@@ -27,6 +27,13 @@ from typing import Final
 
 from diagnostics.catalog import load_catalog
 from diagnostics.cold_wave import incidents
+from diagnostics.cold_wave.call_volume import (
+    CallForecastConfig,
+    ReportedCall,
+    forecast_calls,
+    forecast_day,
+    record_calls,
+)
 from diagnostics.cold_wave.forecasts import AdvisoryConfig, refresh_advisories, store_forecast
 from diagnostics.cold_wave.incidents import IncidentConfig
 from diagnostics.cold_wave.kma import ForecastPoint
@@ -45,6 +52,7 @@ __all__ = ["SurgeConfig", "SurgeReport", "evaluate_surge", "format_surge"]
 
 _Q: Final = named_queries.load("surge_eval", package="ondol").require(
     "consent",
+    "daily_calls",
     "fault_state",
     "freeze_prep_contacts",
     "froze_before",
@@ -57,6 +65,9 @@ _Q: Final = named_queries.load("surge_eval", package="ondol").require(
     "vulnerable_contacts",
 )
 _QUIET: Final = (dtime(21, 0), dtime(8, 0))
+_TRUE_COLD: Final = 0.06
+"""The simulated households' true cold effect: 6 % more calls per degree below -5 °C."""
+_COLD_DAY_MIN: Final = -15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +103,10 @@ class SurgeReport:
     incident_latency_s: float = 0.0
     incident_sim_s: float = 0.0
     vulnerable_first_contact_p95_min: float = 0.0
+    calls_backtest_mape: float | None = None
+    calls_day_ahead: float = 0.0
+    calls_intraday: float = 0.0
+    calls_actual: int = 0
     wall_s: float = 0.0
 
 
@@ -117,6 +132,12 @@ async def evaluate_surge(
         async with conn.transaction():
             await store_forecast(conn, points, "sim")
             await refresh_advisories(conn, AdvisoryConfig(), kst_day(now))
+        await _call_history(conn, config, rng, kst_day(now))
+        day_ahead = await forecast_calls(
+            conn, config.region, today=kst_day(now), days=1, config=CallForecastConfig()
+        )
+        report.calls_backtest_mape = day_ahead.backtest.mape
+        report.calls_day_ahead = day_ahead.days[0].expected
         prepared = await prepare_due_advisories(conn, AdvisoryConfig(), now)
         report.households = sum(p.households for p in prepared)
         report.frost_protection_applied = sum(p.frost_protection_applied for p in prepared)
@@ -190,6 +211,14 @@ async def evaluate_surge(
         report.freeze_on_own_case = int(await conn.fetchval(_Q["own_cases_of"], sorted(frozen)))
         report.tickets_after = {r["rule"]: int(r["n"]) for r in await conn.fetch(_Q["tickets_by_rule"])}
         report.vulnerable_first_contact_p95_min = await _vulnerable_p95(conn, cut, cut_start, offsets)
+        # What happened on the cold day: the usual calls, the cold's, and 10 % of the households the cut
+        # held calling anyway (the forecast assumes 15 %: the truth is not the model's own number).
+        usual = _weekday_calls(config, cold_day) * (1 + _TRUE_COLD * max(0.0, -5.0 - _COLD_DAY_MIN))
+        report.calls_actual = _poisson(rng, usual) + sum(rng.random() < 0.10 for _ in range(report.held))
+        report.calls_intraday = forecast_day(
+            await _daily(conn, config.region, kst_day(now)),
+            {cold_day: _COLD_DAY_MIN}, cold_day, CallForecastConfig(), day_ahead.cold_per_degree, held=report.held,
+        ).expected  # fmt: skip
     report.wall_s = time.perf_counter() - started
     return report
 
@@ -225,6 +254,39 @@ async def _fleet(
     return ids
 
 
+def _weekday_calls(config: SurgeConfig, day: date) -> float:
+    """A region's usual calls on a day: 0.3 % of households, more on Mondays, fewer at the weekend."""
+    return config.devices * 0.003 * (1.3, 1.0, 1.0, 1.0, 1.0, 0.7, 0.5)[day.weekday()]
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    return max(0, round(rng.gauss(mean, mean**0.5)))
+
+
+async def _call_history(conn: Connection, config: SurgeConfig, rng: random.Random, today: date) -> None:
+    """Twelve weeks of reported calls before today, with each day's observed minimum, following the
+    weekday pattern and the true cold effect."""
+    calls, minima = [], []
+    for i in range(1, 85):
+        day = today - timedelta(days=i)
+        low = rng.gauss(-3.0, 5.0)
+        minima.append(ForecastPoint(config.region, datetime.combine(day, dtime(5), KST), datetime.combine(day, dtime(6), KST),
+                                    "TMN", round(low, 1)))  # fmt: skip
+        count = _poisson(rng, _weekday_calls(config, day) * (1 + _TRUE_COLD * max(0.0, -5.0 - low)))
+        start = datetime.combine(day, dtime(8), KST)
+        calls += [ReportedCall(start + timedelta(seconds=rng.uniform(0, 36000)), config.region, None, "history",
+                               f"hist-{i}-{n}") for n in range(count)]  # fmt: skip
+    async with conn.transaction():
+        await store_forecast(conn, minima, "sim")
+        await record_calls(conn, calls)
+
+
+async def _daily(conn: Connection, region: str, today: date) -> dict[date, int]:
+    """The reported calls per day of the twelve weeks before today."""
+    rows = await conn.fetch(_Q["daily_calls"], region, today - timedelta(days=84), today - timedelta(days=1))
+    return {r["day"]: int(r["calls"]) for r in rows}
+
+
 async def _told_before(conn: Connection, now: datetime, cold_start: datetime) -> set[str]:
     """The households whose freeze guidance goes out before the cold arrives (consent, quiet hours and
     the night rule applied as the alert worker applies them)."""
@@ -257,6 +319,10 @@ async def _vulnerable_p95(
     return waits[min(len(waits) - 1, int(0.95 * len(waits)))]
 
 
+def _error(predicted: float, actual: int) -> str:
+    return "—" if actual == 0 else f"{(predicted - actual) / actual:+.1%}"
+
+
 def format_surge(report: SurgeReport) -> str:
     c = report.config
     tickets = report.tickets_after.get("incident.fault_persists", 0) + report.tickets_after.get(
@@ -284,6 +350,11 @@ def format_surge(report: SurgeReport) -> str:
         f"| frost protection applied (empty home, consent) | {report.frost_protection_applied} | |",
         f"| freeze faults in households told / not told | {report.freeze_in_told} / {report.freeze_in_untold} | |",
         f"| vulnerable households in the cut: p95 fault → first message | {report.vulnerable_first_contact_p95_min:.0f} min | |",
+        f"| calls on the cold day: forecast the day before / updated with the incident / what happened | "
+        f"{report.calls_day_ahead:.0f} / {report.calls_intraday:.0f} / {report.calls_actual} | |",
+        f"| call forecast error: day before / updated / backtest MAPE (28 days) | "
+        f"{_error(report.calls_day_ahead, report.calls_actual)} / {_error(report.calls_intraday, report.calls_actual)} / "
+        f"{'—' if report.calls_backtest_mape is None else f'{report.calls_backtest_mape:.1%}'} | |",
         "",
         "| ticket rule | tickets |",
         "|---|---|",

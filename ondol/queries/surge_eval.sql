@@ -50,3 +50,9 @@ UPDATE devices SET vulnerable = true WHERE device_id = ANY ($1::text[]);
 -- Of the devices $1, how many have an open case of their own (not held by an incident).
 SELECT count(DISTINCT device_id) FROM fault_cases
 WHERE device_id = ANY ($1::text[]) AND status IN ('guidance', 'informed', 'ticketed');
+
+-- name: daily_calls
+SELECT (at AT TIME ZONE 'Asia/Seoul')::date AS day, count(*) AS calls FROM inbound_calls
+WHERE region = $1 AND at >= ($2::date)::timestamp AT TIME ZONE 'Asia/Seoul'
+  AND at < ($3::date + 1)::timestamp AT TIME ZONE 'Asia/Seoul'
+GROUP BY day;
