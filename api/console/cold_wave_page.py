@@ -17,6 +17,7 @@ from api.dependencies import DbConnection
 from api.problems import ProblemError
 from diagnostics.catalog import load_catalog
 from diagnostics.cold_wave import incidents
+from diagnostics.cold_wave.call_volume import CallForecastConfig, forecast_calls
 from diagnostics.cold_wave.forecasts import region_overview
 from diagnostics.cold_wave.incidents import IncidentNotFoundError
 from diagnostics.faults.engine import EngineConfig, FaultEngine
@@ -36,9 +37,14 @@ def _missing(incident_id: int) -> ProblemError:
 
 @router.get("/cold-wave", response_class=HTMLResponse)
 async def cold_wave_page(request: Request, conn: DbConnection, session: Supervisor) -> HTMLResponse:
-    regions = await region_overview(conn, kst_day(datetime.now(UTC)))
+    today = kst_day(datetime.now(UTC))
+    regions = await region_overview(conn, today)
     open_incidents = await incidents.list_incidents(conn, status="open", limit=50)
-    return render(request, "cold_wave.html", {"regions": regions, "incidents": open_incidents})
+    calls = {r.region: await forecast_calls(conn, r.region, today=today, days=1, config=CallForecastConfig())
+             for r in regions}  # fmt: skip
+    return render(
+        request, "cold_wave.html", {"regions": regions, "incidents": open_incidents, "calls": calls}
+    )
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
