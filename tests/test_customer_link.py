@@ -35,6 +35,7 @@ from diagnostics.messages.texts import (
     compose_visit,
     message_bytes,
     sms_class,
+    visit_day,
     with_link,
 )
 from diagnostics.tickets.lifecycle import Status, transition
@@ -215,15 +216,19 @@ async def test_still_not_working_opens_the_ticket_at_once_and_goes_on_it(scene: 
 # --- booking ----------------------------------------------------------------------------------
 
 
-async def _booked_elsewhere(db: asyncpg.Connection, point: str, day: date, slot: str) -> None:
+async def _booked_elsewhere(
+    db: asyncpg.Connection, point: str, day: date, slot: str, family: str = "x"
+) -> None:
+    """Another household's visit takes the window (its ticket in fault family `family` of cl-other)."""
     other = await db.fetchval(
         "INSERT INTO fault_cases (device_id, family, code, status, first_raised_at, last_raised_at, rule)"
-        " VALUES ('cl-other', 'x', 'E003', 'ticketed', now(), now(), 'test') RETURNING case_id"
-    )
+        " VALUES ('cl-other', $1, 'E003', 'ticketed', now(), now(), 'test') RETURNING case_id", family,
+    )  # fmt: skip
     ticket = await db.fetchval(
         "INSERT INTO tickets (case_id, device_id, family, code, codes, kind, status, priority, first_raised_at,"
-        " last_raised_at, contact_due_at, service_point_id, rule, evidence) VALUES ($1, 'cl-other', 'x', 'E003',"
+        " last_raised_at, contact_due_at, service_point_id, rule, evidence) VALUES ($1, 'cl-other', $3, 'E003',"
         " '{E003}', 'repair', 'scheduled', 3, now(), now(), now(), $2, 'test', '{}') RETURNING ticket_id", other, point,
+        family,
     )  # fmt: skip
     await link_store.insert_booking(db, ticket_id=ticket, point_id=point, day=day, slot=slot, technician_id=None,
                                     by="agent")  # fmt: skip
@@ -636,3 +641,20 @@ async def test_erasing_the_customer_revokes_their_links_and_drops_their_comments
         "SELECT score, comment FROM customer_surveys WHERE ticket_id = $1", ticket_id
     )
     assert (survey["score"], survey["comment"]) == (4, ""), "the score stays for the figures, the words go"
+
+
+async def test_a_full_centre_says_honestly_when_a_technician_can_come(scene: Scene) -> None:
+    token = await _guided(scene, "cl-full")
+    await scene.device("cl-other", son=False)
+    async with _customer(scene.dsn) as phone:
+        await phone.post(f"/c/{token}/still-broken")
+        point = await scene.db.fetchval("SELECT service_point_id FROM tickets WHERE device_id = 'cl-full'")
+        await scene.db.execute("UPDATE service_points SET daily_capacity = 1 WHERE point_id = $1", point)
+        first = kst_day(datetime.now(UTC)) + timedelta(days=1)
+        for i in range(7):
+            await _booked_elsewhere(scene.db, point, first + timedelta(days=i), "am", family=f"f{i}")
+        page = await phone.get(f"/c/{token}")
+    assert 'name="choice"' not in page.text, "no window of its own to offer"
+    assert "지금 예상으로는" in page.text, "the earliest a neighbouring centre can come, said as an estimate"
+    earliest = first + timedelta(days=1) if first.isoweekday() == 7 else first  # no visits on Sundays
+    assert visit_day(earliest, "ko") in page.text

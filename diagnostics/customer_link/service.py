@@ -17,6 +17,7 @@ from typing import Final
 
 from diagnostics.call_center_events import EventType, publish
 from diagnostics.catalog import CatalogEntry, load_catalog
+from diagnostics.cold_wave.dispatch_plan import PlanConfig, PlannedJob, dispatch_plan
 from diagnostics.commands import service as command_service
 from diagnostics.commands import store as command_store
 from diagnostics.commands.policy import CUSTOMER_LINK_ROLE, CommandRequest, PolicySettings, Refusal
@@ -147,6 +148,9 @@ class PageState:
     reset: ResetOffer
     watch_until: datetime | None
     """When the engine stops watching a fault the customer fixed (the recurrence window's end)."""
+    eta: PlannedJob | None = None
+    """When the point has no free window to offer: the earliest a technician can come by the point's
+    dispatch plan (perhaps from a neighbouring point), or None when there is no room either."""
 
 
 _RECURRENCE_WINDOW: Final = EngineConfig().recurrence_window
@@ -175,7 +179,13 @@ async def page_state(
     if phase is Phase.WATCHING and case.last_cleared_at is not None:
         watch_until = case.last_cleared_at + recurrence_window
     reset = await _reset_offer(conn, case, entry, phase, answers, policy or PolicySettings())
-    return PageState(link, case, entry, phase, answers, booking, slots, report, survey, reset, watch_until)
+    eta = None
+    if phase is Phase.BOOK and not slots and case.service_point_id is not None and case.ticket_id is not None:
+        plan = await dispatch_plan(conn, case.service_point_id, PlanConfig(), now)
+        eta = next((j for j in plan if j.ticket_id == case.ticket_id and j.day is not None), None)
+    return PageState(
+        link, case, entry, phase, answers, booking, slots, report, survey, reset, watch_until, eta
+    )
 
 
 def _phase(case: CaseView, entry: CatalogEntry | None, booking: Booking | None) -> Phase:
