@@ -44,6 +44,8 @@ class Role(StrEnum):
     TECHNICIAN = "technician"
     CUSTOMER = "customer"
     DEVICE_PROVISIONER = "device-provisioner"
+    ANSWER_EDITOR = "answer-editor"
+    """Writes and reviews the standard answers (a department's writer); sees nothing else."""
 
 
 ANY_ROLE: Final = tuple(Role)

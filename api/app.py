@@ -25,6 +25,7 @@ from api.metrics import RequestMetrics, RequestObserver
 from api.problems import install_problem_handlers
 from api.routes import (
     alerts,
+    answers,
     api_keys,
     broker_accounts,
     calls,
@@ -69,6 +70,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     incidents.router,
     incidents.points,
     calls.router,
+    answers.router,
 )
 
 

@@ -384,6 +384,29 @@ def evaluate_surge_command(
     typer.echo(format_surge(report))
 
 
+@app.command("eval-answers")
+def evaluate_answers(
+    questions: Annotated[
+        Path, typer.Argument(help="TOML: questions = [[question, entry id], …]", exists=True)
+    ],
+) -> None:
+    """Judge the standard answer search on written questions: top-1 and top-3 hit rates, and each miss."""
+    from diagnostics.answers.store import index_of
+    from ondol.answers_eval import judge_search, load_questions
+
+    async def answers() -> list[Any]:
+        from diagnostics.answers.store import all_answers
+
+        settings = _settings()
+        async with connect(_database_or_local(settings)) as conn:
+            return await all_answers(conn)
+
+    quality = judge_search(index_of(asyncio.run(answers())), load_questions(questions))
+    typer.echo(f"{quality.questions} questions: top-1 {quality.top1:.0%}, top-3 {quality.top3:.0%}")
+    for question, want, found in quality.misses:
+        typer.echo(f"  {question!r}: want {want}, got {', '.join(found)}")
+
+
 @app.command("eval")
 def evaluate(
     devices: Annotated[int, typer.Option(min=1, help="simulated boilers")] = 2000,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
+from diagnostics.answers.store import seed_answers
 from telemetry.database import Connection
 from telemetry.migrations import Migration, migrate
 
@@ -24,11 +25,15 @@ SCHEMA_PACKAGES: Final[tuple[str, ...]] = (
     "diagnostics.commands",
     "diagnostics.customer_link",
     "diagnostics.cold_wave",
+    "diagnostics.answers",
 )
 
 
 async def migrate_schema(
     conn: Connection, on_apply: Callable[[Migration], None] | None = None
 ) -> list[Migration]:
-    """Apply every pending migration of every schema package; those applied (none when up to date)."""
-    return await migrate(conn, SCHEMA_PACKAGES, on_apply)
+    """Apply every pending migration of every schema package, then the seed data a new schema needs
+    (the standard answers: entries staff edited are never overwritten); the migrations applied."""
+    applied = await migrate(conn, SCHEMA_PACKAGES, on_apply)
+    await seed_answers(conn)
+    return applied

@@ -50,6 +50,7 @@ async def world(db: asyncpg.Connection, db_dsn: str) -> AsyncIterator[World]:
         Role.TECHNICIAN: await issue_api_key(db_dsn, "technician", service_point_id="SP-001"),
         Role.CUSTOMER: await issue_api_key(db_dsn, "customer", customer_phone="010-7000-0001"),
         Role.DEVICE_PROVISIONER: await issue_api_key(db_dsn, "device-provisioner"),
+        Role.ANSWER_EDITOR: await issue_api_key(db_dsn, "answer-editor"),
     }
     app = create_app(ApiConfig(database_url=db_dsn, pool_max_size=2))
     async with (
@@ -69,7 +70,7 @@ def _path(route: APIRoute, world: World) -> str:
     values = {"device_id": "dev-own", "ticket_id": str(world.own_ticket), "code": "E003",
               "subscription_id": "1", "delivery_id": "1", "alert_id": "1", "key_id": "0123456789abcdef", "phone": "01099990000",
               "campaign_id": "1", "inspection_id": "1", "command_id": "00000000-0000-4000-8000-000000000000",
-              "technician_id": "tech-1", "incident_id": "1", "point_id": "SP-001"}  # fmt: skip
+              "technician_id": "tech-1", "incident_id": "1", "point_id": "SP-001", "entry_id": "code-e003"}  # fmt: skip
     return re.sub(r"\{(\w+)\}", lambda m: values[m[1]], route.path)
 
 
