@@ -5,6 +5,7 @@ entry's owner."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import asyncpg
@@ -12,7 +13,15 @@ import asyncpg
 from diagnostics.answers import store
 from diagnostics.answers.search import codes_in
 from ondol.answers_eval import judge_search, load_questions
-from testbed.support import ApiClient
+from testbed.support import (
+    ApiClient,
+    console_client,
+    console_sign_in,
+    issue_api_key,
+    register_full,
+    seed_points,
+    visible_text,
+)
 
 QUESTIONS = Path(__file__).parent / "data" / "answer_questions.toml"
 
@@ -83,3 +92,24 @@ async def test_an_editor_changes_an_answer_and_every_version_is_kept(
         reviewed = await editor.post("/v1/answers/q-warranty/reviewed")
         assert reviewed.status_code == 200
         assert (await editor.get("/v1/answers/overdue")).json() == []
+
+
+async def test_the_console_shows_the_standard_answer_beside_the_device(
+    db_dsn: str, db: asyncpg.Connection
+) -> None:
+    await seed_points(db)
+    await register_full(
+        db, "ans-dev", latitude=37.5665, longitude=126.978, region="seoul", installed_on=date(2020, 1, 1)
+    )
+    await db.execute(
+        "INSERT INTO device_faults (device_id, code, active, raised_at, changed_at, seq) VALUES ('ans-dev', 'E003', true, now(), now(), 1)"
+    )
+    answer = await store.get_answer(db, "code-e003")
+    assert answer is not None
+    async with console_client(db_dsn) as http:
+        await console_sign_in(http, await issue_api_key(db_dsn, "agent"))
+        page = await http.get("/console/devices/ans-dev")
+    assert page.status_code == 200
+    text = visible_text(page.text)
+    assert "표준 답변" in text
+    assert visible_text(answer.body.agent_ko) in text

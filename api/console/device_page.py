@@ -19,6 +19,7 @@ from api.console.rendering import render
 from api.console.sign_in import ConsoleAllow, ConsoleSession
 from api.dependencies import DbConnection
 from api.device_overview import device_not_found, load_overview
+from diagnostics.answers import store as answer_store
 from diagnostics.service_points import ServicePointDirectory
 from protocol.contract import DEVICE_ID_PATTERN
 from telemetry import device_registry, series
@@ -61,8 +62,10 @@ async def device_page(
     )
     d = overview.device
     point = (await ServicePointDirectory.load(conn)).assign(d.latitude, d.longitude, d.region)
+    answers = [a for f in overview.active_faults
+               if (a := await answer_store.get_answer(conn, f"code-{f.code.lower()}")) is not None]  # fmt: skip
     context = {"o": overview, "events": await _recent_events(conn, device_id), "charts": CHARTS, "point": point,
-               "oob": False, "device_id": device_id, "message": None,
+               "oob": False, "device_id": device_id, "message": None, "answers": answers,
                **await commands_context(conn, session.principal, device_id, request.app.state.command_policy)}  # fmt: skip
     return render(request, "device.html", context)
 
