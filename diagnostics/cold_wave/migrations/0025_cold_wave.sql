@@ -91,6 +91,8 @@ CREATE INDEX incident_timeline_incident ON incident_timeline (incident_id, entry
 ALTER TABLE fault_cases DROP CONSTRAINT fault_cases_status_check,
     ADD CONSTRAINT fault_cases_status_check
         CHECK (status IN ('guidance', 'informed', 'ticketed', 'resolved_by_customer', 'closed', 'incident'));
+-- What the incident check reads on every raise that would open a case: the family's recent cases.
+CREATE INDEX fault_cases_family_raised ON fault_cases (family, first_raised_at);
 DROP INDEX fault_cases_one_active;
 CREATE UNIQUE INDEX fault_cases_one_active ON fault_cases (device_id, family)
     WHERE status IN ('guidance', 'informed', 'ticketed', 'incident');
