@@ -59,6 +59,9 @@ def main() -> None:
     assert messages()
     assert load_catalog()
     assert load_seed()
+    from diagnostics.answers.seed import seed_entries
+
+    assert seed_entries()
     assert REGIONS
     assert all(alimtalk_code(kind) for kind in ALERT_TYPES)
 

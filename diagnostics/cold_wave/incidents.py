@@ -67,6 +67,13 @@ class IncidentConfig:
     """An incident no boiler joined or failed again for this long, with `cleared_share` of its boilers
     cleared, is resolved by the sweep."""
     cleared_share: float = 0.9
+    families: frozenset[str] = frozenset({
+        "gas_supply", "water_pressure", "water_flow", "electrical_pcb", "communication", "freeze", "condensate",
+        "ignition_flame",
+    })  # fmt: skip
+    """Fault families an area cause can raise in many homes at once (a supply cut: no gas, no water, no
+    power, no network; frost; low gas pressure failing ignitions). A sensor, an overheat or a fan fails
+    in one boiler: many of them at once are many faults, never one incident."""
 
 
 class IncidentNotFoundError(LookupError):
@@ -101,6 +108,8 @@ async def hold_if_area_incident(
 ) -> int | None:
     """Called by the fault engine when a non-safety code would open a case: the incident that now holds
     the device's fault (joined, or opened with this raise), or None to handle it alone."""
+    if family not in config.families:
+        return None
     region = await conn.fetchval(_Q["device_region"], device_id)
     if region is None:
         return None
