@@ -39,6 +39,7 @@ from api.routes import (
     health,
     incidents,
     quarantine,
+    reports,
     technicians,
     tickets,
     webhooks,
@@ -71,6 +72,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     incidents.points,
     calls.router,
     answers.router,
+    reports.router,
 )
 
 
