@@ -51,8 +51,8 @@ __all__ = [
 ]  # fmt: skip
 
 _Q: Final = named_queries.load("incidents", package="diagnostics.cold_wave").require(
-    "close_held_case", "device_cleared", "device_failed_again", "device_region",
-    "held_devices", "hold_case", "incident", "incident_of_case", "incident_timeline", "join_device",
+    "device_cleared", "device_failed_again", "device_region",
+    "held_devices", "incident", "incident_of_case", "incident_timeline", "join_device",
     "list_incidents", "lock_incident", "lock_open_incident", "open_incident", "quiet_incidents",
     "record_ticket", "recent_cases", "resolve", "set_owner", "timeline",
 )  # fmt: skip
@@ -151,7 +151,7 @@ async def _take_over(conn: Connection, incident_id: int, recent: Sequence[object
         if ticket_id is not None:
             await lifecycle.transition(conn, ticket_id=ticket_id, to=Status.CANCELLED, actor="engine",
                                        note=f"held by area incident {incident_id}")  # fmt: skip
-        await conn.execute(_Q["hold_case"], case_id)
+        await fault_store.hold_case(conn, case_id)
         await conn.execute(_Q["join_device"], incident_id, device_id, case_id, code)
         held.append((device_id, case_id, code))
     if held:
@@ -251,7 +251,7 @@ async def resolve(
                 await conn.execute(_Q["record_ticket"], incident_id, device["case_id"], ticket_id)
                 ticketed += 1
             else:
-                await conn.execute(_Q["close_held_case"], device["case_id"])
+                await fault_store.close_held_case(conn, device["case_id"])
         await conn.execute(_Q["resolve"], incident_id, at, ticketed)
         await conn.execute(_Q["timeline"], incident_id, actor, "resolved", note)
         await _broadcast(conn, incident_id, "incident_resolved",

@@ -46,6 +46,7 @@ __all__ = [
     "first_contacts_of",
     "has_open_case",
     "has_open_prediction",
+    "hold_case",
     "insert_case",
     "insert_prediction",
     "lock_open_case",
@@ -61,7 +62,7 @@ __all__ = [
 
 _Q: Final = named_queries.load("engine", package="diagnostics.faults").require(
     "active_codes", "case_cleared", "close_case", "close_case_of_ticket", "confirm_predictions", "confirm_ticket",
-    "contacts", "customer_said_fixed", "device_facts", "every_contact", "first_contacts_of", "insert_case", "insert_prediction", "lock_open_case", "lock_recent_resolution",
+    "close_held_case", "contacts", "customer_said_fixed", "device_facts", "every_contact", "first_contacts_of", "hold_case", "insert_case", "insert_prediction", "lock_open_case", "lock_recent_resolution",
     "open_case_in_family", "open_prediction_in_family", "open_ticket", "overdue_guidance",
     "postpone_guidance_deadline", "record_failure", "repeat", "ticket_fault_cleared", "ticket_service_point",
 )  # fmt: skip
@@ -221,6 +222,16 @@ class Contact:
 async def first_contacts(conn: Connection, device_id: str) -> list[Contact]:
     """The contacts alerted at once: those of the lowest escalation rank the device has."""
     return [Contact(**dict(r)) for r in await conn.fetch(_Q["contacts"], device_id)]
+
+
+async def hold_case(conn: Connection, case_id: int) -> None:
+    """An area incident holds the case (diagnostics/cold_wave): no deadline, no alert, no ticket of its own."""
+    await conn.execute(_Q["hold_case"], case_id)
+
+
+async def close_held_case(conn: Connection, case_id: int) -> None:
+    """The incident holding the case ended with the case's fault cleared."""
+    await conn.execute(_Q["close_held_case"], case_id)
 
 
 async def customer_said_fixed(conn: Connection, case_id: int, at: datetime) -> None:

@@ -25,10 +25,6 @@ INSERT INTO area_incidents (region, family, first_fault_at) VALUES ($1, $2, $3)
 ON CONFLICT (region, family) WHERE status = 'open' DO NOTHING
 RETURNING incident_id;
 
--- name: hold_case
--- The case is held by the incident: no guidance deadline, no alert or ticket of its own.
-UPDATE fault_cases SET status = 'incident', guidance_deadline = NULL, closed_at = NULL WHERE case_id = $1;
-
 -- name: join_device
 WITH joined AS (
     INSERT INTO incident_devices (incident_id, device_id, case_id, code) VALUES ($1, $2, $3, $4)
@@ -92,9 +88,6 @@ UPDATE area_incidents SET status = 'resolved', resolved_at = $2, ticketed = $3 W
 
 -- name: record_ticket
 UPDATE incident_devices SET ticket_id = $3 WHERE incident_id = $1 AND case_id = $2;
-
--- name: close_held_case
-UPDATE fault_cases SET status = 'closed', closed_at = clock_timestamp() WHERE case_id = $1 AND status = 'incident';
 
 -- name: quiet_incidents
 -- Open incidents no device joined for $1 and whose devices have mostly cleared ($2: the share).

@@ -299,3 +299,11 @@ SELECT device_id, contact_id, name, phone, role, preferred_channel FROM device_c
 WHERE device_id = ANY ($1::text[])
   AND escalation_rank = (SELECT min(escalation_rank) FROM device_contacts WHERE device_id = dc.device_id)
 ORDER BY device_id, contact_id;
+
+-- name: hold_case
+-- An area incident holds the case: no guidance deadline, no alert or ticket of its own (diagnostics/cold_wave).
+UPDATE fault_cases SET status = 'incident', guidance_deadline = NULL, closed_at = NULL WHERE case_id = $1;
+
+-- name: close_held_case
+-- The incident ended and the case's fault had cleared.
+UPDATE fault_cases SET status = 'closed', closed_at = clock_timestamp() WHERE case_id = $1 AND status = 'incident';
