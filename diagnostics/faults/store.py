@@ -36,6 +36,7 @@ __all__ = [
     "active_codes",
     "case_cleared",
     "close_case",
+    "close_held_case",
     "close_ticketed_case",
     "confirm_predictions",
     "confirm_ticket",
