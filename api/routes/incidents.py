@@ -77,9 +77,9 @@ async def _detail(conn: DbConnection, incident_id: int) -> IncidentDetailOut:
     return IncidentDetailOut(**_fields(incident), timeline=[TimelineOut(**_fields(e)) for e in entries])
 
 
-def _fields(obj: object) -> dict[str, Any]:
+def _fields(obj: incidents.Incident | incidents.TimelineEntry) -> dict[str, Any]:
     """A store dataclass's fields, for the response model."""
-    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}  # type: ignore[arg-type]
+    return dataclasses.asdict(obj)
 
 
 @router.get("", response_model=list[IncidentOut], responses=problem_responses(422, 503))

@@ -12,7 +12,7 @@ from diagnostics.answers.search import AnswerIndex, Hit, IndexedEntry
 from diagnostics.answers.seed import SeedEntry, seed_entries
 from diagnostics.catalog import load_catalog
 from telemetry import named_queries
-from telemetry.database import Connection
+from telemetry.database import Connection, Row
 
 __all__ = [
     "Answer", "AnswerBody", "Flag", "Version", "VersionConflictError", "add_flag", "all_answers", "edit", "get_answer",
@@ -62,8 +62,8 @@ class Answer:
     open_flags: int
 
 
-def _answer(row: object) -> Answer:
-    fields = dict(row)  # type: ignore[call-overload]
+def _answer(row: Row) -> Answer:
+    fields = dict(row)
     fields["body"] = AnswerBody(**json.loads(fields["body"]))
     return Answer(**fields)
 

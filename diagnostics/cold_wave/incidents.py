@@ -116,12 +116,15 @@ async def hold_if_area_incident(
     incident_id = await conn.fetchval(_Q["lock_open_incident"], region, family)
     opened = False
     if incident_id is None:
-        recent = await conn.fetch(
-            _Q["recent_cases"], region, family, at - config.window, safety_critical_codes()
-        )
-        if len({r["device_id"] for r in recent} | {device_id}) < config.min_devices:
+        recent = [
+            RecentCase(r["case_id"], r["device_id"], r["code"], r["ticket_id"], r["first_raised_at"])
+            for r in await conn.fetch(
+                _Q["recent_cases"], region, family, at - config.window, safety_critical_codes()
+            )
+        ]
+        if len({r.device_id for r in recent} | {device_id}) < config.min_devices:
             return None
-        first = min([r["first_raised_at"] for r in recent] + [at])
+        first = min([r.first_raised_at for r in recent] + [at])
         incident_id = await conn.fetchval(_Q["open_incident"], region, family, first)
         if incident_id is None:  # another worker opened it a moment ago
             incident_id = await conn.fetchval(_Q["lock_open_incident"], region, family)
@@ -140,12 +143,23 @@ async def hold_if_area_incident(
     return int(incident_id)
 
 
-async def _take_over(conn: Connection, incident_id: int, recent: Sequence[object]) -> None:
+@dataclass(frozen=True, slots=True)
+class RecentCase:
+    """A case of the surge so far, which the opening incident takes over."""
+
+    case_id: int
+    device_id: str
+    code: str
+    ticket_id: int | None
+    first_raised_at: datetime
+
+
+async def _take_over(conn: Connection, incident_id: int, recent: Sequence[RecentCase]) -> None:
     """The cases of the surge so far join the incident: their waiting alerts are withdrawn and their
     new repair tickets cancelled (the incident is the call center's one work item now)."""
     held: list[tuple[str, int, str]] = []
     for row in recent:
-        case_id, device_id, code, ticket_id = row["case_id"], row["device_id"], row["code"], row["ticket_id"]  # type: ignore[index]
+        case_id, device_id, code, ticket_id = row.case_id, row.device_id, row.code, row.ticket_id
         await alert_store.withdraw_pending(conn, case_id=case_id, ticket_id=None,
                                            reason=f"held by area incident {incident_id}")  # fmt: skip
         if ticket_id is not None:
