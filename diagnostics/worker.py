@@ -19,6 +19,7 @@ from diagnostics.campaigns import scheduled as campaign_jobs
 from diagnostics.campaigns.plan import CampaignConfig
 from diagnostics.catalog import load_catalog
 from diagnostics.cold_wave import scheduled as cold_wave_jobs
+from diagnostics.reports import scheduled as report_jobs
 from diagnostics.cold_wave.forecasts import AdvisoryConfig
 from diagnostics.commands import scheduled as command_jobs
 from diagnostics.commands.watch import DEFAULT_WATCH
@@ -60,6 +61,7 @@ class WorkerConfig:
     campaign_interval_s: float = 3600.0
     """How often the first plan is looked for, and reminders and follow-ups are sent."""
     replan_at_kst: tuple[int, int] = (2, 0)
+    """When the daily re-plan runs (hour, minute), Korean time."""
     remote_reset_interval_s: float = 30.0
     remote_reset_watch: timedelta = DEFAULT_WATCH
     """How long a remotely reset boiler must stay clear before its ticket is resolved remotely."""
@@ -68,7 +70,8 @@ class WorkerConfig:
     cold_wave: AdvisoryConfig = field(default_factory=AdvisoryConfig)
     visit_reminder_interval_s: float = 60.0
     """How often due visit reminders (the day before, the hour before) are looked for."""
-    """When the daily re-plan runs (hour, minute), Korean time."""
+    report_rollup_interval_s: float = 300.0
+    """How often the report rollups recompute their recent days (reports say what they are as of)."""
 
 
 async def run_worker(config: WorkerConfig, stop: asyncio.Event) -> None:
@@ -114,6 +117,7 @@ def _scheduled_jobs(
         *command_jobs.jobs(pool, every_s=config.remote_reset_interval_s, watch=config.remote_reset_watch),
         *link_jobs.jobs(pool, every_s=config.visit_reminder_interval_s),
         *cold_wave_jobs.jobs(pool, engine, config.cold_wave, every_s=config.incident_sweep_interval_s),
+        *report_jobs.jobs(pool, every_s=config.report_rollup_interval_s),
     ]  # fmt: skip
 
 

@@ -26,6 +26,7 @@ SCHEMA_PACKAGES: Final[tuple[str, ...]] = (
     "diagnostics.customer_link",
     "diagnostics.cold_wave",
     "diagnostics.answers",
+    "diagnostics.reports",
 )
 
 

@@ -115,8 +115,9 @@ install_timescaledb() {
 need_pkgs ca-certificates make openssl mosquitto mosquitto-clients libmosquitto-dev postgresql-$PG_MAJOR \
   python3-venv util-linux
 # The console's browser tests and benchmark drive Debian's Chromium (Playwright never downloads one);
-# a Korean font makes their screenshots readable.
-need_pkgs chromium fonts-nanum
+# a Korean font makes their screenshots readable; pdftoppm (poppler-utils) checks the printed monthly
+# report page by page.
+need_pkgs chromium fonts-nanum poppler-utils
 # The distribution's own broker and database services are not used: the project starts private ones.
 # (Stopped and disabled, so that after a reboot they do not hold the ports the private servers use.)
 for svc in mosquitto postgresql; do
