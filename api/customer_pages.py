@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.console.i18n import Lang, Translator
 from api.console.rendering import render_string
 from api.dependencies import DbConnection
+from diagnostics.answers.store import Answer, answer_for_code
 from diagnostics.customer_link import service
 from diagnostics.customer_link.service import (
     CONSENT_HOURS,
@@ -97,10 +98,17 @@ def _slot_days(slots: list[Slot]) -> list[tuple[str, list[Slot]]]:
     return list(days.items())
 
 
-def _context(state: PageState, token: str, lang: Lang, *, step: int, done: str | None, move: bool,
-             problem: str | None = None) -> dict[str, Any]:  # fmt: skip
+def _context(state: PageState, answer: Answer | None, token: str, lang: Lang, *, step: int, done: str | None,
+             move: bool, problem: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """The page's values. What the fault means and the self-fix steps come from the standard answer
+    for the code on this model family (docs/answers.md), so an editor's change reaches the customer;
+    from the catalog only for a code with no entry."""
     entry = state.entry
     steps = list(getattr(entry.steps, lang)) if entry is not None else []
+    customer_text = getattr(entry.customer_text, lang) if entry is not None else ""
+    if answer is not None:
+        steps = list(answer.body.steps_ko if lang == "ko" else answer.body.steps_en)
+        customer_text = answer.body.customer_ko if lang == "ko" else answer.body.customer_en
     step = min(max(step, 1), max(len(steps), 1))
     return {
         "s": state,
@@ -116,7 +124,7 @@ def _context(state: PageState, token: str, lang: Lang, *, step: int, done: str |
         "kst_time": _kst_time,
         "own_link": state.link.link_id,
         "code_name": getattr(entry.name, lang) if entry is not None else state.case.code,
-        "customer_text": getattr(entry.customer_text, lang) if entry is not None else "",
+        "customer_text": customer_text,
         "emergency": entry is not None and entry.dispatch.value == "emergency_first",
         "visit_day": lambda day: visit_day(day, lang),
     }
@@ -127,7 +135,8 @@ async def _render_state(
     move: bool = False, problem: str | None = None, status: int = 200,
 ) -> HTMLResponse:  # fmt: skip
     state = await service.page_state(conn, link, now=_now())
-    return _page("customer_page.html", lang, _context(state, token, lang, step=step, done=done, move=move,
+    answer = await answer_for_code(conn, state.case.code, state.case.model)
+    return _page("customer_page.html", lang, _context(state, answer, token, lang, step=step, done=done, move=move,
                                                       problem=problem), status=status)  # fmt: skip
 
 

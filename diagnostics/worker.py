@@ -19,7 +19,6 @@ from diagnostics.campaigns import scheduled as campaign_jobs
 from diagnostics.campaigns.plan import CampaignConfig
 from diagnostics.catalog import load_catalog
 from diagnostics.cold_wave import scheduled as cold_wave_jobs
-from diagnostics.reports import scheduled as report_jobs
 from diagnostics.cold_wave.forecasts import AdvisoryConfig
 from diagnostics.commands import scheduled as command_jobs
 from diagnostics.commands.watch import DEFAULT_WATCH
@@ -29,6 +28,7 @@ from diagnostics.faults.engine import EngineConfig, FaultEngine
 from diagnostics.faults.inbox import InboxConsumer
 from diagnostics.predictive import scheduled as predictive_jobs
 from diagnostics.predictive.jobs import PredictiveConfig
+from diagnostics.reports import scheduled as report_jobs
 from diagnostics.scheduler import JobScheduler
 from diagnostics.service_points import ServicePointDirectory
 from telemetry import scheduled as store_jobs

@@ -52,7 +52,7 @@ class Scene:
 
     async def device(
         self, device_id: str, *, son: bool = True, mother_language: Literal["ko", "en"] = "ko",
-        region: str = "seoul",
+        region: str = "seoul", model: str = "NCB-300",
     ) -> None:  # fmt: skip
         contacts = [ContactRecord("어머니", MOTHER, "owner", "sms", mother_language, quiet_start=_ALWAYS,
                                   quiet_end=_ALWAYS)]  # fmt: skip
@@ -61,7 +61,7 @@ class Scene:
                 ContactRecord("Son", SON, "family", "sms", "en", quiet_start=_ALWAYS, quiet_end=_ALWAYS)
             )
         latitude, longitude = _PLACES[region]
-        record = DeviceRecord(device_id, "NCB-300", f"SN-{device_id}", date(2024, 1, 1), "addr", region, latitude,
+        record = DeviceRecord(device_id, model, f"SN-{device_id}", date(2024, 1, 1), "addr", region, latitude,
                               longitude, "어머니", 60, tuple(contacts))  # fmt: skip
         async with self.db.transaction():
             await register_devices(self.db, devices=[record])

@@ -12,7 +12,9 @@ import asyncpg
 
 from diagnostics.answers import store
 from diagnostics.answers.search import codes_in
+from diagnostics.customer_link.tokens import token_hash
 from ondol.answers_eval import judge_search, load_questions
+from testbed.customer_scene import MOTHER, scene_on
 from testbed.support import (
     ApiClient,
     console_client,
@@ -113,3 +115,45 @@ async def test_the_console_shows_the_standard_answer_beside_the_device(
     text = visible_text(page.text)
     assert "표준 답변" in text
     assert visible_text(answer.body.agent_ko) in text
+
+
+async def test_one_answer_serves_the_alert_and_the_customer_page_for_each_model_family(
+    db: asyncpg.Connection, db_dsn: str
+) -> None:
+    """An editor rewords E002's answer: the next guidance alert and the customer's page say the new
+    words on an NCB boiler, while a KRB boiler gets its family's own entry (it fills itself)."""
+    async with scene_on(db, db_dsn, "https://ondol.example/care") as scene:
+        await scene.device("af-ncb", son=False)
+        await scene.device("af-krb", son=False, model="KRB-24C")
+        async with ApiClient(db_dsn, role="answer-editor") as editor:
+            entry = (await editor.get("/v1/answers/code-e002")).json()
+            body = entry["body"] | {
+                "customer_ko": "편집된 설명: 난방수가 모자라요.",
+                "steps_ko": ["편집된 첫 단계: 직수 밸브를 여세요.", "편집된 둘째 단계: 압력계를 보세요."],
+            }
+            edited = await editor.put(
+                "/v1/answers/code-e002", json={"body": body, "if_version": 1, "why": "문구 정리"}
+            )
+            assert edited.status_code == 200, edited.text
+        await scene.event("af-ncb", "E002", "raised")
+        await scene.event("af-krb", "E002", "raised")
+        texts = dict(await db.fetch("SELECT device_id, message_ko FROM customer_alerts WHERE code = 'E002'"))
+        assert "편집된 설명: 난방수가 모자라요." in texts["af-ncb"]
+        assert "편집된 첫 단계: 직수 밸브를 여세요." in texts["af-ncb"]
+        assert "스스로 채우는 중" in texts["af-krb"], "the KRB family's entry, not the code's"
+        assert "편집된" not in texts["af-krb"]
+
+        await scene.deliver()
+        tokens = scene.tokens_to(MOTHER)
+        assert len(tokens) == 2
+        pages = {}
+        async with ApiClient(db_dsn, role=None) as phone:
+            for token in tokens:
+                device = await db.fetchval("SELECT device_id FROM customer_links WHERE token_hash = $1",
+                                           token_hash(token))  # fmt: skip
+                pages[device] = (await phone.get(f"/c/{token}", params={"lang": "ko"})).text
+        assert "편집된 설명: 난방수가 모자라요." in pages["af-ncb"]
+        assert "편집된 첫 단계: 직수 밸브를 여세요." in pages["af-ncb"]
+        assert "보일러가 난방수를 스스로 채우는 중이에요." in pages["af-krb"]
+        assert "보일러 아래 수돗물(직수) 밸브가 열려 있는지" in pages["af-krb"], "the family's first step"
+        assert "편집된" not in pages["af-krb"]

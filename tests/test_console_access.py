@@ -7,6 +7,7 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Final
 
 import asyncpg
 import httpx
@@ -30,7 +31,8 @@ from telemetry.series import BucketRow, FieldStats
 from testbed.support import insert_ticket, issue_api_key, register_full, seed_points
 
 PUBLIC = {"/console/sign-in", "/console/language"}
-TEMPLATES = Path(__file__).resolve().parent.parent / "api" / "console" / "templates"
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "api" / "console" / "templates"
 
 
 @pytest.fixture
@@ -275,6 +277,22 @@ def test_charts_break_their_lines_over_gaps() -> None:
     assert columns["fields"]["flue_c"] == [1.0, 2.0, None, 3.0]  # type: ignore[index]
 
 
+CUSTOMER_ANSWERS: Final = ("works_again", "still_broken", "consent", "reset", "booked", "moved", "survey")
+
+
+def _customer_problems() -> tuple[str, ...]:
+    """Every reason the customer pages can word: the service's NotNowError names and the page's own."""
+    sources = [*(ROOT / "diagnostics" / "customer_link").glob("*.py"), ROOT / "api" / "customer_pages.py"]
+    found: set[str] = set()
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        found |= set(re.findall(r'NotNowError\("([a-z_]+)"\)', text)) | set(
+            re.findall(r'problem="([a-z_]+)"', text)
+        )
+    assert {"slot_taken", "bad_slot"} <= found, "the patterns still find the reasons"
+    return tuple(sorted(found))
+
+
 def test_every_message_the_templates_use_exists_in_both_languages() -> None:
     catalog = messages()
     assert all(set(texts) == set(LANGUAGES) and all(texts.values()) for texts in catalog.values())
@@ -283,7 +301,7 @@ def test_every_message_the_templates_use_exists_in_both_languages() -> None:
     for template in TEMPLATES.glob("*.html"):
         text = template.read_text(encoding="utf-8")
         used |= set(re.findall(r"\bt\('([a-z0-9_.\-]+)'[,)]", text))
-        prefixes |= set(re.findall(r"\bt\('([a-z_]+\.)' ~", text))
+        prefixes |= set(re.findall(r"\bt\('([a-z_]+(?:\.[a-z_]+)*\.)' ~", text))
     missing = sorted(k for k in used if k not in catalog)
     assert missing == []
     domains = {
@@ -302,6 +320,10 @@ def test_every_message_the_templates_use_exists_in_both_languages() -> None:
         "command.": tuple(k.value for k in CommandKind), "cstate.": COMMAND_STATES,
         "rule.": tuple(r.value for r in Rule), "mode.": tuple(m.value for m in DeviceMode),
         "state.": ("room_c", "flow_c", "dhw_c", "mode"),
+        "report.kind.": ("fault", "ticket", "call"), "report.weekday.": tuple(str(i) for i in range(1, 8)),
+        "report.breach.": ("contact_late", "not_contacted", "safety_unacknowledged"),
+        "customer.book.": ("am", "pm"), "customer.answer.": CUSTOMER_ANSWERS,
+        "customer.done_msg.": (*(a for a in CUSTOMER_ANSWERS if a != "moved"), "survey_flagged"), "customer.problem.": _customer_problems(),
     }  # fmt: skip
     assert prefixes <= set(domains), prefixes - set(domains)
     absent = [p + v for p, values in domains.items() for v in values if p + v not in catalog]

@@ -148,7 +148,9 @@ async def _check_the_day(db: asyncpg.Connection, raw: bool) -> None:
     assert everywhere.tickets == 5, "Busan's ticket counts without a region filter"
 
 
-async def _raise(db: asyncpg.Connection, device: str, code: str, when: datetime, state: str = "raised") -> None:
+async def _raise(
+    db: asyncpg.Connection, device: str, code: str, when: datetime, state: str = "raised"
+) -> None:
     await db.execute(
         "INSERT INTO events (device_id, ts, seq, received_at, code, state) VALUES ($1, $2,"
         " (SELECT count(*) FROM events), $2, $3, $4)", device, when, code, state,
@@ -159,7 +161,9 @@ async def test_volumes_and_top_codes_count_by_korean_day_and_move_between_months
     db: asyncpg.Connection, db_dsn: str
 ) -> None:
     await seed_points(db)
-    await register_full(db, "v-a", latitude=37.5, longitude=127.0, region="seoul", installed_on=date(2020, 1, 1))
+    await register_full(
+        db, "v-a", latitude=37.5, longitude=127.0, region="seoul", installed_on=date(2020, 1, 1)
+    )
     await register_full(db, "v-b", latitude=35.1, longitude=129.0, region="busan", installed_on=date(2020, 1, 1),
                         model="NCB-500")  # fmt: skip
     oct5, nov2 = date(2026, 10, 5), date(2026, 11, 2)  # both Mondays
@@ -190,7 +194,9 @@ async def test_volumes_and_top_codes_count_by_korean_day_and_move_between_months
         assert weekdays == {("1", "fault"): 7, ("2", "fault"): 1, ("2", "call"): 1}
         weeks = {r.bucket for r in await volume(db, scope, Bucket.WEEK)}
         assert weeks == {"2026-W41", "2026-W45"}
-        hours = {(r.bucket, r.group, r.kind): r.n for r in await volume(db, scope, Bucket.HOUR, GroupBy.REGION)}
+        hours = {
+            (r.bucket, r.group, r.kind): r.n for r in await volume(db, scope, Bucket.HOUR, GroupBy.REGION)
+        }
         assert hours == {("0", "busan", "fault"): 1, ("0", "seoul", "call"): 1, ("9", "seoul", "fault"): 5,
                          ("10", "busan", "fault"): 1, ("11", "busan", "fault"): 1}  # fmt: skip
         in_busan = await volume(db, ReportScope(oct5, date(2026, 11, 30), region="busan", raw=raw), Bucket.MONTH,
@@ -222,7 +228,9 @@ async def test_volumes_and_top_codes_count_by_korean_day_and_move_between_months
         refused = await agent.get("/v1/reports/volume", params={**params, "bucket": "hour"})
         assert refused.status_code == 422
         assert "region or service point" in refused.text
-        ranked = await agent.get("/v1/reports/top-codes", params={"first": "2026-10-01", "last": "2026-11-30"})
+        ranked = await agent.get(
+            "/v1/reports/top-codes", params={"first": "2026-10-01", "last": "2026-11-30"}
+        )
         assert ranked.json()["rows"][0]["code"] == "E003"
 
 
@@ -231,8 +239,12 @@ async def test_point_figures_come_with_the_fleet_spread_and_old_tickets_are_judg
 ) -> None:
     await seed_points(db)
     for device in ("g-1", "g-2", "g-3"):
-        await register_full(db, device, latitude=37.5, longitude=127.0, region="seoul", installed_on=date(2020, 1, 1))
-    points = [r["point_id"] for r in await db.fetch("SELECT point_id FROM service_points ORDER BY point_id LIMIT 2")]
+        await register_full(
+            db, device, latitude=37.5, longitude=127.0, region="seoul", installed_on=date(2020, 1, 1)
+        )
+    points = [
+        r["point_id"] for r in await db.fetch("SELECT point_id FROM service_points ORDER BY point_id LIMIT 2")
+    ]
     late = await _ticket(db, "g-1", "ignition_flame", at(DAY, 10))  # not contacted yet
     await _ticket(db, "g-2", "ignition_flame", at(DAY, 10), contacted=at(DAY, 10, 20))
     await _ticket(db, "g-3", "ignition_flame", at(DAY, 11), contacted=at(DAY, 11, 40))
@@ -241,7 +253,8 @@ async def test_point_figures_come_with_the_fleet_spread_and_old_tickets_are_judg
     await _refresh(db)
     scope = ReportScope(DAY, DAY)
     groups = await service_by_group(db, scope, GroupBy.POINT)
-    assert groups[points[0]].contacted_in_time == 0 and groups[points[0]].breach_not_contacted == 1
+    assert groups[points[0]].contacted_in_time == 0
+    assert groups[points[0]].breach_not_contacted == 1
     assert groups[points[1]].contact_minutes_p50 == pytest.approx(30)  # median of 20 and 40
 
     # Weeks later the late ticket is contacted: a refresh whose window no longer covers its day

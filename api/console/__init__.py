@@ -24,6 +24,7 @@ from api.console import (
     find_page,
     fleet_page,
     queue_page,
+    reports_page,
     sign_in,
 )
 from api.console.problem_pages import as_page
@@ -33,7 +34,7 @@ __all__ = ["CONSOLE_ROUTERS", "console_routes", "install_console"]
 
 CONSOLE_ROUTERS: Final[tuple[APIRouter, ...]] = (
     sign_in.router, find_page.router, device_page.router, commands_page.router, queue_page.router,
-    fleet_page.router, campaign_page.router, cold_wave_page.router,
+    fleet_page.router, campaign_page.router, cold_wave_page.router, reports_page.router,
 )  # fmt: skip
 _PAGES: Final = "/console"
 _STATIC: Final = "/console/static"

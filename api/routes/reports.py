@@ -32,7 +32,7 @@ from diagnostics.reports.figures import (
     volume,
 )
 
-__all__ = ["router"]
+__all__ = ["csv_response", "report_scope", "router"]
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 Manager = Annotated[Principal, allow(Role.ADMIN, Role.AGENT)]
@@ -77,7 +77,7 @@ async def service_groups(
     rows = [{by: name, **asdict(f), "contact_rate": f.contact_rate, "first_visit_fix_rate": f.first_visit_fix_rate}
             for name, f in groups.items()]  # fmt: skip
     if format == "csv":
-        return _csv(rows, f"service-by-{by}-{first}-{last}.csv")
+        return csv_response(rows, f"service-by-{by}-{first}-{last}.csv")
     spread = {
         figure: spread_of([v for row in rows if (v := row[figure]) is not None])
         for figure in ("contact_rate", "first_visit_fix_rate", "contact_minutes_p50", "visit_hours_p50",
@@ -104,7 +104,7 @@ async def volume_report(
         raise invalid_parameter("query", "by", str(e)) from None
     plain = [asdict(r) for r in rows]
     if format == "csv":
-        return _csv(plain, f"volume-{bucket.value}-{by or 'all'}-{first}-{last}.csv")
+        return csv_response(plain, f"volume-{bucket.value}-{by or 'all'}-{first}-{last}.csv")
     return {"as_of": await as_of(conn), "bucket": bucket.value, "by": by, "rows": plain}
 
 
@@ -120,7 +120,7 @@ async def top_codes_report(
     scope = report_scope(first, last, region, point)
     rows = [asdict(r) for r in await top_codes(conn, scope, Bucket(bucket), kind=kind, limit=limit)]
     if format == "csv":
-        return _csv(rows, f"top-codes-{kind}-{bucket}-{first}-{last}.csv")
+        return csv_response(rows, f"top-codes-{kind}-{bucket}-{first}-{last}.csv")
     return {"as_of": await as_of(conn), "bucket": bucket, "kind": kind, "rows": rows}
 
 
@@ -131,10 +131,13 @@ async def comments_report(
 ) -> _JSON:  # fmt: skip
     """The newest happy-call comments of the period's tickets, with their score."""
     scope = report_scope(first, last, region, point)
-    return {"as_of": await as_of(conn), "rows": [asdict(c) for c in await survey_comments(conn, scope, limit=limit)]}
+    return {
+        "as_of": await as_of(conn),
+        "rows": [asdict(c) for c in await survey_comments(conn, scope, limit=limit)],
+    }
 
 
-def _csv(rows: list[dict[str, Any]], filename: str) -> Response:
+def csv_response(rows: list[dict[str, Any]], filename: str) -> Response:
     """Rows as a UTF-8 CSV file with a byte-order mark (so that a spreadsheet reads Korean right)."""
     out = io.StringIO()
     if rows:

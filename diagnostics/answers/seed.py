@@ -42,6 +42,8 @@ class SeedEntry:
     dispatch_en: str
     keywords_ko: str
     keywords_en: str
+    model_family: str | None = None
+    """For an entry about a code on one model family only."""
 
 
 def _from_code(entry: CatalogEntry) -> SeedEntry:
@@ -69,11 +71,11 @@ def seed_entries() -> tuple[SeedEntry, ...]:
     raw = tomllib.loads((resources.files("diagnostics.answers") / "seed.toml").read_text(encoding="utf-8"))
     questions = [
         SeedEntry(
-            entry_id=e["id"], kind=e["kind"], code=None, owner=e["owner"], title_ko=e["title_ko"],
+            entry_id=e["id"], kind=e["kind"], code=e.get("code"), owner=e["owner"], title_ko=e["title_ko"],
             title_en=e["title_en"], agent_ko=e["agent_ko"], agent_en=e["agent_en"], customer_ko=e["customer_ko"],
             customer_en=e["customer_en"], steps_ko=tuple(e["steps_ko"]), steps_en=tuple(e["steps_en"]),
             dispatch_ko=e["dispatch_ko"], dispatch_en=e["dispatch_en"], keywords_ko=e["keywords_ko"],
-            keywords_en=e["keywords_en"],
+            keywords_en=e["keywords_en"], model_family=e.get("model_family"),
         )
         for e in raw["entry"]
     ]  # fmt: skip

@@ -15,12 +15,14 @@ from telemetry import named_queries
 from telemetry.database import Connection, Row
 
 __all__ = [
-    "Answer", "AnswerBody", "Flag", "Version", "VersionConflictError", "add_flag", "all_answers", "edit", "get_answer",
+    "Answer", "AnswerBody", "Flag", "Version", "VersionConflictError", "add_flag", "all_answers", "answer_for_code",
+    "answer_for_device",
+    "edit", "get_answer",
     "mark_reviewed", "open_flags", "overdue", "resolve_flag", "search", "seed_answers", "versions",
 ]  # fmt: skip
 
 _Q: Final = named_queries.load("answers", package="diagnostics.answers").require(
-    "add_flag", "all_entries", "entry", "generation", "lock_entry", "mark_reviewed", "open_flags", "overdue",
+    "add_flag", "all_entries", "entry", "for_code", "for_device_code", "generation", "lock_entry", "mark_reviewed", "open_flags", "overdue",
     "resolve_flag", "seed_entry", "update_entry", "versions",
 )  # fmt: skip
 
@@ -52,6 +54,8 @@ class Answer:
     entry_id: str
     kind: str
     code: str | None
+    model_family: str | None
+    """The model family the entry answers for (None: every model)."""
     owner: str
     body: AnswerBody
     version: int
@@ -77,7 +81,7 @@ def _body_of(seed: SeedEntry) -> AnswerBody:
 async def seed_answers(conn: Connection) -> None:
     """Insert the seed entries that do not exist yet (each with its first version)."""
     await conn.executemany(_Q["seed_entry"], [
-        (s.entry_id, s.kind, s.code, s.owner, json.dumps(asdict(_body_of(s)), ensure_ascii=False))
+        (s.entry_id, s.kind, s.code, s.owner, json.dumps(asdict(_body_of(s)), ensure_ascii=False), s.model_family)
         for s in seed_entries()
     ])  # fmt: skip
 
@@ -88,6 +92,20 @@ async def all_answers(conn: Connection) -> list[Answer]:
 
 async def get_answer(conn: Connection, entry_id: str) -> Answer | None:
     row = await conn.fetchrow(_Q["entry"], entry_id)
+    return None if row is None else _answer(row)
+
+
+async def answer_for_device(conn: Connection, code: str, device_id: str) -> Answer | None:
+    """`answer_for_code` for the model of a registered device."""
+    row = await conn.fetchrow(_Q["for_device_code"], code, device_id)
+    return None if row is None else _answer(row)
+
+
+async def answer_for_code(conn: Connection, code: str, model: str) -> Answer | None:
+    """The entry that answers `code` on a device of `model`: the model family's own entry when there is
+    one, else the code's; None for a code with no entry. The customer pages and the alert texts read it,
+    so an editor's change reaches every channel."""
+    row = await conn.fetchrow(_Q["for_code"], code, model)
     return None if row is None else _answer(row)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Final
 
+from diagnostics.answers.store import answer_for_device
 from diagnostics.catalog import Catalog, CatalogEntry, Dispatch
 from diagnostics.cold_wave import incidents
 from diagnostics.cold_wave.incidents import IncidentConfig
@@ -36,7 +37,7 @@ from diagnostics.faults.store import GuidedCase, NewCase, NewPrediction, NewTick
 from diagnostics.faults.trigger import Trigger
 from diagnostics.messages import store as alert_store
 from diagnostics.messages.store import NewAlert
-from diagnostics.messages.texts import compose
+from diagnostics.messages.texts import Wording, compose
 from diagnostics.service_points import Assignment, ServicePointDirectory
 from diagnostics.warranty import Warranty, warranty_on
 from telemetry.database import Connection
@@ -313,7 +314,8 @@ class FaultEngine:
         must hear it or there is no owner)."""
         assert decision.alert is not None
         names = await store.service_point_names(conn, ticket_id) if ticket_id is not None else None
-        message = compose(entry, decision.alert, service_point=names)
+        message = compose(entry, decision.alert, service_point=names,
+                          wording=await _wording(conn, trigger.code, trigger.device_id))  # fmt: skip
         contacts = await store.first_contacts(conn, trigger.device_id)
         owners = [c for c in contacts if c.role == "owner"]
         audience = contacts if decision.audience is Audience.ALL or not owners else owners
@@ -322,6 +324,16 @@ class FaultEngine:
                      case_id, ticket_id, message.ko, message.en)
             for c in audience
         ])  # fmt: skip
+
+
+async def _wording(conn: Connection, code: str, device_id: str) -> Wording | None:
+    """The standard answer's words for the code on this device's model family (None: no entry), so
+    that an alert says what the customer page and the agent say."""
+    answer = await answer_for_device(conn, code, device_id)
+    if answer is None:
+        return None
+    body = answer.body
+    return Wording(body.customer_ko, body.customer_en, tuple(body.steps_ko), tuple(body.steps_en))
 
 
 async def _close_case(conn: Connection, case_id: int, status: str, at: datetime, why: str) -> None:

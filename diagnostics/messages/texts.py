@@ -20,10 +20,26 @@ from typing import Final
 from diagnostics.catalog import CatalogEntry
 
 __all__ = [
-    "ALERT_TYPES", "LANGUAGES", "LINK_PLACEHOLDER", "LMS_BYTES", "SMS_BYTES", "Message", "PointName",
-    "TemplateError", "alimtalk_code", "compose", "compose_freeze_prep", "compose_incident", "compose_inspection",
-    "compose_visit", "message_bytes",
-    "render", "sms_class", "visit_day", "with_link",
+    "ALERT_TYPES",
+    "LANGUAGES",
+    "LINK_PLACEHOLDER",
+    "LMS_BYTES",
+    "SMS_BYTES",
+    "Message",
+    "PointName",
+    "TemplateError",
+    "Wording",
+    "alimtalk_code",
+    "compose",
+    "compose_freeze_prep",
+    "compose_incident",
+    "compose_inspection",
+    "compose_visit",
+    "message_bytes",
+    "render",
+    "sms_class",
+    "visit_day",
+    "with_link",
 ]  # fmt: skip
 
 LANGUAGES: Final = ("ko", "en")
@@ -67,6 +83,23 @@ class TemplateError(ValueError):
 class Message:
     ko: str
     en: str
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """What a code means to the customer and the self-fix steps, when the standard answer database
+    words them (docs/answers.md) rather than the catalog."""
+
+    customer_ko: str
+    customer_en: str
+    steps_ko: tuple[str, ...]
+    steps_en: tuple[str, ...]
+
+    def customer_text(self, language: str) -> str:
+        return self.customer_ko if language == "ko" else self.customer_en
+
+    def steps(self, language: str) -> tuple[str, ...]:
+        return self.steps_ko if language == "ko" else self.steps_en
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,16 +201,24 @@ def _point(name: PointName | None, language: str) -> str:
 
 
 def compose(
-    entry: CatalogEntry, kind: str, *, service_point: PointName | None = None, owner_name: str | None = None
+    entry: CatalogEntry,
+    kind: str,
+    *,
+    service_point: PointName | None = None,
+    owner_name: str | None = None,
+    wording: Wording | None = None,
 ) -> Message:
-    """The message of `kind` for a raised code, in both languages."""
+    """The message of `kind` for a raised code, in both languages; what the code means and the steps
+    from `wording` when the answer database has them, else from the catalog."""
     texts = {}
     for language in LANGUAGES:
         variables = {
             "code": entry.display,
             "code_name": getattr(entry.name, language),
-            "customer_text": getattr(entry.customer_text, language),
-            "steps": _numbered(tuple(getattr(entry.steps, language))),
+            "customer_text": wording.customer_text(language)
+            if wording
+            else getattr(entry.customer_text, language),
+            "steps": _numbered(wording.steps(language) if wording else tuple(getattr(entry.steps, language))),
             "service_point": _point(service_point, language),
             "owner_name": owner_name or "",
         }

@@ -171,7 +171,10 @@ async def service_by_group(conn: Connection, scope: ReportScope, by: GroupBy) ->
     if by not in (GroupBy.NONE, GroupBy.POINT, GroupBy.TECHNICIAN):
         raise ValueError(f"service figures group by point or technician, not {by.value!r}")
     sql, args = _Q.bind("service_figures", {**scope.params(), "by": by.value})
-    return {row["grp"]: ServiceFigures(**{k: row[k] for k in _SERVICE_FIELDS}) for row in await conn.fetch(sql, *args)}
+    return {
+        row["grp"]: ServiceFigures(**{k: row[k] for k in _SERVICE_FIELDS})
+        for row in await conn.fetch(sql, *args)
+    }
 
 
 _SERVICE_FIELDS: Final = tuple(f.name for f in fields(ServiceFigures))
@@ -186,7 +189,8 @@ async def care_figures(conn: Connection, scope: ReportScope) -> CareFigures:
     tickets = await conn.fetchrow(sql, *args)
     sql, args = _Q.bind("care_cases", {k: v for k, v in scope.params().items() if k != "point"})
     cases = await conn.fetchrow(sql, *args)
-    assert tickets is not None and cases is not None  # aggregates always answer one row
+    assert tickets is not None  # aggregates always answer one row
+    assert cases is not None
     return CareFigures(**dict(cases), **dict(tickets))
 
 

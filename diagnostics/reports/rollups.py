@@ -45,14 +45,14 @@ class RollupRefresh:
     """Older tickets that changed since the last refresh."""
 
 
-async def refresh_report_rollups(
-    conn: Connection, *, now: datetime, window_days: int = 45
-) -> RollupRefresh:
+async def refresh_report_rollups(conn: Connection, *, now: datetime, window_days: int = 45) -> RollupRefresh:
     """Recompute the rollups' recent days (all days on the first run); call inside a transaction."""
     if window_days < 1:
         raise ValueError(f"window_days must be at least 1, not {window_days}")
     if not conn.is_in_transaction():
-        raise RuntimeError("refresh_report_rollups must run inside a transaction (its lock lasts until it ends)")
+        raise RuntimeError(
+            "refresh_report_rollups must run inside a transaction (its lock lasts until it ends)"
+        )
     if not await conn.fetchval(_Q["try_lock"], _LOCK_KEY):
         return RollupRefresh(True, None, None, 0, 0)
     state = await conn.fetchrow(_Q["state"])

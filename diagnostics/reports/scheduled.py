@@ -19,8 +19,7 @@ def jobs(pool: Pool, *, every_s: float) -> list[ScheduledJob]:
 
 
 async def _refresh(pool: Pool) -> None:
-    async with pool.acquire() as conn:
-        async with conn.transaction():
-            done = await refresh_report_rollups(conn, now=datetime.now(UTC))
+    async with pool.acquire() as conn, conn.transaction():
+        done = await refresh_report_rollups(conn, now=datetime.now(UTC))
     if done.tickets_judged_again or (done.first_day is not None and done.statements > 4):
         log.info("report rollups: %s", done)

@@ -3,8 +3,8 @@
 -- name: seed_entry
 -- A seed entry, unless one with its id exists (staff edits are never overwritten); its first version.
 WITH e AS (
-    INSERT INTO answer_entries (entry_id, kind, code, owner, body, updated_by, review_due)
-    VALUES ($1, $2, $3, $4, $5::jsonb, 'seed', (clock_timestamp() AT TIME ZONE 'Asia/Seoul')::date + 30)
+    INSERT INTO answer_entries (entry_id, kind, code, owner, body, updated_by, review_due, model_family)
+    VALUES ($1, $2, $3, $4, $5::jsonb, 'seed', (clock_timestamp() AT TIME ZONE 'Asia/Seoul')::date + 30, $6)
     ON CONFLICT (entry_id) DO NOTHING
     RETURNING entry_id, body
 )
@@ -12,14 +12,37 @@ INSERT INTO answer_versions (entry_id, version, body, changed_by, why)
 SELECT entry_id, 1, body, 'seed', 'seeded from the catalog and the common questions' FROM e;
 
 -- name: all_entries
-SELECT entry_id, kind, code, owner, body::text AS body, version, updated_at, updated_by, reviewed_at, review_due,
+SELECT entry_id, kind, code, model_family, owner, body::text AS body, version, updated_at, updated_by, reviewed_at,
+       review_due,
        (SELECT count(*) FROM answer_flags AS f WHERE f.entry_id = e.entry_id AND f.resolved_at IS NULL) AS open_flags
 FROM answer_entries AS e ORDER BY entry_id;
 
 -- name: entry
-SELECT entry_id, kind, code, owner, body::text AS body, version, updated_at, updated_by, reviewed_at, review_due,
+SELECT entry_id, kind, code, model_family, owner, body::text AS body, version, updated_at, updated_by, reviewed_at,
+       review_due,
        (SELECT count(*) FROM answer_flags AS f WHERE f.entry_id = e.entry_id AND f.resolved_at IS NULL) AS open_flags
 FROM answer_entries AS e WHERE entry_id = $1;
+
+-- name: for_code
+-- The entry that answers a code on a device of model $2: its model family's own entry, else the code's.
+SELECT entry_id, kind, code, model_family, owner, body::text AS body, version, updated_at, updated_by, reviewed_at,
+       review_due,
+       (SELECT count(*) FROM answer_flags AS f WHERE f.entry_id = e.entry_id AND f.resolved_at IS NULL) AS open_flags
+FROM answer_entries AS e
+WHERE code = $1 AND (model_family IS NULL OR model_family = model_family($2))
+ORDER BY model_family IS NULL, entry_id
+LIMIT 1;
+
+-- name: for_device_code
+-- for_code for the model of device $2.
+SELECT entry_id, kind, code, model_family, owner, body::text AS body, version, updated_at, updated_by, reviewed_at,
+       review_due,
+       (SELECT count(*) FROM answer_flags AS f WHERE f.entry_id = e.entry_id AND f.resolved_at IS NULL) AS open_flags
+FROM answer_entries AS e
+WHERE code = $1 AND (model_family IS NULL
+                     OR model_family = model_family((SELECT model FROM devices WHERE device_id = $2)))
+ORDER BY model_family IS NULL, entry_id
+LIMIT 1;
 
 -- name: generation
 -- Changes when any entry does: the search index is rebuilt then.

@@ -68,15 +68,21 @@ WHERE grain = 'code' AND kind IN ('case', 'self_fixed') AND (:region::text IS NU
 -- 'day', 'month', 'week' as ISO year-week, 'weekday' as ISO 1 = Monday) and group (:by: 'region',
 -- 'point', 'code', 'model' or ''), filtered by region, point, code or model. Only tickets have a
 -- service point: with :point, the other kinds are left out.
+-- (Summed per day first: the bucket's label is then computed once per day and group, not per row.)
+WITH per_day AS (
+    SELECT day, CASE :by::text WHEN 'region' THEN region WHEN 'point' THEN point WHEN 'code' THEN value
+                               WHEN 'model' THEN value ELSE '' END AS grp,
+           kind, sum(n) AS n
+    FROM report_volume(:first, :last, :raw)
+    WHERE grain = CASE WHEN :by::text = 'model' OR :model::text IS NOT NULL THEN 'model' ELSE 'code' END
+      AND (:region::text IS NULL OR region = :region) AND (:point::text IS NULL OR point = :point)
+      AND (:code::text IS NULL OR value = :code) AND (:model::text IS NULL OR value = :model)
+    GROUP BY day, 2, kind
+)
 SELECT CASE :bucket::text WHEN 'month' THEN to_char(day, 'YYYY-MM') WHEN 'week' THEN to_char(day, 'IYYY-"W"IW')
                           WHEN 'weekday' THEN extract(isodow FROM day)::text ELSE day::text END AS bucket,
-       CASE :by::text WHEN 'region' THEN region WHEN 'point' THEN point WHEN 'code' THEN value
-                      WHEN 'model' THEN value ELSE '' END AS grp,
-       kind, sum(n)::bigint AS n
-FROM report_volume(:first, :last, :raw)
-WHERE grain = CASE WHEN :by::text = 'model' OR :model::text IS NOT NULL THEN 'model' ELSE 'code' END
-  AND (:region::text IS NULL OR region = :region) AND (:point::text IS NULL OR point = :point)
-  AND (:code::text IS NULL OR value = :code) AND (:model::text IS NULL OR value = :model)
+       grp, kind, sum(n)::bigint AS n
+FROM per_day
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3;
 
@@ -95,12 +101,16 @@ ORDER BY hour, 2, 3;
 -- tied on the count share a rank, so a bucket may list more than :limit), with
 -- the rank and count of the same code in the bucket before (NULL: not counted then, or before the
 -- report's first bucket).
-WITH per AS (
-    SELECT CASE :bucket::text WHEN 'week' THEN to_char(day, 'IYYY-"W"IW') ELSE to_char(day, 'YYYY-MM') END AS bucket,
-           value AS code, sum(n)::bigint AS n
+WITH per_day AS (
+    SELECT day, value AS code, sum(n) AS n
     FROM report_volume(:first, :last, :raw)
     WHERE grain = 'code' AND kind = :kind AND value <> ''
       AND (:region::text IS NULL OR region = :region) AND (:point::text IS NULL OR point = :point)
+    GROUP BY day, value
+), per AS (
+    SELECT CASE :bucket::text WHEN 'week' THEN to_char(day, 'IYYY-"W"IW') ELSE to_char(day, 'YYYY-MM') END AS bucket,
+           code, sum(n)::bigint AS n
+    FROM per_day
     GROUP BY 1, 2
 ), ranked AS (
     SELECT per.*, rank() OVER (PARTITION BY bucket ORDER BY n DESC) AS rank,
