@@ -134,3 +134,7 @@ LIMIT :limit;
 
 -- name: as_of
 SELECT refreshed_at FROM report_rollup_state;
+
+-- name: custom_plans
+-- Each report query planned for its values (figures._fetch says why).
+SET LOCAL plan_cache_mode = force_custom_plan;
