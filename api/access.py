@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import access_keys
-from api.dependencies import DbConnection
+from api.dependencies import DbConnection, ReadDbConnection
 from api.limits.rate import RateLimiter
 from api.problems import ProblemError, problem_responses
 from telemetry.database import Connection
@@ -27,10 +27,12 @@ from telemetry.database import Connection
 __all__ = [
     "ANY_ROLE",
     "Allow",
+    "AllowReads",
     "Principal",
     "Role",
     "RoleGuard",
     "allow",
+    "allow_reads",
     "document_roles",
     "ensure_device_visible",
     "ensure_ticket_visible",
@@ -101,6 +103,10 @@ class Allow(RoleGuard):
         conn: DbConnection,
     ) -> Principal:
         identity = await access_keys.verify_key(conn, credentials.credentials)
+        return self.admit(request, identity)
+
+    def admit(self, request: Request, identity: access_keys.KeyIdentity | None) -> Principal:
+        """The principal of a verified key, if its role may; 401, 429 or 403 otherwise."""
         if identity is None:
             raise _unauthorized("The API key is unknown, revoked or malformed.")
         request.state.key_id = identity.key_id  # for the request log (api.metrics): the id, not the secret
@@ -159,6 +165,27 @@ async def ensure_ticket_visible(
 def allow(*roles: Role) -> Any:
     """`Annotated[Principal, allow(...)]`: the parameter form of `Allow`."""
     return Depends(Allow(*roles))
+
+
+class AllowReads(Allow):
+    """`Allow` for read-only routes: the key is checked on the route's read connection (a replica
+    within the lag bound, api.read_routing), so these routes answer while the primary is down. A key
+    revoked on the primary stops working here once the replica has replayed it (within the bound).
+    The key's last use is not recorded from these routes (that is a write)."""
+
+    async def __call__(
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials, Depends(_credentials)],
+        conn: ReadDbConnection,
+    ) -> Principal:
+        identity = await access_keys.verify_key(conn, credentials.credentials, record_use=False)
+        return self.admit(request, identity)
+
+
+def allow_reads(*roles: Role) -> Any:
+    """`Annotated[Principal, allow_reads(...)]`: the parameter form of `AllowReads`."""
+    return Depends(AllowReads(*roles))
 
 
 def route_roles(route: APIRoute) -> frozenset[Role] | None:

@@ -34,7 +34,13 @@ ROLES: Final = ("admin", "agent", "technician", "customer", "device-provisioner"
 _PREFIX: Final = "ondol"
 
 _Q: Final = named_queries.load("access", package="api").require(
-    "insert_key", "key_for_auth", "list_keys", "revoke_key", "device_has_contact", "device_served_by"
+    "insert_key",
+    "key_for_auth",
+    "key_for_reads",
+    "list_keys",
+    "revoke_key",
+    "device_has_contact",
+    "device_served_by",
 )
 
 
@@ -102,15 +108,16 @@ async def issue_key(
     return IssuedKey(f"{_PREFIX}_{key_id}_{secret}", dict(row))
 
 
-async def verify_key(conn: Connection, token: str) -> KeyIdentity | None:
-    """The identity of a valid, unrevoked key; None for anything else (malformed, unknown, wrong)."""
+async def verify_key(conn: Connection, token: str, *, record_use: bool = True) -> KeyIdentity | None:
+    """The identity of a valid, unrevoked key; None for anything else (malformed, unknown, wrong).
+    `record_use`: mark the key used (a write; False on a read replica)."""
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != _PREFIX or len(parts[1]) != 16 or not parts[2]:
         return None
     key_id, secret = parts[1], parts[2]
     if any(c not in "0123456789abcdef" for c in key_id):
         return None
-    row = await conn.fetchrow(_Q["key_for_auth"], key_id)
+    row = await conn.fetchrow(_Q["key_for_auth" if record_use else "key_for_reads"], key_id)
     if row is None or not hmac.compare_digest(bytes(row["secret_sha256"]), _digest(secret)):
         return None
     return KeyIdentity(

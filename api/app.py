@@ -23,6 +23,7 @@ from api.limits.body import BodyLimitMiddleware
 from api.limits.rate import RateLimiter
 from api.metrics import RequestMetrics, RequestObserver
 from api.problems import install_problem_handlers
+from api.read_routing import ReadRouting
 from api.routes import (
     alerts,
     answers,
@@ -85,6 +86,9 @@ def api_routes() -> list[APIRoute]:
 class ApiConfig:
     database_url: str
     pool_max_size: int = 8
+    read_database_url: str | None = None
+    """Where read routes read (replicas: target_session_attrs=prefer-standby); None: the primary."""
+    read_max_lag_s: float = 5.0
     webhook_allowed_networks: tuple[str, ...] = ()
     """Non-public networks a webhook URL may lead to (checked at subscription and at delivery)."""
     default_warranty_years: int = 3
@@ -114,9 +118,18 @@ def create_app(config: ApiConfig) -> FastAPI:
             max_size=config.pool_max_size,
             stateless=True,  # request handlers only run queries and transactions
         )
+        replica = None
+        if config.read_database_url:
+            replica = await create_pool(
+                config.read_database_url, application_name="ondol-api-reads", min_size=0,
+                max_size=config.pool_max_size, stateless=True,
+            )  # fmt: skip
+        app.state.reads = ReadRouting(app.state.pool, replica, max_lag_s=config.read_max_lag_s)
         try:
             yield
         finally:
+            if replica is not None:
+                await replica.close()
             await app.state.pool.close()
 
     app = FastAPI(

@@ -52,6 +52,10 @@ _GAUGES: Final[tuple[tuple[str, str, str], ...]] = (
     ("inbox_oldest_s", "ondol_event_inbox_oldest_age_seconds",
      "Age of the oldest event waiting for the diagnostics worker (0: none)"),
     ("diagnostic_failures", "ondol_diagnostic_failures", "Events the diagnostics engine could not handle, kept"),
+    ("sync_standbys", "ondol_database_synchronous_standbys",
+     "Standbys the database waits for at commit (0: it commits alone)"),
+    ("sync_degraded", "ondol_database_sync_degraded",
+     "1 while the primary commits alone after losing its synchronous standby: alarm"),
 )  # fmt: skip
 """OperationsSnapshot field → metric name, help."""
 

@@ -33,6 +33,10 @@ class OperationsSnapshot:
     inbox_backlog: int
     inbox_oldest_s: float
     diagnostic_failures: int
+    sync_standbys: int
+    """Standbys the database server waits for at commit (0: it commits alone, or is not replicated)."""
+    sync_degraded: int
+    """1 while the primary goes on alone after losing its synchronous standby (telemetry.replication)."""
 
 
 async def operations_snapshot(conn: Connection, now: datetime) -> OperationsSnapshot:
@@ -50,4 +54,5 @@ async def operations_snapshot(conn: Connection, now: datetime) -> OperationsSnap
         tickets_past_contact_due=row["tickets_past_contact_due"],
         tickets_oldest_past_due_s=age("tickets_oldest_past_due_s"), inbox_backlog=row["inbox_backlog"],
         inbox_oldest_s=age("inbox_oldest_s"), diagnostic_failures=row["diagnostic_failures"],
+        sync_standbys=row["sync_standbys"], sync_degraded=int(row["sync_degraded"]),
     )  # fmt: skip

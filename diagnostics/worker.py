@@ -35,6 +35,7 @@ from telemetry import scheduled as store_jobs
 from telemetry.database import Pool, create_pool_when_ready, poll_until_stopped
 from telemetry.edition import StoreFeatures, detect
 from telemetry.event_inbox import EVENT_INBOX_CHANNEL
+from telemetry.replication import SyncPolicy
 from telemetry.scheduled import RetentionDays
 from telemetry.scheduling import ScheduledJob
 
@@ -71,6 +72,9 @@ class WorkerConfig:
     visit_reminder_interval_s: float = 60.0
     """How often due visit reminders (the day before, the hour before) are looked for."""
     report_rollup_interval_s: float = 300.0
+    sync_policy: SyncPolicy = field(default_factory=lambda: SyncPolicy(""))
+    """What to do when the primary's synchronous standby is gone (telemetry.replication)."""
+    sync_watch_interval_s: float = 1.0
     """How often the report rollups recompute their recent days (reports say what they are as of)."""
 
 
@@ -108,6 +112,7 @@ def _scheduled_jobs(
     """Every feature's jobs, with the intervals the worker is configured with."""
     return [
         *store_jobs.jobs(pool, features, config.retention, every_s=config.maintenance_interval_s),
+        *store_jobs.replication_jobs(pool, config.sync_policy, every_s=config.sync_watch_interval_s),
         *fault_jobs.jobs(pool, engine, sweep_every_s=config.sweep_interval_s,
                          offline_every_s=config.offline_interval_s),
         *predictive_jobs.jobs(pool, engine, config.predictive, trends_every_s=config.trends_interval_s,

@@ -155,24 +155,15 @@ class PostgresServer:
 
     def initialise(self) -> bool:
         """Create the cluster and database if missing; True when it was created now."""
-        self.base_dir.mkdir(parents=True, exist_ok=True)
-        if (self.data_dir / "PG_VERSION").exists():
+        if self.initialised:
             return False
-        if not (PG_BIN / "initdb").exists():
-            raise ServerError(f"PostgreSQL 15 is not installed ({PG_BIN}); run the system set-up first")
-        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.data_dir.parent, 0o755)  # noqa: S103 - the postgres user must traverse it
-        if self.data_dir.exists():
-            shutil.rmtree(self.data_dir)
-        self.data_dir.mkdir(mode=0o700)
-        self.socket_dir.mkdir(exist_ok=True)
+        self._prepare_data_dir()
         if not self.password_file.exists():
             self.password_file.write_text(secrets.token_urlsafe(24) + "\n")
             os.chmod(self.password_file, 0o600)
         pwfile = self.data_dir.parent / ".initdb-pw"
         pwfile.write_text(self.password_file.read_text())
-        for path in (self.data_dir, self.socket_dir, pwfile):
-            _chown_tree(path, self._owner)
+        _chown_tree(pwfile, self._owner)
         try:
             self._run(
                 [str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-U", self.user, "--auth=scram-sha-256",
@@ -191,6 +182,79 @@ class PostgresServer:
         finally:
             self.stop()
         return True
+
+    @property
+    def initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def _prepare_data_dir(self) -> None:
+        """An empty data directory (and socket directory) the postgres user owns."""
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        if not (PG_BIN / "initdb").exists():
+            raise ServerError(f"PostgreSQL 15 is not installed ({PG_BIN}); run the system set-up first")
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.data_dir.parent, 0o755)  # noqa: S103 - the postgres user must traverse it
+        if self.data_dir.exists():
+            shutil.rmtree(self.data_dir)
+        self.data_dir.mkdir(mode=0o700)
+        self.socket_dir.mkdir(exist_ok=True)
+        for path in (self.data_dir, self.socket_dir):
+            _chown_tree(path, self._owner)
+
+    def clone_from(self, primary: PostgresServer, name: str) -> None:
+        """Make this cluster a streaming standby of `primary` (running): a base backup, then
+        standby.signal and the connection to the primary under `name` (what synchronous_standby_names
+        lists). The roles and password are the primary's."""
+        self._prepare_data_dir()
+        shutil.copyfile(primary.password_file, self.password_file)
+        os.chmod(self.password_file, 0o600)
+        self._run([str(PG_BIN / "pg_basebackup"), "-h", primary.host, "-p", str(primary.port), "-U", self.user,
+                   "-D", str(self.data_dir), "-X", "stream", "-c", "fast"])  # fmt: skip
+        self.follow(primary, name)
+
+    def follow(self, primary: PostgresServer, name: str) -> None:
+        """Start as a standby of `primary` (the cluster must be stopped): standby.signal, and the
+        connection to the primary in postgresql.auto.conf, replacing any earlier one."""
+        password = self.password_file.read_text().strip()
+        self.set_setting("primary_conninfo", f"host={primary.host} port={primary.port} user={self.user} "
+                                              f"password={password} application_name={name}")  # fmt: skip
+        (self.data_dir / "standby.signal").write_text("")
+        _chown_tree(self.data_dir, self._owner)
+
+    def rewind_from(self, primary: PostgresServer) -> None:
+        """Bring a stopped former primary back in line with the new `primary` (pg_rewind: only the
+        blocks that diverged are copied; needs wal_log_hints, which replicated clusters have)."""
+        password = self.password_file.read_text().strip()
+        self._run([str(PG_BIN / "pg_rewind"), "-D", str(self.data_dir),
+                   f"--source-server=host={primary.host} port={primary.port} user={self.user} "
+                   f"password={password} dbname={self.database}"])  # fmt: skip
+
+    def set_setting(self, name: str, value: str) -> None:
+        """Write a setting into postgresql.auto.conf (replacing an earlier value), for the next start or
+        reload; the value is quoted as PostgreSQL reads it."""
+        conf = self.data_dir / "postgresql.auto.conf"
+        kept = [line for line in conf.read_text().splitlines() if not line.startswith(f"{name} ")]
+        quoted = value.replace("'", "''")
+        kept.append(f"{name} = '{quoted}'")
+        conf.write_text("\n".join(kept) + "\n")
+        _chown_tree(conf, self._owner)
+
+    def sql(self, statement: str) -> str:
+        """Run one statement with psql as the cluster's owner; its output (unaligned, no headers)."""
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGPASSFILE": "/dev/null",
+               "PGPASSWORD": self.password_file.read_text().strip(), "LC_ALL": "C"}  # fmt: skip
+        result = subprocess.run(
+            [str(PG_BIN / "psql"), "-h", self.host, "-p", str(self.port), "-U", self.user, "-d", self.database,
+             "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", statement],
+            env=env, capture_output=True, check=False, timeout=60,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise ServerError(f"psql failed: {result.stderr.decode(errors='replace')[-1000:]}")
+        return result.stdout.decode().strip()
+
+    def promote(self) -> None:
+        """End recovery: this standby becomes a primary (pg_ctl promote, waiting until it is)."""
+        self._run([str(PG_BIN / "pg_ctl"), "promote", "-w", "-t", "60", "-D", str(self.data_dir)])
 
     def _settings(self) -> str:
         lines = [

@@ -110,6 +110,7 @@ def _tune_collector_for_ingest() -> None:
 def run_diagnostics(settings: Settings) -> None:
     from diagnostics.faults.engine import EngineConfig
     from diagnostics.worker import RetentionDays, WorkerConfig, run_worker
+    from telemetry.replication import SyncPolicy
 
     config = WorkerConfig(
         database_url=require_database(settings),
@@ -132,6 +133,7 @@ def run_diagnostics(settings: Settings) -> None:
             quarantine=settings.quarantine_retention_days,
         ),
         campaign=settings.campaign_config(),
+        sync_policy=SyncPolicy(settings.database_sync_standbys, settings.sync_degrade_after_s),
     )
     _run_until_signalled(lambda stop: run_worker(config, stop))
 
@@ -163,6 +165,8 @@ def run_api(settings: Settings) -> None:
 
     config = ApiConfig(
         database_url=require_database(settings),
+        read_database_url=settings.database_read_url,
+        read_max_lag_s=settings.read_max_lag_s,
         webhook_allowed_networks=tuple(settings.webhook_allowed_networks),
         default_warranty_years=settings.default_warranty_years,
         max_request_bytes=settings.api_max_request_bytes,

@@ -43,6 +43,25 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="an existing TimescaleDB; unset: the private cluster")
     mqtt_url: str | None = Field(None, description="an existing broker (mqtt:// or mqtts://); unset: private")
 
+    database_read_url: str | None = Field(
+        None,
+        description="where the API's read routes read (target_session_attrs=prefer-standby for replicas); "
+        "unset: the database URL",
+    )
+    read_max_lag_s: float = Field(
+        5.0, gt=0, description="a replica further behind than this is not read from"
+    )
+    database_sync_standbys: str = Field(
+        "",
+        description="the synchronous_standby_names the worker keeps in force ('FIRST 1 (node0, node1)'); "
+        "empty: not replicated",
+    )
+    sync_degrade_after_s: float = Field(
+        10.0,
+        ge=0,
+        description="how long commits wait for a lost synchronous standby before the primary goes on "
+        "alone (0: wait forever)",
+    )
     pg_host: str = "127.0.0.1"
     pg_port: int = Field(55432, ge=1, le=65535)
     mqtt_host: str = "127.0.0.1"

@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 
 from telemetry.database import Pool
 from telemetry.edition import StoreFeatures
+from telemetry.replication import SyncPolicy, SyncWatch
 from telemetry.rollups import apply_retention, refresh_hourly
 from telemetry.scheduling import Every, ScheduledJob
 
-__all__ = ["RetentionDays", "jobs", "run_maintenance"]
+__all__ = ["RetentionDays", "jobs", "replication_jobs", "run_maintenance"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,19 @@ def jobs(
     return [
         ScheduledJob("store-maintenance", Every(every_s), lambda: run_maintenance(pool, features, retention))
     ]
+
+
+def replication_jobs(pool: Pool, policy: SyncPolicy, *, every_s: float) -> list[ScheduledJob]:
+    """The synchronous-standby watch, when the database is replicated (none otherwise)."""
+    if not policy.standbys:
+        return []
+    watch = SyncWatch(policy)
+    return [ScheduledJob("sync-standby-watch", Every(every_s), lambda: _watch(pool, watch))]
+
+
+async def _watch(pool: Pool, watch: SyncWatch) -> None:
+    async with pool.acquire() as conn:
+        await watch.check(conn)
 
 
 async def run_maintenance(pool: Pool, features: StoreFeatures, retention: RetentionDays) -> None:

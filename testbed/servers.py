@@ -21,6 +21,7 @@ from typing import Final
 
 import asyncpg
 
+from ondol.local_replication import ReplicatedPostgres
 from ondol.local_servers import MosquittoServer, PostgresServer, free_port
 from ondol.schema import migrate_schema
 from protocol.broker import BrokerAddress
@@ -166,3 +167,51 @@ async def temporary_database(
         yield await create_database(server, name, template)
     finally:
         await drop_database(server, name)
+
+
+@dataclass
+class ReplicatedServers(PrivateServers):
+    """A primary with synchronous standbys (ondol.local_replication) and a Mosquitto. `dsn` names every
+    node with target_session_attrs=read-write, as every process of a replicated deployment is given
+    it, so it always reaches whichever node is the primary; `pg` is the node that started as one."""
+
+    replicated: ReplicatedPostgres | None = None
+
+    @property
+    def dsn(self) -> str:
+        assert self.replicated is not None
+        return self.replicated.dsn()
+
+    @property
+    def read_dsn(self) -> str:
+        assert self.replicated is not None
+        return self.replicated.dsn("prefer-standby")
+
+
+@contextmanager
+def replicated_servers(
+    prefix: str, *, replicas: int = 1, keep_logs: bool = False
+) -> Iterator[ReplicatedServers]:
+    """A migrated primary with `replicas` synchronous standbys, and a broker; all stopped and removed
+    on the way out (with `keep_logs`, the logs stay)."""
+    base = temporary_base(prefix)
+    replicated = ReplicatedPostgres(
+        base, replicas, extra_settings={"timescaledb.max_background_workers": "0"}
+    )
+    mq = MosquittoServer(base / "mosquitto", free_port())
+    try:
+        replicated.initialise()
+        replicated.start()
+        try:
+            asyncio.run(migrate_database(replicated.dsn()))
+            mq.start()
+            try:
+                yield ReplicatedServers(base, replicated.nodes[0], mq, replicated)
+            finally:
+                mq.stop()
+        finally:
+            replicated.stop()
+    finally:
+        for node in replicated.nodes:
+            shutil.rmtree(node.data_dir if keep_logs else node.data_dir.parent, ignore_errors=True)
+        shutil.rmtree(mq.persistence_dir if keep_logs else base, ignore_errors=True)

@@ -17,6 +17,11 @@ WITH k AS (
 )
 SELECT * FROM k;
 
+-- name: key_for_reads
+-- key_for_auth without marking the key used: for read-only routes, which may run on a replica.
+SELECT key_id, name, role, secret_sha256, service_point_id, customer_phone
+FROM api_keys WHERE key_id = $1 AND revoked_at IS NULL;
+
 -- name: list_keys
 SELECT key_id, name, role, service_point_id, customer_phone, created_at, created_by, last_used_at, revoked_at
 FROM api_keys WHERE key_id > $1 ORDER BY key_id LIMIT $2;

@@ -17,7 +17,10 @@ SELECT
     extract(epoch FROM $1 - t.oldest_due) AS tickets_oldest_past_due_s,
     i.backlog AS inbox_backlog,
     extract(epoch FROM $1 - i.oldest) AS inbox_oldest_s,
-    (SELECT count(*) FROM diagnostic_failures) AS diagnostic_failures
+    (SELECT count(*) FROM diagnostic_failures) AS diagnostic_failures,
+    (SELECT count(*) FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')) AS sync_standbys,
+    coalesce((SELECT event = 'degraded' FROM replication_events ORDER BY event_id DESC LIMIT 1), false)
+        AS sync_degraded
 FROM (SELECT count(*) AS pending, min(created_at) AS oldest
       FROM webhook_deliveries WHERE status = 'pending') AS w,
      (SELECT count(*) AS pending, count(*) FILTER (WHERE not_before <= $1) AS due,

@@ -17,8 +17,8 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import AwareDatetime
 
-from api.access import Principal, Role, allow, ensure_device_visible
-from api.dependencies import DbConnection
+from api.access import Principal, Role, allow, allow_reads, ensure_device_visible
+from api.dependencies import DbConnection, ReadDbConnection
 from api.pagination import decode_text_cursor, encode_text_cursor, split_page
 from api.problems import ProblemError, invalid_parameter, problem_responses
 from api.record_audit import record
@@ -59,7 +59,8 @@ DeviceId = Annotated[str, Path(pattern=DEVICE_ID_PATTERN, description="The devic
 Staff = Annotated[Principal, allow(Role.ADMIN, Role.AGENT)]
 DeviceReader = Annotated[Principal, allow(Role.ADMIN, Role.AGENT, Role.TECHNICIAN, Role.CUSTOMER)]
 Provisioner = Annotated[Principal, allow(Role.ADMIN, Role.DEVICE_PROVISIONER)]
-StatusReader = Annotated[Principal, allow(Role.ADMIN, Role.AGENT, Role.DEVICE_PROVISIONER)]
+StatusReader = Annotated[Principal, allow_reads(Role.ADMIN, Role.AGENT, Role.DEVICE_PROVISIONER)]
+SeriesReader = Annotated[Principal, allow_reads(Role.ADMIN, Role.AGENT, Role.TECHNICIAN, Role.CUSTOMER)]
 
 
 def _not_found(device_id: str) -> ProblemError:
@@ -126,14 +127,18 @@ async def search_devices(
 
 
 @router.get("/{device_id}", response_model=DeviceDetail, responses=problem_responses(404, 422, 503))
-async def get_device(conn: DbConnection, caller: DeviceReader, device_id: DeviceId) -> DeviceDetail:
-    """One device with its status, latest values and active error codes."""
-    await ensure_device_visible(conn, caller, device_id, _not_found(device_id))
+async def get_device(
+    conn: DbConnection, reads: ReadDbConnection, caller: DeviceReader, device_id: DeviceId
+) -> DeviceDetail:
+    """One device with its status, latest values and active error codes. Read from a replica when
+    there is one (api.read_routing); the access log is written on the primary, so this answers 503
+    while the primary is down rather than show personal data unlogged."""
+    await ensure_device_visible(reads, caller, device_id, _not_found(device_id))
     await record(conn, caller, "view", "device", [device_id])
-    view = await device_registry.get_device(conn, device_id=device_id)
+    view = await device_registry.get_device(reads, device_id=device_id)
     if view is None:
         raise _not_found(device_id)
-    tickets = await ticket_store.open_tickets_of_device(conn, device_id=device_id)
+    tickets = await ticket_store.open_tickets_of_device(reads, device_id=device_id)
     detail = DeviceDetail.model_validate(view)
     if caller.role is Role.TECHNICIAN:  # other service points' tickets are theirs
         tickets = [t for t in tickets if t.service_point_id == caller.service_point_id]
@@ -178,7 +183,9 @@ async def register_device(
 @router.get(
     "/{device_id}/status", response_model=InstallerStatusOut, responses=problem_responses(404, 422, 503)
 )
-async def device_status(conn: DbConnection, caller: StatusReader, device_id: DeviceId) -> InstallerStatusOut:
+async def device_status(
+    conn: ReadDbConnection, caller: StatusReader, device_id: DeviceId
+) -> InstallerStatusOut:
     """Whether the device came online (status, last seen, what its birth message said), nothing about
     its household. An installer's key sees the devices it registered; others answer 404."""
     registered_by = caller.key_id if caller.role is Role.DEVICE_PROVISIONER else None
@@ -225,8 +232,8 @@ def _window(
 
 @router.get("/{device_id}/telemetry", response_model=TelemetryOut, responses=problem_responses(404, 422, 503))
 async def device_telemetry(
-    conn: DbConnection,
-    caller: DeviceReader,
+    conn: ReadDbConnection,
+    caller: SeriesReader,
     device_id: DeviceId,
     from_: Annotated[
         AwareDatetime | None, Query(alias="from", description="ISO 8601 with offset; default to - 24h.")

@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.access import Principal, Role, allow
-from api.dependencies import DbConnection
+from api.access import Principal, Role, allow_reads
+from api.dependencies import ReadDbConnection
 from api.problems import invalid_parameter, problem_responses
 from api.schemas.devices import RegionQuery
 from diagnostics.reports.figures import (
@@ -35,7 +35,7 @@ from diagnostics.reports.figures import (
 __all__ = ["csv_response", "report_scope", "router"]
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
-Manager = Annotated[Principal, allow(Role.ADMIN, Role.AGENT)]
+Manager = Annotated[Principal, allow_reads(Role.ADMIN, Role.AGENT)]
 PointQuery = Annotated[str | None, Query(max_length=64)]
 Format = Annotated[Literal["json", "csv"], Query(description="csv: the rows as a spreadsheet file")]
 _JSON = dict[str, Any]
@@ -50,7 +50,7 @@ def report_scope(first: date, last: date, region: str | None, point: str | None)
 
 @router.get("/service", response_model=_JSON, responses=problem_responses(422, 503))
 async def service_report(
-    conn: DbConnection, caller: Manager, first: date, last: date, region: RegionQuery = None,
+    conn: ReadDbConnection, caller: Manager, first: date, last: date, region: RegionQuery = None,
     point: PointQuery = None,
 ) -> _JSON:  # fmt: skip
     """The period's service figures (contact compliance, times to contact, visit and repair, first-visit
@@ -66,7 +66,7 @@ async def service_report(
 
 @router.get("/service-groups", response_model=None, responses=problem_responses(422, 503))
 async def service_groups(
-    conn: DbConnection, caller: Manager, first: date, last: date,
+    conn: ReadDbConnection, caller: Manager, first: date, last: date,
     by: Annotated[Literal["point", "technician"], Query()] = "point", region: RegionQuery = None,
     point: PointQuery = None, format: Format = "json",
 ) -> _JSON | Response:  # fmt: skip
@@ -89,7 +89,7 @@ async def service_groups(
 
 @router.get("/volume", response_model=None, responses=problem_responses(422, 503))
 async def volume_report(
-    conn: DbConnection, caller: Manager, first: date, last: date,
+    conn: ReadDbConnection, caller: Manager, first: date, last: date,
     bucket: Annotated[Bucket, Query(description="day, month, week (ISO), weekday (1 = Monday) or hour")] = Bucket.MONTH,
     by: Annotated[Literal["", "region", "point", "model", "code"], Query()] = "",
     region: RegionQuery = None, point: PointQuery = None,
@@ -110,7 +110,7 @@ async def volume_report(
 
 @router.get("/top-codes", response_model=None, responses=problem_responses(422, 503))
 async def top_codes_report(
-    conn: DbConnection, caller: Manager, first: date, last: date,
+    conn: ReadDbConnection, caller: Manager, first: date, last: date,
     bucket: Annotated[Literal["month", "week"], Query()] = "month",
     kind: Annotated[Literal["fault", "case", "ticket", "alert"], Query()] = "fault",
     limit: Annotated[int, Query(ge=1, le=40)] = 5, region: RegionQuery = None, point: PointQuery = None,
@@ -126,7 +126,7 @@ async def top_codes_report(
 
 @router.get("/comments", response_model=_JSON, responses=problem_responses(422, 503))
 async def comments_report(
-    conn: DbConnection, caller: Manager, first: date, last: date, region: RegionQuery = None,
+    conn: ReadDbConnection, caller: Manager, first: date, last: date, region: RegionQuery = None,
     point: PointQuery = None, limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> _JSON:  # fmt: skip
     """The newest happy-call comments of the period's tickets, with their score."""
