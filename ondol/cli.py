@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -12,6 +13,8 @@ from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 
+from ondol.local_replication import ReplicatedPostgres
+from ondol.local_servers import ServerError
 from ondol.settings import InvalidSettingsError, Settings, load_settings
 from telemetry.database import STORE_UNAVAILABLE, connect
 
@@ -24,6 +27,10 @@ campaign_app = typer.Typer(no_args_is_help=True, help="Pre-season (B/S) inspecti
 app.add_typer(campaign_app, name="campaign")
 forecasts_app = typer.Typer(no_args_is_help=True, help="Weather forecasts and cold-wave advisories.")
 app.add_typer(forecasts_app, name="forecasts")
+db_app = typer.Typer(
+    no_args_is_help=True, help="The private primary and standbys of `ondol up --replicas N`."
+)
+app.add_typer(db_app, name="db")
 
 DatabaseUrl = Annotated[
     str | None, typer.Option("--database-url", help="postgresql://… (default: ONDOL_DATABASE_URL)")
@@ -34,6 +41,7 @@ MqttUrl = Annotated[str | None, typer.Option("--mqtt-url", help="mqtt://host:por
 _OPTIONS = {
     "database_url": "--database-url", "mqtt_url": "--mqtt-url", "sim_devices": "--devices",
     "sim_report_interval_s": "--interval", "sim_seed": "--seed", "sim_prefix": "--prefix",
+    "pg_replicas": "--replicas",
 }  # fmt: skip
 """The settings the commands' options override, and the option that does it (for error messages)."""
 
@@ -70,19 +78,91 @@ def up(
     mqtt_url: MqttUrl = None,
     devices: Annotated[int | None, typer.Option(help="simulated boilers (default 200)")] = None,
     interval: Annotated[float | None, typer.Option(help="simulated report interval, seconds")] = None,
+    replicas: Annotated[
+        int | None, typer.Option(help="synchronous standbys of the private database (default 0: one cluster)")
+    ] = None,
 ) -> None:
     """Run broker, database, gateway, diagnostics, API and a simulated fleet until Ctrl-C."""
-    from ondol.local_servers import ServerError
     from ondol.local_stack import up as run_up
 
     settings = _settings(
-        database_url=database_url, mqtt_url=mqtt_url, sim_devices=devices, sim_report_interval_s=interval
+        database_url=database_url,
+        mqtt_url=mqtt_url,
+        sim_devices=devices,
+        sim_report_interval_s=interval,
+        pg_replicas=replicas,
     )
     try:
         run_up(settings)
     except ServerError as exc:
         typer.echo(f"[ondol] cannot start: {exc}", err=True)
         raise typer.Exit(1) from exc
+
+
+Node = Annotated[str, typer.Argument(help="node0, node1, ... (see `ondol db status`)")]
+
+
+def _replicated() -> ReplicatedPostgres:
+    """The replicated set of `ondol up --replicas N` (ONDOL_PG_REPLICAS says N), roles read from the nodes."""
+    from ondol.local_stack import local_replicated
+
+    settings = _settings()
+    if not settings.pg_replicas:
+        _fail(2, "no replicated database: set ONDOL_PG_REPLICAS as for `ondol up --replicas N`")
+    replicated = local_replicated(settings)
+    roles = replicated.detect_roles()
+    primaries = [i for i, role in roles.items() if role == "primary"]
+    if len(primaries) == 1:
+        replicated.primary = primaries[0]
+    return replicated
+
+
+def _node_index(replicated: ReplicatedPostgres, node: str) -> int:
+    names = [replicated.name(i) for i in range(len(replicated.nodes))]
+    if node not in names:
+        _fail(2, f"no node {node!r}: the nodes are {', '.join(names)}")
+    return names.index(node)
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Each node's port and role (primary, standby, down), and what the primary waits for."""
+    replicated = _replicated()
+    for i, role in replicated.detect_roles().items():
+        typer.echo(f"{replicated.name(i)}  {replicated.host}:{replicated.ports[i]}  {role}")
+    primary = replicated.nodes[replicated.primary]
+    with contextlib.suppress(ServerError):
+        typer.echo(
+            f"synchronous_standby_names on the primary: {primary.sql('SHOW synchronous_standby_names')!r}"
+        )
+        typer.echo(primary.sql("SELECT string_agg(application_name || ' ' || state || ' ' || sync_state, '; ') "
+                               "FROM pg_stat_replication") or "no standby streaming")  # fmt: skip
+
+
+@db_app.command("promote")
+def db_promote(node: Node) -> None:
+    """Fail over: the standby NODE takes writes (its primary is lost). Every process follows by itself
+    (their URL names every node); with no other standby left it commits alone until one rejoins."""
+    replicated = _replicated()
+    index = _node_index(replicated, node)
+    try:
+        alone = replicated.promote(index)
+    except ServerError as exc:
+        _fail(1, f"cannot promote {node}: {exc}")
+    typer.echo(f"{node} is the primary" + (" (committing alone: no standby streams to it)" if alone else ""))
+
+
+@db_app.command("rejoin")
+def db_rejoin(node: Node) -> None:
+    """Bring NODE (a former primary, or a lost standby) back as a standby of the current primary
+    (pg_rewind, then streaming); the worker puts synchronous replication back once it streams."""
+    replicated = _replicated()
+    index = _node_index(replicated, node)
+    try:
+        replicated.rejoin(index)
+    except ServerError as exc:
+        _fail(1, f"cannot rejoin {node}: {exc}")
+    typer.echo(f"{node} follows {replicated.name(replicated.primary)}")
 
 
 @app.command()

@@ -15,6 +15,7 @@ Clients follow without restarting: they are given every node in one URL (`dsn`) 
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -103,6 +104,16 @@ class ReplicatedPostgres:
             node.set_setting("synchronous_standby_names", self._synchronous_names)
         return True
 
+    def detect_roles(self) -> dict[int, str]:
+        """Each node's role as it answers now: primary, standby, or down."""
+        roles = {}
+        for i, node in enumerate(self.nodes):
+            try:
+                roles[i] = "standby" if node.sql("SELECT pg_is_in_recovery()") == "t" else "primary"
+            except (ServerError, OSError, subprocess.SubprocessError):
+                roles[i] = "down"
+        return roles
+
     def start(self) -> None:
         """The primary first, then the standbys (a synchronous primary waits for them to commit)."""
         self.nodes[self.primary].start()
@@ -139,6 +150,7 @@ class ReplicatedPostgres:
             raise ServerError(f"{self.name(index)} is the primary")
         node, primary = self.nodes[index], self.nodes[self.primary]
         node.stop("fast")
+        node.stop_stale()  # running, but started by another process (`ondol up`)
         # A newly promoted primary writes its new timeline into its control file only at a checkpoint;
         # before one, pg_rewind sees both on the same timeline and rewinds nothing (and the old primary,
         # ahead on the old timeline, could never follow).

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Final
 from urllib.parse import quote
 
 import httpx
@@ -31,6 +31,7 @@ from ondol.admin_token import TOKEN_FILE, ensure_admin_token
 from ondol.broker_auth import AuthFiles, sync_auth_files
 from ondol.broker_tls import CertificateAuthority
 from ondol.fleet_seed import register_sim_fleet
+from ondol.local_replication import ReplicatedPostgres
 from ondol.local_servers import BrokerSecurity, MosquittoServer, PostgresServer, ServerError
 from ondol.schema import migrate_schema
 from ondol.settings import Settings
@@ -52,6 +53,16 @@ def write_secret(path: Path, make: Callable[[], str]) -> None:
         return
     with os.fdopen(fd, "w") as out:
         out.write(make() + "\n")
+
+
+REPLICATED_DIR: Final = "postgres-ha"
+
+
+def local_replicated(settings: Settings) -> ReplicatedPostgres:
+    """The replicated set `ondol up --replicas N` runs under the state directory (ports from pg_port on)."""
+    n = settings.pg_replicas
+    ports = [settings.pg_port + i for i in range(1 + n)]
+    return ReplicatedPostgres(settings.state_dir / REPLICATED_DIR, n, host=settings.pg_host, ports=ports)
 
 
 def say(message: str) -> None:
@@ -82,6 +93,7 @@ class Child:
 class LocalStack:
     settings: Settings
     postgres: PostgresServer | None = None
+    replicated: ReplicatedPostgres | None = None
     mosquitto: MosquittoServer | None = None
     children: list[Child] = field(default_factory=list)
     database_url: str = ""
@@ -101,12 +113,29 @@ class LocalStack:
             self.database_url = s.database_url
             say("using the database at --database-url")
             return
+        if s.pg_replicas:
+            self._start_replicated()
+            return
         self.postgres = PostgresServer(s.state_dir / "postgres", s.pg_port, host=s.pg_host)
         if self.postgres.initialise():
             say(f"created a private PostgreSQL cluster in {self.postgres.data_dir}")
         self.postgres.start()
         self.database_url = self.postgres.dsn
         say(f"PostgreSQL 15 + TimescaleDB on {s.pg_host}:{s.pg_port}")
+
+    def _start_replicated(self) -> None:
+        """A primary and `pg_replicas` synchronous standbys (docs/reliability.md): every process gets
+        all of them in one URL, and the API reads from the standbys."""
+        self.replicated = local_replicated(self.settings)
+        if self.replicated.initialise():
+            say(f"created a primary and {self.settings.pg_replicas} synchronous standby(s) under "
+                f"{self.settings.state_dir / REPLICATED_DIR}")  # fmt: skip
+        self.replicated.start()
+        self.database_url = self.replicated.dsn()
+        ports = ", ".join(str(p) for p in self.replicated.ports)
+        say(
+            f"PostgreSQL 15 + TimescaleDB, primary and synchronous standbys on {self.settings.pg_host}: {ports}"
+        )
 
     def start_broker(self) -> None:
         """The private broker, secured: accounts from the database, TLS with a local CA (after
@@ -150,6 +179,10 @@ class LocalStack:
             and PostgresServer(s.state_dir / "postgres", s.pg_port, host=s.pg_host).stop_stale()
         ):
             say("stopped a PostgreSQL left running by an earlier `ondol up`")
+        if not s.database_url and s.pg_replicas:
+            for node in local_replicated(s).nodes:
+                if node.stop_stale():
+                    say(f"stopped a PostgreSQL node left running on port {node.port}")
         if (
             not s.mqtt_url
             and MosquittoServer(s.state_dir / "mosquitto", s.mqtt_port, host=s.mqtt_host).stop_stale()
@@ -164,7 +197,7 @@ class LocalStack:
         if s.api_metrics_port:
             wanted.append(("API metrics", s.metrics_host, s.api_metrics_port))
         if not s.database_url:
-            wanted.append(("PostgreSQL", s.pg_host, s.pg_port))
+            wanted += [("PostgreSQL", s.pg_host, s.pg_port + i) for i in range(1 + s.pg_replicas)]
         if not s.mqtt_url:
             wanted.append(("MQTT", s.mqtt_host, s.mqtt_port))
             if s.mqtt_tls_port:
@@ -225,6 +258,9 @@ class LocalStack:
     def child_env(self) -> dict[str, str]:
         env = dict(os.environ)
         env["ONDOL_DATABASE_URL"] = self.database_url
+        if self.replicated is not None:
+            env["ONDOL_DATABASE_READ_URL"] = self.replicated.dsn("prefer-standby")
+            env["ONDOL_DATABASE_SYNC_STANDBYS"] = self.replicated.synchronous_names
         env["ONDOL_MQTT_URL"] = self.mqtt_url
         if self.mosquitto is not None:
             s = self.settings
@@ -318,6 +354,11 @@ class LocalStack:
         if self.postgres is not None:
             self.postgres.stop()
             say("stopped PostgreSQL")
+        if self.replicated is not None:
+            self.replicated.stop()
+            for node in self.replicated.nodes:
+                node.stop_stale()  # a node `ondol db rejoin` started is not this process's child
+            say("stopped the PostgreSQL primary and standbys")
 
 
 def _online_count(api: str, token: str) -> int | None:
@@ -414,6 +455,8 @@ def _where_to_look(stack: LocalStack, api: str) -> None:
         )
     if stack.postgres is not None:
         lines.append(f"  database       psql '{stack.database_url}'")
+    if stack.replicated is not None:
+        lines.append(f"  database       {stack.database_url}   (failover: `ondol db status|promote|rejoin`)")
     lines += [f"  logs           {s.state_dir / 'logs'}", "Press Ctrl-C to stop everything."]
     for line in lines:
         say(line)

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     )
     pg_host: str = "127.0.0.1"
     pg_port: int = Field(55432, ge=1, le=65535)
+    pg_replicas: int = Field(
+        0,
+        ge=0,
+        le=3,
+        description="synchronous standbys of the private cluster, on the ports after pg_port "
+        "(0: one cluster)",
+    )
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(1883, ge=1, le=65535)
     mqtt_tls_port: int = Field(8883, ge=0, le=65535, description="the private broker's TLS listener; 0: none")
