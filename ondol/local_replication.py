@@ -72,6 +72,7 @@ class ReplicatedPostgres:
         ports = self.ports or [free_port(self.host) for _ in range(count)]
         if len(ports) != count:
             raise ValueError(f"{count} nodes need {count} ports, not {len(ports)}")
+        self.base_dir.mkdir(parents=True, exist_ok=True)  # where the postgres user's access is checked
         settings = replication_settings(count) | self.extra_settings
         self._synchronous_names = settings.pop("synchronous_standby_names")
         self.nodes = [

@@ -179,7 +179,7 @@ class LocalStack:
             and PostgresServer(s.state_dir / "postgres", s.pg_port, host=s.pg_host).stop_stale()
         ):
             say("stopped a PostgreSQL left running by an earlier `ondol up`")
-        if not s.database_url and s.pg_replicas:
+        if not s.database_url and s.pg_replicas and (s.state_dir / REPLICATED_DIR).is_dir():
             for node in local_replicated(s).nodes:
                 if node.stop_stale():
                     say(f"stopped a PostgreSQL node left running on port {node.port}")
@@ -332,6 +332,18 @@ class LocalStack:
                 raise ServerError(f"{child.name} keeps failing (exit {code}); see {child.log_path}")
             say(f"{child.name} exited with code {code}; restarting (log: {child.log_path})")
             self._spawn(child)
+        self._notice_lost_nodes()
+
+    def _notice_lost_nodes(self) -> None:
+        """A database node of a replicated set that died is reaped and reported, not restarted: which
+        node is the primary now is an operator's decision (`ondol db promote`, then `ondol db rejoin`)."""
+        if self.replicated is None:
+            return
+        for i, node in enumerate(self.replicated.nodes):
+            if node.process is not None and node.process.poll() is not None:
+                say(f"PostgreSQL {self.replicated.name(i)} (port {node.port}) exited with code "
+                    f"{node.process.returncode}; see `ondol db status`")  # fmt: skip
+                node.process = None
 
     def stop(self) -> None:
         for child in reversed(self.children):
