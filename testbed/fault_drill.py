@@ -25,7 +25,8 @@ import asyncpg
 
 from firmware_sim.fleet import SimDevice, plan_fleet
 from firmware_sim.runner import FleetRun, FleetStats, run_fleet
-from ondol.local_servers import AUTOSAVE_INTERVAL_S, free_port
+from ondol.local_replication import ReplicatedPostgres
+from ondol.local_servers import AUTOSAVE_INTERVAL_S, PostgresServer, free_port
 from testbed.servers import PrivateServers, private_servers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -383,3 +384,35 @@ __all__ = [
     "reconnect_storm",
     "restart_database_immediately",
 ]
+
+
+def kill_node(node: PostgresServer) -> None:
+    """SIGKILL a database node's postmaster, as if its machine were gone, and reap it."""
+    assert node.process is not None, "the node is not running under this process"
+    os.kill(node.process.pid, signal.SIGKILL)
+    node.process.wait()
+    node.process = None
+
+
+def fail_over(replicated: ReplicatedPostgres, to: int, decide_s: float = 2.0) -> Fault:
+    """The primary's machine is lost (SIGKILL); after `decide_s` (someone, or something, decides) the
+    standby `to` is promoted. Recovery is counted from the promotion."""
+
+    async def fault(drill: Drill) -> None:
+        await asyncio.to_thread(kill_node, replicated.nodes[replicated.primary])
+        await asyncio.sleep(decide_s)
+        await asyncio.to_thread(replicated.promote, to)
+        await drill.time_to_next_row()
+
+    return fault
+
+
+def rejoin(replicated: ReplicatedPostgres, index: int) -> Fault:
+    """A lost node comes back as a synchronous standby of the current primary (pg_rewind)."""
+
+    async def fault(drill: Drill) -> None:
+        await asyncio.to_thread(replicated.rejoin, index)
+        await asyncio.to_thread(replicated.restore_synchronous)
+        await drill.time_to_next_row()
+
+    return fault

@@ -11,20 +11,28 @@ import asyncio
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from api.operations import operations_snapshot
+from firmware_sim.faults import Injection, inject
 from ondol.local_servers import PostgresServer
+from outbox.webhooks.delivery import DeliveryConfig
+from outbox.webhooks.signing import new_secret
+from outbox.webhooks.store import create_subscription
 from telemetry.replication import SyncPolicy, SyncWatch
 from testbed.fault_drill import Drill, wait_until
 from testbed.servers import ReplicatedServers, replicated_servers
-from testbed.support import ApiClient, register_full
+from testbed.support import ApiClient, eventually, gateway_config, register_full, running_gateway, seed_points
+from testbed.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.slow
 
@@ -181,3 +189,88 @@ async def test_reads_are_answered_from_the_standby_while_the_primary_is_down(
         assert personal.status_code == 503, "personal data is not shown without its access log entry"
         await asyncio.to_thread(replicated.promote, 1)
         assert (await admin.get("/v1/devices/ha-1")).status_code == 200
+
+
+async def test_the_worker_and_the_webhooks_ride_a_failover_without_losing_or_redoing_work(
+    cluster: ReplicatedServers, tmp_path: Path
+) -> None:
+    """A burst of device events is drained by the diagnostics worker and its call-center events sent
+    by the webhook worker while the primary is killed and the standby promoted: every event handled
+    once (tickets, occurrences, alerts add up), every webhook delivered. A webhook the receiver took
+    just before the kill, whose delivery record died with the primary, is sent again with the same
+    id: the receiver's de-duplication by id is what makes that once (docs/webhooks.md)."""
+    assert cluster.replicated is not None
+    replicated = cluster.replicated
+    db = await asyncpg.connect(cluster.dsn)
+    receiver = WebhookReceiver()
+    devices = [f"wf-{i:03d}" for i in range(40)]
+    try:
+        await seed_points(db)
+        for i, device_id in enumerate(devices):
+            await register_full(db, device_id, latitude=37.5 + i * 0.001, longitude=127.0, region="seoul",
+                                installed_on=date.today() - timedelta(days=100), contacts=1)  # fmt: skip
+        receiver.secret = new_secret()
+        await create_subscription(db, url=receiver.url, secret=receiver.secret,
+                                  event_types=["ticket.opened", "ticket.updated"], description="call center")  # fmt: skip
+        async with running_gateway(gateway_config(cluster.dsn, cluster.broker)):
+            await asyncio.to_thread(
+                inject, cluster.broker, [Injection(d, "E205", "raised", repeat=20) for d in devices], 120
+            )
+            await eventually(
+                lambda: db.fetchval("SELECT count(*) = 800 FROM events"), what="events stored", timeout_s=60
+            )
+        await db.close()
+        env = dict(os.environ, ONDOL_DATABASE_URL=cluster.dsn, ONDOL_SWEEP_INTERVAL_S="1",
+                   ONDOL_WEBHOOK_ALLOWED_NETWORKS='["127.0.0.1/32"]', ONDOL_WEBHOOK_TIMEOUT_S="1",
+                   ONDOL_WEBHOOK_LEASE_S="3")  # fmt: skip
+        log = tmp_path / "workers.log"
+        with log.open("ab") as out:
+            workers = [subprocess.Popen([sys.executable, "-m", "ondol", name], env=env, stdout=out, stderr=subprocess.STDOUT)
+                       for name in ("diagnostics", "webhooks")]  # fmt: skip
+        try:
+
+            async def some_sent() -> bool:
+                return len(receiver.accepted()) >= 100
+
+            await wait_until(some_sent, "a part of the webhooks sent", 60)
+            _kill(replicated.nodes[0])
+            await asyncio.sleep(2.0)
+            await asyncio.to_thread(replicated.promote, 1)
+            db = await asyncpg.connect(cluster.dsn)
+            await eventually(
+                lambda: db.fetchval("SELECT count(*) = 0 FROM event_inbox"),
+                what="inbox drained",
+                timeout_s=120,
+            )
+            expected = int(await db.fetchval(
+                "SELECT count(*) FROM outbox_events WHERE event_type IN ('ticket.opened', 'ticket.updated')"))  # fmt: skip
+
+            async def all_delivered() -> bool:
+                return len(receiver.unique_accepted()) == expected and bool(await db.fetchval(
+                    "SELECT count(*) = 0 FROM webhook_deliveries WHERE status <> 'delivered'"))  # fmt: skip
+
+            await wait_until(all_delivered, "every webhook delivered", 120)
+        finally:
+            for worker in workers:
+                worker.terminate()
+                worker.wait(30)
+        summary = await db.fetchrow(
+            "SELECT count(*) AS tickets, min(occurrences) AS least, max(occurrences) AS most FROM tickets"
+        )
+        assert summary is not None
+        assert dict(summary) == {"tickets": 40, "least": 20, "most": 20}, "every raise counted once"
+        assert await db.fetchval("SELECT sum(raises) FROM fault_cases") == 800
+        opened = await db.fetchval("SELECT count(*) FROM outbox_events WHERE event_type = 'ticket.opened'")
+        assert opened == 40
+        visits = await db.fetchval("SELECT count(*) FROM customer_alerts WHERE kind = 'visit'")
+        assert visits == 40, "each owner told once that a visit is needed"
+        assert expected == 40 * 20, "one call-center event per raise"
+        assert receiver.bad_signatures == 0
+        resent = len(receiver.accepted()) - len(receiver.unique_accepted())
+        print(f"webhooks delivered {expected}, sent again with the same id {resent}")
+        # At most what the worker had claimed and in flight (one batch) when the primary died.
+        assert resent <= DeliveryConfig().batch, f"{resent} webhooks sent again after the failover (same ids)"
+    finally:
+        receiver.close()
+        if not db.is_closed():
+            await db.close()

@@ -25,10 +25,13 @@ from testbed.fault_drill import (  # noqa: E402
     broker_restart,
     database_outage,
     drill_servers,
+    fail_over,
     kill_gateway,
     reconnect_storm,
+    rejoin,
     restart_database_immediately,
 )
+from testbed.servers import ReplicatedServers, replicated_servers  # noqa: E402
 
 Row = tuple[str, str, str, str, str]
 
@@ -75,6 +78,19 @@ def drills(srv: DrillServers) -> dict[str, Callable[[], Awaitable[Row]]]:
     }  # fmt: skip
 
 
+def failover_drill(srv: ReplicatedServers) -> Callable[[], Awaitable[Row]]:
+    """Two failovers and a rejoin at 1,000 reports/s: node0 lost, node1 promoted; node0 back as its
+    synchronous standby; node1 lost, node0 promoted."""
+    assert srv.replicated is not None
+    replicated = srv.replicated
+    return _drill_row(
+        "PostgreSQL primary SIGKILL, standby promoted; old primary rejoined (pg_rewind); new primary SIGKILL, "
+        "promoted back", "1,000 reports/s throughout",
+        Drill(srv, "failover", 1000, 150, per_device_s=1.0, prefix="fo"),
+        [(0.2, fail_over(replicated, 1)), (0.45, rejoin(replicated, 0)), (0.7, fail_over(replicated, 0))],
+    )  # fmt: skip
+
+
 async def storm(srv: DrillServers, devices: int) -> Row:
     figures = await reconnect_storm(srv, devices)
     log(f"reconnect storm: {figures}")
@@ -85,7 +101,7 @@ async def storm(srv: DrillServers, devices: int) -> Row:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", help="drills to run: gateway-kills pg-immediate pg-outage "
-                        "broker-restart broker-restart-shared broker-kill storm")  # fmt: skip
+                        "broker-restart broker-restart-shared broker-kill storm failover")  # fmt: skip
     parser.add_argument("--storm-devices", type=int, default=4000)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
@@ -99,10 +115,15 @@ def main() -> None:
         "broker-restart-shared",
         "broker-kill",
         "storm",
+        "failover",
     ):
         if args.only and name not in args.only:
             continue
         log(f"drill {name}")
+        if name == "failover":
+            with replicated_servers("ondol-drill-ha-", replicas=1, keep_logs=True) as ha:
+                rows.append(asyncio.run(failover_drill(ha)()))
+            continue
         with drill_servers() as srv:  # fresh servers per drill: one drill's damage is not the next one's
             if name == "storm":
                 rows.append(asyncio.run(storm(srv, args.storm_devices)))
