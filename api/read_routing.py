@@ -42,28 +42,33 @@ class ReadRouting:
     max_lag_s: float = 5.0
     check_every_s: float = 1.0
     acquire_timeout_s: float = 10.0
+    """The primary pool is not used here: a read that falls back to the primary shares the request's
+    one primary connection (api.dependencies), so a request never waits for a second one."""
     _use_replica: bool = field(default=True, init=False)
     _checked_at: float = field(default=float("-inf"), init=False)
     reads: dict[str, int] = field(default_factory=lambda: {"replica": 0, "primary": 0}, init=False)
     """How many reads went where (for the benchmark and the logs)."""
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
-        """A connection for a read: the replica's while it is within the lag bound, else the primary's."""
-        pool = await self._choose()
-        where = "replica" if pool is self.replica else "primary"
-        self.reads[where] += 1
-        async with pool.acquire(timeout=self.acquire_timeout_s) as conn:
-            yield conn
-
-    async def _choose(self) -> Pool:
+    async def use_replica(self) -> bool:
+        """Whether reads go to the replica now (there is one, and it is within the lag bound). When
+        not, the caller reads on the request's own primary connection (api.dependencies)."""
         if self.replica is None:
-            return self.primary
+            return False
         now = time.monotonic()
         if now - self._checked_at >= self.check_every_s:
             self._checked_at = now
             self._use_replica = await self._replica_current()
-        return self.replica if self._use_replica else self.primary
+        return self._use_replica
+
+    @asynccontextmanager
+    async def replica_connection(self) -> AsyncIterator[Connection]:
+        assert self.replica is not None
+        self.count("replica")
+        async with self.replica.acquire(timeout=self.acquire_timeout_s) as conn:
+            yield conn
+
+    def count(self, where: str) -> None:
+        self.reads[where] += 1
 
     async def _replica_current(self) -> bool:
         assert self.replica is not None

@@ -4,6 +4,7 @@ always RFC 9457 problem documents."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -444,3 +445,21 @@ async def test_nul_characters_and_absurd_dates_are_422_problems_not_500(client: 
     assert_problem(nul_query, 422)
     ancient = await client.get("/v1/devices/any-device/telemetry", params={"to": "0001-01-01T00:00:00Z"})
     assert_problem(ancient, 422)
+
+
+async def test_many_device_reads_at_once_never_wait_for_a_second_connection(
+    db_dsn: str, db: asyncpg.Connection
+) -> None:
+    """A device's detail reads (read routing) and writes its access log (the primary). With no replica
+    both are the request's one primary connection: 40 requests at once on a pool of 2 all answer. (When
+    they took two connections from the same pool, a full pool of requests each waiting for its second
+    one hung the API: found by bench/replica_reads.py.)"""
+    async with db.transaction():
+        await register_devices(
+            db, devices=[DeviceRecord("many-1", "NCB-300", "SN-many-1", None, None, None, None, None, None)]
+        )
+    async with ApiClient(db_dsn, role="admin") as admin:  # its pool holds 2 connections
+        answers = await asyncio.wait_for(
+            asyncio.gather(*(admin.get("/v1/devices/many-1") for _ in range(40))), timeout=30
+        )
+    assert [a.status_code for a in answers] == [200] * 40
