@@ -25,13 +25,25 @@ import pytest
 from api.operations import operations_snapshot
 from firmware_sim.faults import Injection, inject
 from ondol.local_servers import PostgresServer
+from outbox.alerts.delivery import AlertConfig, AlertDeliverer, ProviderSettings, provider_chains
+from outbox.outbound_http import OutboundClient
 from outbox.webhooks.delivery import DeliveryConfig
 from outbox.webhooks.signing import new_secret
 from outbox.webhooks.store import create_subscription
+from telemetry.database import create_pool
 from telemetry.replication import SyncPolicy, SyncWatch
 from testbed.fault_drill import Drill, wait_until
+from testbed.provider_sink import ProviderSink
 from testbed.servers import ReplicatedServers, replicated_servers
-from testbed.support import ApiClient, eventually, gateway_config, register_full, running_gateway, seed_points
+from testbed.support import (
+    NO_QUIET_HOURS,
+    ApiClient,
+    eventually,
+    gateway_config,
+    register_full,
+    running_gateway,
+    seed_points,
+)
 from testbed.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.slow
@@ -191,14 +203,15 @@ async def test_reads_are_answered_from_the_standby_while_the_primary_is_down(
         assert (await admin.get("/v1/devices/ha-1")).status_code == 200
 
 
-async def test_the_worker_and_the_webhooks_ride_a_failover_without_losing_or_redoing_work(
+async def test_the_workers_ride_a_failover_without_losing_or_redoing_work(
     cluster: ReplicatedServers, tmp_path: Path
 ) -> None:
-    """A burst of device events is drained by the diagnostics worker and its call-center events sent
-    by the webhook worker while the primary is killed and the standby promoted: every event handled
-    once (tickets, occurrences, alerts add up), every webhook delivered. A webhook the receiver took
-    just before the kill, whose delivery record died with the primary, is sent again with the same
-    id: the receiver's de-duplication by id is what makes that once (docs/webhooks.md)."""
+    """A burst of device events is drained by the diagnostics worker, its call-center events sent by the
+    webhook worker and its customer alerts by the alert worker, while the primary is killed and the
+    standby promoted: every event handled once (tickets, occurrences, alerts add up), every webhook and
+    every alert delivered. One the receiver took just before the kill, whose record died with the
+    primary, goes again with the same webhook id or idempotency key: the receiver's de-duplication is
+    what makes that once (docs/webhooks.md, docs/alerts.md); at most one claimed batch can be."""
     assert cluster.replicated is not None
     replicated = cluster.replicated
     db = await asyncpg.connect(cluster.dsn)
@@ -208,7 +221,8 @@ async def test_the_worker_and_the_webhooks_ride_a_failover_without_losing_or_red
         await seed_points(db)
         for i, device_id in enumerate(devices):
             await register_full(db, device_id, latitude=37.5 + i * 0.001, longitude=127.0, region="seoul",
-                                installed_on=date.today() - timedelta(days=100), contacts=1)  # fmt: skip
+                                installed_on=date.today() - timedelta(days=100), contacts=1,
+                                quiet=NO_QUIET_HOURS)  # fmt: skip
         receiver.secret = new_secret()
         await create_subscription(db, url=receiver.url, secret=receiver.secret,
                                   event_types=["ticket.opened", "ticket.updated"], description="call center")  # fmt: skip
@@ -224,6 +238,17 @@ async def test_the_worker_and_the_webhooks_ride_a_failover_without_losing_or_red
                    ONDOL_WEBHOOK_ALLOWED_NETWORKS='["127.0.0.1/32"]', ONDOL_WEBHOOK_TIMEOUT_S="1",
                    ONDOL_WEBHOOK_LEASE_S="3")  # fmt: skip
         log = tmp_path / "workers.log"
+        sink = ProviderSink()
+        pool = await create_pool(cluster.dsn, application_name="test-alerts", min_size=1, max_size=4)
+        client = OutboundClient(3.0)
+        providers = ProviderSettings(
+            kind="http", sms_url=f"{sink.base}/sms", alimtalk_url=f"{sink.base}/alimtalk"
+        )
+        alerts_config = AlertConfig(batch=10, lease_s=3.0, idle_poll_s=0.1)
+        stop_alerts = asyncio.Event()
+        alert_worker = asyncio.create_task(
+            AlertDeliverer(pool, provider_chains(pool, providers, client), alerts_config).run(stop_alerts)
+        )
         with log.open("ab") as out:
             workers = [subprocess.Popen([sys.executable, "-m", "ondol", name], env=env, stdout=out, stderr=subprocess.STDOUT)
                        for name in ("diagnostics", "webhooks")]  # fmt: skip
@@ -250,10 +275,20 @@ async def test_the_worker_and_the_webhooks_ride_a_failover_without_losing_or_red
                     "SELECT count(*) = 0 FROM webhook_deliveries WHERE status <> 'delivered'"))  # fmt: skip
 
             await wait_until(all_delivered, "every webhook delivered", 120)
+            await eventually(lambda: db.fetchval("SELECT count(*) = 0 FROM customer_alerts WHERE status <> 'sent'"),
+                             what="every alert sent", timeout_s=60)  # fmt: skip
         finally:
             for worker in workers:
                 worker.terminate()
                 worker.wait(30)
+            stop_alerts.set()
+            await alert_worker
+            await client.aclose()
+            await pool.close()
+            sink.close()
+        keys = [r["idempotency_key"] for r in sink.received]
+        assert len(set(keys)) == 40, "every alert reached the provider"
+        assert len(keys) - 40 <= alerts_config.batch, "repeats only for what was in flight at the kill"
         summary = await db.fetchrow(
             "SELECT count(*) AS tickets, min(occurrences) AS least, max(occurrences) AS most FROM tickets"
         )
@@ -267,7 +302,8 @@ async def test_the_worker_and_the_webhooks_ride_a_failover_without_losing_or_red
         assert expected == 40 * 20, "one call-center event per raise"
         assert receiver.bad_signatures == 0
         resent = len(receiver.accepted()) - len(receiver.unique_accepted())
-        print(f"webhooks delivered {expected}, sent again with the same id {resent}")
+        print(f"webhooks delivered {expected}, sent again with the same id {resent}; alerts sent 40, "
+              f"sent again with the same key {len(keys) - 40}")  # fmt: skip
         # At most what the worker had claimed and in flight (one batch) when the primary died.
         assert resent <= DeliveryConfig().batch, f"{resent} webhooks sent again after the failover (same ids)"
     finally:
