@@ -111,8 +111,11 @@ async def overdue_answers(conn: DbConnection, caller: Reader) -> list[dict[str, 
     ]
 
 
-@router.get("/flags", response_model=list[dict[str, Any]], responses=problem_responses(503))
-async def open_flags(conn: DbConnection, caller: Reader, owner: str | None = None) -> list[dict[str, Any]]:
+@router.get("/flags", response_model=list[dict[str, Any]], responses=problem_responses(422, 503))
+async def open_flags(
+    conn: DbConnection, caller: Reader,
+    owner: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,60}$", description="a department, e.g. technical-support")] = None,
+) -> list[dict[str, Any]]:  # fmt: skip
     """The open flags, those of one owner's entries when `owner` is given: where a flag lands."""
     return [asdict(f) for f in await store.open_flags(conn, owner)]
 

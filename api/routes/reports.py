@@ -9,7 +9,7 @@ import csv
 import io
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -39,6 +39,13 @@ Manager = Annotated[Principal, allow_reads(Role.ADMIN, Role.AGENT)]
 PointQuery = Annotated[str | None, Query(max_length=64)]
 Format = Annotated[Literal["json", "csv"], Query(description="csv: the rows as a spreadsheet file")]
 _JSON = dict[str, Any]
+_JSON_OR_CSV: Final[dict[int | str, dict[str, Any]]] = {
+    200: {
+        "description": "The rows as JSON, or as a CSV file with `format=csv`",
+        "content": {"application/json": {"schema": {"type": "object"}},
+                    "text/csv": {"schema": {"type": "string"}}},
+    },
+}  # fmt: skip
 
 
 def report_scope(first: date, last: date, region: str | None, point: str | None) -> ReportScope:
@@ -64,7 +71,7 @@ async def service_report(
     }
 
 
-@router.get("/service-groups", response_model=None, responses=problem_responses(422, 503))
+@router.get("/service-groups", response_model=None, responses={**_JSON_OR_CSV, **problem_responses(422, 503)})
 async def service_groups(
     conn: ReadDbConnection, caller: Manager, first: date, last: date,
     by: Annotated[Literal["point", "technician"], Query()] = "point", region: RegionQuery = None,
@@ -87,7 +94,7 @@ async def service_groups(
             "spread": {k: asdict(v) if v else None for k, v in spread.items()}}  # fmt: skip
 
 
-@router.get("/volume", response_model=None, responses=problem_responses(422, 503))
+@router.get("/volume", response_model=None, responses={**_JSON_OR_CSV, **problem_responses(422, 503)})
 async def volume_report(
     conn: ReadDbConnection, caller: Manager, first: date, last: date,
     bucket: Annotated[Bucket, Query(description="day, month, week (ISO), weekday (1 = Monday) or hour")] = Bucket.MONTH,
@@ -108,7 +115,7 @@ async def volume_report(
     return {"as_of": await as_of(conn), "bucket": bucket.value, "by": by, "rows": plain}
 
 
-@router.get("/top-codes", response_model=None, responses=problem_responses(422, 503))
+@router.get("/top-codes", response_model=None, responses={**_JSON_OR_CSV, **problem_responses(422, 503)})
 async def top_codes_report(
     conn: ReadDbConnection, caller: Manager, first: date, last: date,
     bucket: Annotated[Literal["month", "week"], Query()] = "month",
