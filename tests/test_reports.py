@@ -276,3 +276,26 @@ async def test_point_figures_come_with_the_fleet_spread_and_old_tickets_are_judg
         spread = answer.json()["spread"]["contact_rate"]
         assert (spread["groups"], spread["low"], spread["high"]) == (2, 0.0, 1.0)
         assert spread["median"] == pytest.approx(0.5)
+
+
+async def test_reading_the_happy_call_comments_is_in_the_access_log(
+    db: asyncpg.Connection, db_dsn: str
+) -> None:
+    """A comment is the customer's own words: whoever reads them, the view is logged with the device."""
+    await seed_points(db)
+    await register_full(
+        db, "c-1", latitude=37.5, longitude=127.0, region="seoul", installed_on=date(2020, 1, 1)
+    )
+    ticket = await _ticket(db, "c-1", "ignition_flame", at(DAY, 10), contacted=at(DAY, 10, 5), status="resolved",
+                           moves=(("resolved", at(DAY, 12)),))  # fmt: skip
+    await _survey(db, ticket, "c-1", 5, False)
+    await db.execute("UPDATE customer_surveys SET comment = '기사님 최고' WHERE ticket_id = $1", ticket)
+    await _refresh(db)
+    async with ApiClient(db_dsn, role="agent") as agent:
+        answer = await agent.get("/v1/reports/comments", params={"first": "2026-11-10", "last": "2026-11-10"})
+        assert answer.status_code == 200, answer.text
+        assert [(r["comment"], r["device_id"]) for r in answer.json()["rows"]] == [("기사님 최고", "c-1")]
+    logged = await db.fetch(
+        "SELECT action, subject, device_id FROM record_access_log WHERE subject = 'survey_comments'"
+    )
+    assert [tuple(r) for r in logged] == [("view", "survey_comments", "c-1")]

@@ -18,6 +18,7 @@ from api.console.report_charts import BarChart, bar_chart
 from api.console.sign_in import ConsoleAllow, ConsoleSession
 from api.dependencies import DbConnection
 from api.problems import invalid_parameter
+from api.record_audit import record
 from api.routes.reports import csv_response, report_scope
 from api.schemas.devices import RegionQuery
 from diagnostics.reports.figures import (
@@ -55,6 +56,7 @@ async def reports_page(
     first = first or _months_before(last, 11)
     scope = report_scope(first, last, region or None, point or None)
     context = await _figures(conn, scope, Bucket.MONTH, _months(first, last))
+    await _log_comments(conn, session, context)
     query = (
         f"first={first}&last={last}"
         + (f"&region={region}" if region else "")
@@ -79,6 +81,7 @@ async def monthly_report(
     context = await _figures(
         conn, scope, Bucket.DAY, [str(first + timedelta(days=d)) for d in range((last - first).days + 1)]
     )
+    await _log_comments(conn, session, context)
     before_last = first - timedelta(days=1)
     before = ReportScope(before_last.replace(day=1), before_last, region or None)
     context |= {"month": month, "region": region or "", "previous": {
@@ -145,6 +148,12 @@ async def _volume_chart(
     series = {kind: [counts.get((c, kind), 0) for c in categories] for kind in CHART_KINDS}
     every = label_every or max(1, len(categories) // 12)
     return bar_chart(categories, series, label_every=every)
+
+
+async def _log_comments(conn: DbConnection, session: ConsoleSession, context: dict[str, Any]) -> None:
+    """The happy-call comments on the page are customers' own words: the view goes in the access log."""
+    devices = [c.device_id for c in context["comments"]] or [None]
+    await record(conn, session.principal, "view", "survey_comments", devices)
 
 
 def _spread(points: list[tuple[str, ServiceFigures]]) -> dict[str, Any]:

@@ -14,9 +14,10 @@ from typing import Annotated, Any, Final, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.access import Principal, Role, allow_reads
-from api.dependencies import ReadDbConnection
+from api.access import Principal, Role, allow, allow_reads
+from api.dependencies import DbConnection, ReadDbConnection
 from api.problems import invalid_parameter, problem_responses
+from api.record_audit import record
 from api.schemas.devices import RegionQuery
 from diagnostics.reports.figures import (
     Bucket,
@@ -133,15 +134,16 @@ async def top_codes_report(
 
 @router.get("/comments", response_model=_JSON, responses=problem_responses(422, 503))
 async def comments_report(
-    conn: ReadDbConnection, caller: Manager, first: date, last: date, region: RegionQuery = None,
-    point: PointQuery = None, limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    conn: DbConnection, reads: ReadDbConnection, caller: Annotated[Principal, allow(Role.ADMIN, Role.AGENT)],
+    first: date, last: date, region: RegionQuery = None, point: PointQuery = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> _JSON:  # fmt: skip
-    """The newest happy-call comments of the period's tickets, with their score."""
+    """The newest happy-call comments of the period's tickets, with their score. A comment is the
+    customer's own words: each view is in the access log (written on the primary)."""
     scope = report_scope(first, last, region, point)
-    return {
-        "as_of": await as_of(conn),
-        "rows": [asdict(c) for c in await survey_comments(conn, scope, limit=limit)],
-    }
+    comments = await survey_comments(reads, scope, limit=limit)
+    await record(conn, caller, "view", "survey_comments", [c.device_id for c in comments] or [None])
+    return {"as_of": await as_of(reads), "rows": [asdict(c) for c in comments]}
 
 
 def csv_response(rows: list[dict[str, Any]], filename: str) -> Response:

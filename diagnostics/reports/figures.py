@@ -152,6 +152,7 @@ class SurveyComment:
     ticket_id: int
     point: str
     code: str
+    device_id: str
 
 
 @dataclass(frozen=True, slots=True)

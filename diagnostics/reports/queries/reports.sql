@@ -123,10 +123,12 @@ WHERE r.rank <= :limit
 ORDER BY r.bucket, r.rank, r.code;
 
 -- name: survey_comments
--- The newest happy-call comments of the period's tickets, with their score.
-SELECT s.answered_at, s.score, s.solved, s.flagged, s.comment, f.ticket_id, f.point, f.code
+-- The newest happy-call comments of the period's tickets, with their score (and the device, for the
+-- access log: a comment is the customer's own words).
+SELECT s.answered_at, s.score, s.solved, s.flagged, s.comment, f.ticket_id, f.point, f.code, t.device_id
 FROM report_tickets(:first, :last, :raw) AS f
 JOIN customer_surveys AS s USING (ticket_id)
+JOIN tickets AS t USING (ticket_id)
 WHERE f.survey_answers > 0 AND s.comment <> ''
   AND (:region::text IS NULL OR f.region = :region) AND (:point::text IS NULL OR f.point = :point)
 ORDER BY s.answered_at DESC
