@@ -15,25 +15,29 @@ Clients follow without restarting: they are given every node in one URL (`dsn`) 
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from ondol.local_servers import PostgresServer, ServerError, free_port
+from telemetry.database import connect
+from telemetry.replication import record_event
 
 __all__ = ["ReplicatedPostgres", "replication_settings"]
 
 _NAME: Final = "node{}"
 
 
-def _record_event(event: str, detail: str) -> str:
-    """The statement that writes a replication event (telemetry.replication), when the schema has its
-    table (a set not yet migrated has none)."""
-    return (
-        "DO $$ BEGIN IF to_regclass('replication_events') IS NOT NULL THEN "
-        f"INSERT INTO replication_events (event, detail) VALUES ('{event}', '{detail}'); END IF; END $$"
-    )
+def _record_event(node: PostgresServer, event: Literal["degraded", "restored"], detail: str) -> None:
+    """Record what was done to synchronous replication, through the table's owner (telemetry)."""
+
+    async def write() -> None:
+        async with connect(node.dsn, application_name="ondol-db") as conn:
+            await record_event(conn, event, detail)
+
+    asyncio.run(write())
 
 
 def replication_settings(nodes: int) -> dict[str, str]:
@@ -141,7 +145,7 @@ class ReplicatedPostgres:
             return False
         node.sql("ALTER SYSTEM SET synchronous_standby_names = ''")
         node.sql("SELECT pg_reload_conf()")
-        node.sql(_record_event("degraded", f"promoted {self.name(index)} with no standby streaming"))
+        _record_event(node, "degraded", f"promoted {self.name(index)} with no standby streaming")
         return True
 
     def rejoin(self, index: int) -> None:
@@ -168,7 +172,7 @@ class ReplicatedPostgres:
         quoted = self._synchronous_names.replace("'", "''")
         node.sql(f"ALTER SYSTEM SET synchronous_standby_names = '{quoted}'")
         node.sql("SELECT pg_reload_conf()")
-        node.sql(_record_event("restored", "a standby rejoined"))
+        _record_event(node, "restored", "a standby rejoined")
 
     @property
     def synchronous_names(self) -> str:

@@ -28,12 +28,12 @@ from typing import Final, Literal
 from telemetry import named_queries
 from telemetry.database import Connection
 
-__all__ = ["SyncPolicy", "SyncWatch", "standby_names"]
+__all__ = ["SyncPolicy", "SyncWatch", "record_event", "standby_names"]
 
 log = logging.getLogger(__name__)
 
 _Q: Final = named_queries.load("replication").require(
-    "standing", "set_standbys", "reload", "record_event", "latest_event"
+    "standing", "set_standbys", "reload", "record_event", "latest_event", "has_events_table"
 )
 _NAMES: Final = re.compile(r"\(([^)]*)\)")
 
@@ -45,6 +45,15 @@ def standby_names(setting: str) -> list[str]:
     inside = _NAMES.search(setting)
     listed = inside[1] if inside else setting
     return [n.strip().strip('"') for n in listed.split(",") if n.strip() and n.strip() != "*"]
+
+
+async def record_event(conn: Connection, event: Literal["degraded", "restored"], detail: str) -> bool:
+    """Write what was done to synchronous replication (the metrics read the latest); False when the
+    schema has no events table yet."""
+    if not await conn.fetchval(_Q["has_events_table"]):
+        return False
+    await conn.execute(_Q["record_event"], event, detail)
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +87,7 @@ class SyncWatch:
             self.missing_since = None
             if row["in_force"] != self.policy.standbys:
                 await self._set(conn, self.policy.standbys)
-                await conn.execute(
-                    _Q["record_event"], "restored", f"standby streaming again; {self.policy.standbys}"
-                )
+                await record_event(conn, "restored", f"standby streaming again; {self.policy.standbys}")
                 log.warning("synchronous replication restored: commits wait for a standby's copy again")
                 return "restored"
             return None
@@ -91,8 +98,9 @@ class SyncWatch:
         waited = moment - self.missing_since
         if self.policy.degrade_after_s > 0 and waited >= self.policy.degrade_after_s:
             await self._set(conn, "")
-            await conn.execute(_Q["record_event"], "degraded",
-                               f"no standby of {self.policy.standbys} streaming for {waited:.0f} s")  # fmt: skip
+            await record_event(
+                conn, "degraded", f"no standby of {self.policy.standbys} streaming for {waited:.0f} s"
+            )
             log.error("NO SYNCHRONOUS STANDBY for %.0f s: the primary now commits alone; a lost primary would "
                       "lose what it commits until a standby streams again", waited)  # fmt: skip
             self.missing_since = None

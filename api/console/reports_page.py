@@ -19,7 +19,7 @@ from api.console.sign_in import ConsoleAllow, ConsoleSession
 from api.dependencies import DbConnection
 from api.problems import invalid_parameter
 from api.record_audit import record
-from api.routes.reports import csv_response, report_scope
+from api.routes.reports import csv_response, group_rows, report_scope
 from api.schemas.devices import RegionQuery
 from diagnostics.reports.figures import (
     Bucket,
@@ -112,9 +112,7 @@ async def report_export(
         rows = [asdict(r) for r in await top_codes(conn, scope, bucket)]
     else:
         by = GroupBy.POINT if what == "points" else GroupBy.TECHNICIAN
-        rows = [{by.value: name, **asdict(f), "contact_rate": f.contact_rate,
-                 "first_visit_fix_rate": f.first_visit_fix_rate}
-                for name, f in (await service_by_group(conn, scope, by)).items()]  # fmt: skip
+        rows = group_rows(await service_by_group(conn, scope, by), by)
     return csv_response(rows, f"{what}-{first}-{last}.csv")
 
 

@@ -23,6 +23,7 @@ from diagnostics.reports.figures import (
     Bucket,
     GroupBy,
     ReportScope,
+    ServiceFigures,
     as_of,
     care_figures,
     service_by_group,
@@ -33,7 +34,7 @@ from diagnostics.reports.figures import (
     volume,
 )
 
-__all__ = ["csv_response", "report_scope", "router"]
+__all__ = ["csv_response", "group_rows", "report_scope", "router"]
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 Manager = Annotated[Principal, allow_reads(Role.ADMIN, Role.AGENT)]
@@ -82,8 +83,7 @@ async def service_groups(
     spread (lowest, quartiles, highest) on contact compliance, first-visit fixes and the medians."""
     scope = report_scope(first, last, region, point)
     groups = await service_by_group(conn, scope, GroupBy(by))
-    rows = [{by: name, **asdict(f), "contact_rate": f.contact_rate, "first_visit_fix_rate": f.first_visit_fix_rate}
-            for name, f in groups.items()]  # fmt: skip
+    rows = group_rows(groups, GroupBy(by))
     if format == "csv":
         return csv_response(rows, f"service-by-{by}-{first}-{last}.csv")
     spread = {
@@ -144,6 +144,12 @@ async def comments_report(
     comments = await survey_comments(reads, scope, limit=limit)
     await record(conn, caller, "view", "survey_comments", [c.device_id for c in comments] or [None])
     return {"as_of": await as_of(reads), "rows": [asdict(c) for c in comments]}
+
+
+def group_rows(groups: dict[str, ServiceFigures], by: GroupBy) -> list[dict[str, Any]]:
+    """Each group's service figures as one row, with its two rates (JSON and CSV alike)."""
+    return [{by.value: name, **asdict(f), "contact_rate": f.contact_rate, "first_visit_fix_rate": f.first_visit_fix_rate}
+            for name, f in groups.items()]  # fmt: skip
 
 
 def csv_response(rows: list[dict[str, Any]], filename: str) -> Response:

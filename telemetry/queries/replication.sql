@@ -18,5 +18,9 @@ SELECT pg_reload_conf();
 -- name: record_event
 INSERT INTO replication_events (event, detail) VALUES ($1, $2);
 
+-- name: has_events_table
+-- False on a replicated set whose schema is not migrated yet (no event to record there).
+SELECT to_regclass('replication_events') IS NOT NULL;
+
 -- name: latest_event
 SELECT event, at FROM replication_events ORDER BY event_id DESC LIMIT 1;
